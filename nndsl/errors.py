@@ -1,0 +1,89 @@
+"""The one error type every layer of nndsl raises for a user's mistake.
+
+A `NNDSLError` knows where the mistake is (path, line, column) and renders itself the
+way compilers do: ``file:line:col: error: message``, the source line, a caret, a hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class NNDSLError(Exception):
+    """A mistake in a `.nn` file, its data or its use; never a bug in nndsl itself."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        end_column: int | None = None,
+        path: str | None = None,
+        source: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.end_column = end_column
+        self.path = path
+        self.source = source
+        self.hint = hint
+
+    def located(self, path: str | None, source: str | None) -> NNDSLError:
+        """Fill in the file this error belongs to, when the raiser did not know it."""
+        if self.path is None:
+            self.path = path
+        if self.source is None:
+            self.source = source
+        return self
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def render(self) -> str:
+        where = self.path or "<string>"
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        lines = [f"{where}: error: {self.message}"]
+        snippet = self._snippet()
+        if snippet:
+            lines.extend(snippet)
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+    def _snippet(self) -> list[str]:
+        if self.source is None or self.line is None:
+            return []
+        src_lines = self.source.splitlines()
+        if not 1 <= self.line <= len(src_lines):
+            return []
+        text = src_lines[self.line - 1].replace("\t", " ")
+        gutter = f"{self.line:>4} | "
+        out = [gutter + text]
+        if self.column is not None:
+            col = max(1, self.column)
+            width = 1
+            if self.end_column is not None and self.end_column > col:
+                width = min(self.end_column - col, max(1, len(text) - col + 1))
+            out.append(" " * (len(gutter) + col - 1) + "^" * width)
+        return out
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A 'did you mean' hint for an unknown name, or None when nothing is close."""
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        if word.lower() in lowered:
+            close = [lowered[word.lower()]]
+    if close:
+        return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    return None

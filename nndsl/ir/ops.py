@@ -1,0 +1,205 @@
+"""The op declarations: one entry per layer, read by the parser's checker, the compiler,
+the summary, the docs and both backends. Adding a layer starts here.
+
+Shapes exclude the batch dimension: `input(28, 28, 1)` has shape (28, 28, 1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nndsl.ir.signature import Entry, Param, Spec, register
+
+Shape = tuple[int, ...]
+
+
+class ShapeError(Exception):
+    """A shape rule's refusal; the compiler adds where each shape came from."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class WeightDef:
+    """A trainable tensor of a node: its shape, initializer and per-layer L2 factor."""
+
+    name: str
+    shape: Shape
+    init: Spec
+    l2: float = 0.0
+    fan_in: int = 0
+    fan_out: int = 0
+    value: Any = None  # literal values written in the file (`weights=[[3], [-2]]`)
+
+
+@dataclass(frozen=True)
+class OpDef:
+    name: str
+    doc: str
+    params: tuple[Param, ...]
+    shape: Callable[[list[Shape], dict[str, Any]], Shape]
+    weights: Callable[[list[Shape], dict[str, Any]], list[WeightDef]] = field(
+        default=lambda shapes, attrs: [])
+    inputs: str = "one"  # "none" (a source), "one", or "many" (merges)
+    family: str = "core"  # core | activation | merge | regularization (docs grouping)
+
+
+OPS: dict[str, OpDef] = {}
+
+
+def op(opdef: OpDef) -> OpDef:
+    OPS[opdef.name] = opdef
+    register("layer", Entry(opdef.name, opdef.params, opdef.doc))
+    if opdef.family == "activation":
+        register("activation", Entry(opdef.name, opdef.params, opdef.doc))
+    return opdef
+
+
+def fmt_shape(shape: Shape) -> str:
+    return "(" + ", ".join(["batch", *map(str, shape)]) + ")"
+
+
+# ---------------------------------------------------------------- sources and core layers
+
+op(OpDef(
+    "input",
+    "Where data enters: the shape of one sample, without the batch dimension.",
+    (Param("shape", "int", doc="dimensions of one sample", low=1, variadic=True),),
+    shape=lambda shapes, a: tuple(a["shape"]),
+    inputs="none",
+))
+
+
+def _dense_shape(shapes: list[Shape], a: dict[str, Any]) -> Shape:
+    (s,) = shapes
+    if not s:
+        raise ShapeError("dense needs an input with at least one dimension")
+    return (*s[:-1], a["units"])
+
+
+def _literal_shape(value: Any) -> Shape:
+    shape: list[int] = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0]
+    return tuple(shape)
+
+
+def _dense_weights(shapes: list[Shape], a: dict[str, Any]) -> list[WeightDef]:
+    fan_in, units = shapes[0][-1], a["units"]
+    out = [WeightDef("weight", (fan_in, units), a["init"], a["l2"], fan_in, units, a["weights"])]
+    if a["use_bias"]:
+        out.append(WeightDef("bias", (units,), a["bias_init"], 0.0, fan_in, units, a["bias"]))
+    return out
+
+
+op(OpDef(
+    "dense",
+    "Fully connected layer: y = activation(x @ weight + bias), on the last axis.",
+    (
+        Param("units", "int", doc="number of output units", low=1),
+        Param("activation", "activation", Spec("linear"), doc="applied to the output"),
+        Param("use_bias", "bool", True, doc="add a learned bias"),
+        Param("init", "initializer", Spec("glorot_uniform"), doc="initializer of the weight"),
+        Param("bias_init", "initializer", Spec("zeros"), doc="initializer of the bias"),
+        Param("l2", "float", 0.0, doc="L2 penalty l2 * sum(weight**2) added to the loss", low=0),
+        Param("weights", "tensor", None, doc="literal weight values, shape (inputs, units)"),
+        Param("bias", "tensor", None, doc="literal bias values, shape (units,)"),
+    ),
+    shape=_dense_shape,
+    weights=_dense_weights,
+))
+
+op(OpDef(
+    "dropout",
+    "Inverted dropout: in training zeroes each value with probability `rate` and scales "
+    "the rest by 1/(1-rate); the identity in evaluation.",
+    (Param("rate", "float", doc="probability of dropping a value", low=0, high=1, high_open=True),),
+    shape=lambda shapes, a: shapes[0],
+    family="regularization",
+))
+
+op(OpDef(
+    "flatten",
+    "Flattens each sample to one dimension.",
+    (),
+    shape=lambda shapes, a: (math.prod(shapes[0]),),
+))
+
+# ---------------------------------------------------------------- activations
+
+_ACTIVATIONS: list[tuple[str, str, tuple[Param, ...]]] = [
+    ("linear", "The identity: f(x) = x.", ()),
+    ("relu", "Rectified linear unit: max(x, 0).", ()),
+    ("sigmoid", "Logistic sigmoid: 1 / (1 + exp(-x)).", ()),
+    ("tanh", "Hyperbolic tangent.", ()),
+    ("softmax", "exp(x) / sum(exp(x)) over the last axis.", ()),
+    ("leaky_relu", "x if x > 0 else alpha * x.",
+     (Param("alpha", "float", 0.01, doc="slope for x < 0", low=0),)),
+    ("elu", "x if x > 0 else alpha * (exp(x) - 1).",
+     (Param("alpha", "float", 1.0, doc="scale for x < 0", low=0),)),
+    ("gelu", "x * Phi(x), Phi the standard normal CDF (exact, with erf).", ()),
+]
+
+for _name, _doc, _params in _ACTIVATIONS:
+    op(OpDef(_name, _doc, _params, shape=lambda shapes, a: shapes[0], family="activation"))
+
+
+# ---------------------------------------------------------------- merges
+
+
+def _add_shape(shapes: list[Shape], a: dict[str, Any]) -> Shape:
+    first = shapes[0]
+    for i, s in enumerate(shapes[1:], start=2):
+        if s != first:
+            raise ShapeError(
+                f"add needs equal shapes, got {fmt_shape(first)} and {fmt_shape(s)} "
+                f"(operands 1 and {i})",
+                "project one side to the other's size with a dense layer")
+    return first
+
+
+def _concat_shape(shapes: list[Shape], a: dict[str, Any]) -> Shape:
+    rank = len(shapes[0])
+    axis = a["axis"] if a["axis"] >= 0 else rank + a["axis"]
+    if not 0 <= axis < rank:
+        raise ShapeError(f"concat axis {a['axis']} is out of range for {rank}-d samples")
+    for s in shapes[1:]:
+        if len(s) != rank or any(x != y for i, (x, y) in enumerate(zip(s, shapes[0])) if i != axis):
+            raise ShapeError(
+                "concat needs shapes that agree except on the joined axis, got "
+                + " and ".join(fmt_shape(x) for x in shapes))
+    return tuple(sum(s[axis] for s in shapes) if i == axis else d
+                 for i, d in enumerate(shapes[0]))
+
+
+_REFS = Param("inputs", "ref", doc="named layers to combine", variadic=True)
+
+op(OpDef(
+    "add",
+    "Element-wise sum of its inputs. With one name, adds it to the previous layer's output.",
+    (_REFS,),
+    shape=_add_shape,
+    inputs="many",
+    family="merge",
+))
+
+op(OpDef(
+    "concat",
+    "Joins its inputs along an axis (the last by default). With one name, joins the "
+    "previous layer's output and that layer's.",
+    (_REFS, Param("axis", "int", -1, doc="axis of a sample to join along")),
+    shape=_concat_shape,
+    inputs="many",
+    family="merge",
+))
+
+
+def activation_names() -> list[str]:
+    return [name for name, o in OPS.items() if o.family == "activation"]

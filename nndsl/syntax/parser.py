@@ -1,0 +1,227 @@
+"""Source text -> `Module` AST, with syntax errors located and explained in words."""
+
+from __future__ import annotations
+
+import ast as pyast
+
+from lark import Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from nndsl.errors import NNDSLError
+from nndsl.syntax import ast
+from nndsl.syntax.grammar import lalr_parser
+
+# What each terminal is called in an error message.
+TERMINAL_WORDS = {
+    "MODEL": "'model'",
+    "TRAIN": "'train'",
+    "REPEAT": "'repeat'",
+    "TRUE": "'true'",
+    "FALSE": "'false'",
+    "NONE": "'none'",
+    "NAME": "a name",
+    "INT": "a number",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "EQUAL": "'='",
+    "$END": "end of file",
+    "value": "a value",
+}
+
+
+def _span(item: Token | Tree) -> ast.Span:
+    if isinstance(item, Token):
+        return ast.Span(item.line, item.column, item.end_line, item.end_column)
+    m = item.meta
+    return ast.Span(m.line, m.column, m.end_line, m.end_column)
+
+
+def _join(a: ast.Span, b: ast.Span) -> ast.Span:
+    return ast.Span(a.line, a.column, b.end_line, b.end_column)
+
+
+class _ToAst(Transformer):
+    """Builds AST dataclasses bottom-up; spans come from tokens and rule metadata."""
+
+    @v_args(meta=True)
+    def start(self, meta, blocks):
+        return list(blocks)
+
+    def model(self, items):
+        kw, name, lbrace, *body, rbrace = items
+        return ast.Model(str(name), tuple(body), _join(_span(kw), _span(rbrace)), _span(name))
+
+    def layer(self, items):
+        if len(items) == 3:
+            target, _eq, call = items
+            return ast.Layer(call, _join(_span(target), call.span), str(target), _span(target))
+        (call,) = items
+        return ast.Layer(call, call.span)
+
+    def repeat(self, items):
+        kw, count, _lb, *body, rbrace = items
+        return ast.Repeat(int(count), tuple(body), _join(_span(kw), _span(rbrace)), _span(count))
+
+    def train(self, items):
+        kw = items[0]
+        rbrace = items[-1]
+        if isinstance(items[1], Token) and items[1].type == "NAME":
+            name, settings = items[1], items[3:-1]
+            return ast.Train(str(name), tuple(settings), _join(_span(kw), _span(rbrace)), _span(name))
+        return ast.Train(None, tuple(items[2:-1]), _join(_span(kw), _span(rbrace)))
+
+    def setting(self, items):
+        key, _eq, value = items
+        return ast.Setting(str(key), value, _join(_span(key), value.span), _span(key))
+
+    def call(self, items):
+        name, lpar, *rest = items
+        rpar = rest[-1]
+        args = rest[0] if len(rest) == 2 else ()
+        return ast.Call(str(name), tuple(args), _join(_span(name), _span(rpar)), _span(name))
+
+    def arguments(self, items):
+        out = []
+        for item in items:
+            if isinstance(item, Token) and item.type == "COMMA":
+                continue
+            if isinstance(item, ast.Arg):
+                out.append(item)
+            else:
+                out.append(ast.Arg(None, item, item.span))
+        return out
+
+    def keyword(self, items):
+        key, _eq, value = items
+        return ast.Arg(str(key), value, _join(_span(key), value.span))
+
+    def int(self, items):
+        (tok,) = items
+        return ast.Number(int(tok), _span(tok), str(tok))
+
+    def float(self, items):
+        (tok,) = items
+        return ast.Number(float(tok), _span(tok), str(tok))
+
+    def string(self, items):
+        (tok,) = items
+        return ast.String(pyast.literal_eval(str(tok)), _span(tok))
+
+    def true(self, items):
+        return ast.Bool(True, _span(items[0]))
+
+    def false(self, items):
+        return ast.Bool(False, _span(items[0]))
+
+    def none(self, items):
+        return ast.NoneValue(_span(items[0]))
+
+    def name(self, items):
+        (tok,) = items
+        return ast.Name(str(tok), _span(tok))
+
+    def list(self, items):
+        lsq, rsq = items[0], items[-1]
+        values = [i for i in items[1:-1] if not (isinstance(i, Token) and i.type == "COMMA")]
+        return ast.ListValue(tuple(values), _join(_span(lsq), _span(rsq)))
+
+    def group(self, items):
+        lpar, rpar = items[0], items[-1]
+        args = items[1] if len(items) == 3 else []
+        return ast.Group(tuple(args), _join(_span(lpar), _span(rpar)))
+
+
+def _expected_words(expected: set[str]) -> str:
+    if {"INT", "FLOAT", "STRING", "NAME"} <= expected:  # anything that starts a value
+        expected = (expected - {"INT", "FLOAT", "STRING", "NAME", "TRUE", "FALSE", "NONE", "LSQB"}
+                    - {"LPAR"}) | {"value"}
+    words = sorted({TERMINAL_WORDS.get(t, t.lower()) for t in expected})
+    if not words:
+        return "nothing more"
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _syntax_error(err: UnexpectedInput, path: str | None, source: str) -> NNDSLError:
+    line, column = err.line, err.column
+    hint = None
+    if isinstance(err, UnexpectedCharacters):
+        char = source[err.pos_in_stream] if err.pos_in_stream < len(source) else "?"
+        message = f"unexpected character {char!r}"
+        if char == "'":
+            hint = 'strings use double quotes: "like this"'
+        elif char == ";":
+            hint = "statements need no ';' - put one per line"
+        return NNDSLError(message, line=line, column=column, path=path, source=source, hint=hint)
+    # `accepts` replays the parser, so it lists only what could really come next.
+    expected = set(getattr(err, "accepts", None) or getattr(err, "expected", None) or ())
+    if isinstance(err, UnexpectedToken) and err.token.type == "$END" or isinstance(err, UnexpectedEOF):
+        lines = source.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+        message = f"unexpected end of file, expected {_expected_words(expected)}"
+        if "RBRACE" in expected:
+            hint = "a block is missing its closing '}'"
+        return NNDSLError(message, line=line, column=column, path=path, source=source, hint=hint)
+    assert isinstance(err, UnexpectedToken)
+    tok = err.token
+    shown = TERMINAL_WORDS.get(tok.type, tok.type.lower())
+    if tok.type == "NAME":
+        shown = f"name '{tok}'"
+    elif tok.type in ("INT", "FLOAT"):
+        shown = f"number {tok}"
+    elif tok.type == "STRING":
+        shown = f"string {tok}"
+    message = f"unexpected {shown}, expected {_expected_words(expected)}"
+    if expected >= {"COMMA", "RPAR"} or expected >= {"COMMA", "RSQB"}:
+        hint = "separate arguments with ','"
+    elif tok.type == "EQUAL" and "LPAR" in expected:
+        hint = "a setting like `key = value` belongs in a `train` block"
+    elif expected == {"MODEL", "TRAIN"} or expected == {"$END", "MODEL", "TRAIN"}:
+        hint = "a file holds `model NAME { ... }` and `train NAME { ... }` blocks"
+    elif tok.type == "NAME" and "LPAR" in expected:
+        hint = "a layer is written as a call, e.g. `dense(8)`"
+    end = tok.end_column if tok.end_line == tok.line else None
+    return NNDSLError(
+        message, line=line, column=column, end_column=end, path=path, source=source, hint=hint
+    )
+
+
+def _comments(source: str) -> list[ast.Comment]:
+    """Every `# comment` with its position (strings may contain '#')."""
+    out = []
+    for lineno, text in enumerate(source.splitlines(), start=1):
+        in_string = escaped = False
+        for col, ch in enumerate(text):
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"':
+                in_string = True
+            elif ch == "#":
+                out.append(ast.Comment(text[col:].rstrip(), lineno, col + 1))
+                break
+    return out
+
+
+def parse(source: str, path: str | None = None) -> ast.Module:
+    """Parse `.nn` source text into a `Module`; raise `NNDSLError` on a syntax error."""
+    try:
+        tree = lalr_parser().parse(source)
+    except UnexpectedInput as err:
+        raise _syntax_error(err, path, source) from None
+    blocks = _ToAst().transform(tree)
+    models = [b for b in blocks if isinstance(b, ast.Model)]
+    trains = [b for b in blocks if isinstance(b, ast.Train)]
+    return ast.Module(models, trains, blocks, _comments(source), path, source)
