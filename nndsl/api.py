@@ -1,0 +1,103 @@
+"""The Python API: compile a `.nn` file or string into a `Program`, build models from it.
+
+    program = nndsl.compile_file("will_i_pass.nn")
+    model = program.build(backend="numpy", seed=0)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nndsl.compiler import CompiledFile, compile_source
+from nndsl.errors import NNDSLError, did_you_mean
+from nndsl.ir.graph import Graph
+from nndsl.ir.plan import TrainPlan
+from nndsl.summary import summary_table
+
+if TYPE_CHECKING:
+    from nndsl.model import Model
+
+
+class Program:
+    """A checked `.nn` file: its model graphs and its training plan(s)."""
+
+    def __init__(self, compiled: CompiledFile) -> None:
+        self._compiled = compiled
+        self.models: dict[str, Graph] = compiled.models
+        self.plans: list[TrainPlan] = compiled.plans
+        self.path: str | None = compiled.module.path
+        self.source: str = compiled.module.source
+
+    @property
+    def train(self) -> TrainPlan | None:
+        """The resolved plan of the (first) `train` block, or None when there is none."""
+        return self.plans[0] if self.plans else None
+
+    @property
+    def graph(self) -> Graph:
+        """The graph of the model the file trains (or of its only model)."""
+        return self.models[self._default_model()]
+
+    def _default_model(self) -> str:
+        if self.train is not None:
+            return self.train.model
+        return next(iter(self.models))
+
+    def model_graph(self, name: str | None = None) -> Graph:
+        if name is None:
+            return self.graph
+        if name not in self.models:
+            raise NNDSLError(f"no model named '{name}'",
+                             hint=did_you_mean(name, self.models) or
+                             "models: " + ", ".join(self.models))
+        return self.models[name]
+
+    def plan_for(self, model: str | None = None) -> TrainPlan | None:
+        name = model or self._default_model()
+        return next((p for p in self.plans if p.model == name), None)
+
+    def summary(self, model: str | None = None) -> str:
+        return summary_table(self.model_graph(model))
+
+    def build(self, backend: str = "numpy", seed: int | None = None, *, model: str | None = None,
+              dtype: str | None = None, device: str | None = None, **options: Any) -> Model:
+        """A trainable model on `backend` ("numpy" or "torch"); the seed defaults to the
+        file's `seed` setting. Both backends start from identical weights for one seed."""
+        from nndsl.model import Model
+
+        graph = self.model_graph(model)
+        plan = self.plan_for(graph.name)
+        return Model(graph, plan, backend=backend, seed=seed, dtype=dtype, device=device,
+                     program=self, **options)
+
+    def __repr__(self) -> str:
+        return f"Program(path={self.path!r}, models={list(self.models)})"
+
+
+def compile_string(source: str, path: str | None = None) -> Program:
+    """Compile `.nn` source text. `path` is used in messages and to resolve data files."""
+    return Program(compile_source(source, path))
+
+
+def compile_file(path: str | Path) -> Program:
+    """Read and compile a `.nn` file."""
+    p = Path(path)
+    try:
+        source = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NNDSLError(f"no such file: {p}") from None
+    except IsADirectoryError:
+        raise NNDSLError(f"{p} is a folder, not a .nn file") from None
+    except UnicodeDecodeError as e:
+        raise NNDSLError(f"{p} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise NNDSLError(f"cannot read {p}: {e.strerror}") from None
+    return compile_string(source, str(p))
+
+
+def load(path: str | Path, program: Program | str | Path | None = None, **build: Any) -> Model:
+    """Load a model saved with `model.save(path)` (its graph travels with the weights)."""
+    from nndsl.model import Model
+
+    return Model.load_file(path, program=program, **build)

@@ -1,0 +1,163 @@
+"""The `nndsl` command: check, summary, graph, fmt, run, evaluate, predict."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from nndsl.errors import NNDSLError
+
+EPILOG = """\
+examples:
+  nndsl check examples/*.nn              # silent when every file is fine
+  nndsl summary examples/digits.nn       # layers, shapes and parameter counts
+  nndsl run examples/will_i_pass.nn      # train; writes a run folder under runs/
+  nndsl run examples/digits.nn --epochs 5 --set optimizer=sgd(lr=0.1)
+  nndsl graph examples/residual.nn --format dot | dot -Tpng > graph.png
+  nndsl fmt --check examples/*.nn
+"""
+
+
+def _compile(path: str):
+    from nndsl.api import compile_file
+
+    return compile_file(path)
+
+
+# ------------------------------------------------------------------ front-end commands
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.files:
+        try:
+            _compile(path)
+        except NNDSLError as e:
+            _print_error(e)
+            failed += 1
+    return 1 if failed else 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    program = _compile(args.file)
+    print(program.summary(args.model))
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    graph = _compile(args.file).model_graph(args.model)
+    text = {"text": graph.table, "yaml": graph.to_yaml, "json": graph.to_json,
+            "dot": graph.dot}[args.format]()
+    print(text.rstrip("\n"))
+    return 0
+
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    from nndsl.syntax.format import format_source
+
+    changed = 0
+    for path in args.files:
+        p = Path(path)
+        try:
+            source = p.read_text(encoding="utf-8")
+        except OSError as e:
+            raise NNDSLError(f"cannot read {p}: {e.strerror}") from None
+        formatted = format_source(source, str(p))
+        if formatted == source:
+            continue
+        changed += 1
+        if args.check:
+            print(f"would reformat {p}", file=sys.stderr)
+        else:
+            p.write_text(formatted, encoding="utf-8")
+            print(f"reformatted {p}", file=sys.stderr)
+    return 1 if (args.check and changed) else 0
+
+
+# ------------------------------------------------------------------ parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from nndsl import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="nndsl",
+        description="Describe, check and train neural networks from a readable .nn file.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"nndsl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Callable, help: str, example: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, epilog=f"example:\n  {example}",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("check", cmd_check, "check .nn files; silent on success, exit 1 on any error",
+            "nndsl check examples/*.nn")
+    p.add_argument("files", nargs="+", metavar="FILE")
+
+    p = add("summary", cmd_summary, "print a model's layers, output shapes and parameters",
+            "nndsl summary examples/digits.nn")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--model", help="which model of the file (default: the trained one)")
+
+    p = add("graph", cmd_graph, "print the compiled graph (IR)",
+            "nndsl graph examples/residual.nn --format yaml")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=["text", "yaml", "json", "dot"], default="text")
+    p.add_argument("--model", help="which model of the file (default: the trained one)")
+
+    p = add("fmt", cmd_fmt, "rewrite .nn files in the canonical layout (comments kept)",
+            "nndsl fmt --check examples/*.nn")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--check", action="store_true",
+                   help="change nothing; exit 1 if a file is not formatted")
+
+    _add_training_commands(add)
+    return parser
+
+
+def _add_training_commands(add: Callable) -> None:
+    try:
+        from nndsl.run import add_commands
+    except ImportError:  # the trainer is not part of this build
+        return
+    add_commands(add)
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def _print_error(e: NNDSLError) -> None:
+    text = e.render()
+    if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
+        text = text.replace(": error: ", ": \033[1;31merror:\033[0m ", 1)
+    print(text, file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except NNDSLError as e:
+        _print_error(e)
+        return 1
+    except KeyboardInterrupt:
+        print("nndsl: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

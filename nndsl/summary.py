@@ -1,0 +1,46 @@
+"""`model.summary()`: a table like Keras' — layer, op, output shape, parameters, totals."""
+
+from __future__ import annotations
+
+from nndsl.ir.graph import Graph
+from nndsl.ir.ops import fmt_shape
+
+
+def summary_table(graph: Graph) -> str:
+    show_inputs = any(len(n.inputs) > 1 for n in graph.nodes) or any(
+        n.inputs and n.inputs[0] != graph.nodes[i - 1].name for i, n in enumerate(graph.nodes))
+    header = ["Layer", "Op", "Output shape", "Params"] + (["Connected to"] if show_inputs else [])
+    rows = []
+    for n in graph.nodes:
+        op = n.op
+        act = n.attrs.get("activation")
+        if act is not None and act.name != "linear":
+            op += f" ({act.name})"
+        row = [n.name, op, fmt_shape(n.shape).replace("batch", "None"), f"{n.param_count:,}"]
+        if show_inputs:
+            row.append(", ".join(n.inputs))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        parts = [c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        return "  ".join(parts).rstrip()
+
+    rule = "-" * len(line(header))
+    total = graph.param_count
+    out = [f'Model: "{graph.name}"', rule, line(header), "=" * len(rule)]
+    out += [line(r) for r in rows]
+    out += ["=" * len(rule),
+            f"Total params: {total:,} ({_bytes(total * 4)})",
+            f"Trainable params: {total:,}",
+            "Non-trainable params: 0",
+            rule]
+    return "\n".join(out)
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.2f} {unit}" if unit != "B" else f"{n} B"
+        n /= 1024
+    return f"{n} B"
