@@ -1,7 +1,7 @@
 """The Python API: compile a `.nn` file or string into a `Program`, build models from it.
 
-    program = nndsl.compile_file("will_i_pass.nn")
-    model = program.build(backend="numpy", seed=0)
+program = nndsl.compile_file("will_i_pass.nn")
+model = program.build(backend="numpy", seed=0)
 """
 
 from __future__ import annotations
@@ -48,9 +48,10 @@ class Program:
         if name is None:
             return self.graph
         if name not in self.models:
-            raise NNDSLError(f"no model named '{name}'",
-                             hint=did_you_mean(name, self.models) or
-                             "models: " + ", ".join(self.models))
+            raise NNDSLError(
+                f"no model named '{name}'",
+                hint=did_you_mean(name, self.models) or "models: " + ", ".join(self.models),
+            )
         return self.models[name]
 
     def plan_for(self, model: str | None = None) -> TrainPlan | None:
@@ -60,16 +61,32 @@ class Program:
     def summary(self, model: str | None = None) -> str:
         return summary_table(self.model_graph(model))
 
-    def build(self, backend: str = "numpy", seed: int | None = None, *, model: str | None = None,
-              dtype: str | None = None, device: str | None = None, **options: Any) -> Model:
+    def build(
+        self,
+        backend: str = "numpy",
+        seed: int | None = None,
+        *,
+        model: str | None = None,
+        dtype: str | None = None,
+        device: str | None = None,
+        **options: Any,
+    ) -> Model:
         """A trainable model on `backend` ("numpy" or "torch"); the seed defaults to the
         file's `seed` setting. Both backends start from identical weights for one seed."""
         from nndsl.model import Model
 
         graph = self.model_graph(model)
         plan = self.plan_for(graph.name)
-        return Model(graph, plan, backend=backend, seed=seed, dtype=dtype, device=device,
-                     program=self, **options)
+        return Model(
+            graph,
+            plan,
+            backend=backend,
+            seed=seed,
+            dtype=dtype,
+            device=device,
+            program=self,
+            **options,
+        )
 
     def __repr__(self) -> str:
         return f"Program(path={self.path!r}, models={list(self.models)})"

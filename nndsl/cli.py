@@ -49,8 +49,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     graph = _compile(args.file).model_graph(args.model)
-    text = {"text": graph.table, "yaml": graph.to_yaml, "json": graph.to_json,
-            "dot": graph.dot}[args.format]()
+    text = {"text": graph.table, "yaml": graph.to_yaml, "json": graph.to_json, "dot": graph.dot}[
+        args.format
+    ]()
     print(text.rstrip("\n"))
     return 0
 
@@ -93,31 +94,53 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, func: Callable, help: str, example: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help, epilog=f"example:\n  {example}",
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=f"example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.set_defaults(func=func)
         return p
 
-    p = add("check", cmd_check, "check .nn files; silent on success, exit 1 on any error",
-            "nndsl check examples/*.nn")
+    p = add(
+        "check",
+        cmd_check,
+        "check .nn files; silent on success, exit 1 on any error",
+        "nndsl check examples/*.nn",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
 
-    p = add("summary", cmd_summary, "print a model's layers, output shapes and parameters",
-            "nndsl summary examples/digits.nn")
+    p = add(
+        "summary",
+        cmd_summary,
+        "print a model's layers, output shapes and parameters",
+        "nndsl summary examples/digits.nn",
+    )
     p.add_argument("file", metavar="FILE")
     p.add_argument("--model", help="which model of the file (default: the trained one)")
 
-    p = add("graph", cmd_graph, "print the compiled graph (IR)",
-            "nndsl graph examples/residual.nn --format yaml")
+    p = add(
+        "graph",
+        cmd_graph,
+        "print the compiled graph (IR)",
+        "nndsl graph examples/residual.nn --format yaml",
+    )
     p.add_argument("file", metavar="FILE")
     p.add_argument("--format", choices=["text", "yaml", "json", "dot"], default="text")
     p.add_argument("--model", help="which model of the file (default: the trained one)")
 
-    p = add("fmt", cmd_fmt, "rewrite .nn files in the canonical layout (comments kept)",
-            "nndsl fmt --check examples/*.nn")
+    p = add(
+        "fmt",
+        cmd_fmt,
+        "rewrite .nn files in the canonical layout (comments kept)",
+        "nndsl fmt --check examples/*.nn",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--check", action="store_true",
-                   help="change nothing; exit 1 if a file is not formatted")
+    p.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if a file is not formatted"
+    )
 
     _add_training_commands(add)
     return parser

@@ -59,16 +59,20 @@ class _ModelCompiler:
     def compile(self) -> Graph:
         self._statements(self.model.body)
         if not self.nodes:
-            raise _err(f"model '{self.model.name}' has no layers", self.model.name_span,
-                       "start it with input(...), e.g. input(4)")
+            raise _err(
+                f"model '{self.model.name}' has no layers",
+                self.model.name_span,
+                "start it with input(...), e.g. input(4)",
+            )
         return Graph(self.model.name, self.nodes)
 
     def _statements(self, body: tuple[ast.Statement, ...]) -> None:
         for stmt in body:
             if isinstance(stmt, ast.Repeat):
                 if stmt.count < 1:
-                    raise _err(f"repeat needs a count of at least 1, got {stmt.count}",
-                               stmt.count_span)
+                    raise _err(
+                        f"repeat needs a count of at least 1, got {stmt.count}", stmt.count_span
+                    )
                 self.scope.repeat_depth += 1
                 for _ in range(stmt.count):
                     self._statements(stmt.body)
@@ -80,8 +84,11 @@ class _ModelCompiler:
         if stmt.target is not None:
             if stmt.target in self.scope.bound and self.scope.repeat_depth == 0:
                 first = self.spans[self.scope.bound[stmt.target]]
-                raise _err(f"the name '{stmt.target}' is already used (line {first.line})",
-                           stmt.target_span, "give each named layer its own name")
+                raise _err(
+                    f"the name '{stmt.target}' is already used (line {first.line})",
+                    stmt.target_span,
+                    "give each named layer its own name",
+                )
             base = stmt.target
         else:
             base = stmt.call.name
@@ -100,11 +107,16 @@ class _ModelCompiler:
         if ref in self.scope.bound:
             return self.scope.bound[ref]
         if ref == stmt.target or ref in self.scope.defined_later:
-            raise _err(f"'{ref}' is used before it is defined", span,
-                       "a layer can only use layers above it (the graph cannot have a cycle)")
+            raise _err(
+                f"'{ref}' is used before it is defined",
+                span,
+                "a layer can only use layers above it (the graph cannot have a cycle)",
+            )
         hint = did_you_mean(ref, self.scope.bound) or (
-            "name a layer to reuse it: h = dense(8)" if not self.scope.bound else
-            "named layers so far: " + ", ".join(self.scope.bound))
+            "name a layer to reuse it: h = dense(8)"
+            if not self.scope.bound
+            else "named layers so far: " + ", ".join(self.scope.bound)
+        )
         raise _err(f"undefined name '{ref}'", span, hint)
 
     def _layer(self, stmt: ast.Layer) -> None:
@@ -125,8 +137,9 @@ class _ModelCompiler:
         self._check_size(stmt, name, shape, weights)
         if opdef.inputs == "many":
             attrs = {k: v for k, v in attrs.items() if k != "inputs"}
-        node = Node(name, call.name, inputs, attrs, tuple(shape), weights,
-                    stmt.span.line, stmt.span.column)
+        node = Node(
+            name, call.name, inputs, attrs, tuple(shape), weights, stmt.span.line, stmt.span.column
+        )
         self.nodes.append(node)
         self.by_name[name] = node
         self.spans[name] = stmt.span
@@ -140,36 +153,47 @@ class _ModelCompiler:
         from_arg = next((a for a in call.args if a.name == FROM), None)
         if opdef.inputs == "none":
             if from_arg is not None:
-                raise _err(f"{call.name}() takes no '{FROM}': it is where data enters",
-                           from_arg.span)
+                raise _err(
+                    f"{call.name}() takes no '{FROM}': it is where data enters", from_arg.span
+                )
             return []
         if from_arg is not None and not isinstance(from_arg.value, ast.Name):
             raise _err(f"'{FROM}' must name a layer, e.g. {FROM}=h", from_arg.span)
         if opdef.inputs == "many":
-            refs = [self._resolve(r, a.span, stmt) for r, a in zip(
-                attrs["inputs"], [a for a in call.args if a.name in (None, "inputs")])]
+            refs = [
+                self._resolve(r, a.span, stmt)
+                for r, a in zip(
+                    attrs["inputs"], [a for a in call.args if a.name in (None, "inputs")]
+                )
+            ]
             if from_arg is not None:
                 refs.insert(0, self._resolve(from_arg.value.name, from_arg.span, stmt))
             elif len(refs) < 2:
                 if self.scope.prev is None:
-                    raise _err(f"{call.name}() needs at least two layers to combine",
-                               call.span)
+                    raise _err(f"{call.name}() needs at least two layers to combine", call.span)
                 refs.insert(0, self.scope.prev)
             if len(refs) < 2:
-                raise _err(f"{call.name}() needs at least two layers to combine", call.span,
-                           f"e.g. h = dense(8) ... {call.name}(h)")
+                raise _err(
+                    f"{call.name}() needs at least two layers to combine",
+                    call.span,
+                    f"e.g. h = dense(8) ... {call.name}(h)",
+                )
             return refs
         if from_arg is not None:
             return [self._resolve(from_arg.value.name, from_arg.value.span, stmt)]
         if self.scope.prev is None:
-            raise _err(f"{call.name}() has no input: the model must start with input(...)",
-                       call.span, "add a first line such as input(4), the size of one sample")
+            raise _err(
+                f"{call.name}() has no input: the model must start with input(...)",
+                call.span,
+                "add a first line such as input(4), the size of one sample",
+            )
         return [self.scope.prev]
 
     def _shape_error(self, e: ShapeError, stmt: ast.Layer, inputs: list[str]) -> NNDSLError:
         origins = "; ".join(
             f"{fmt_shape(self.by_name[i].shape)} from {i} (line {self.spans[i].line})"
-            for i in inputs)
+            for i in inputs
+        )
         hint = e.hint + "; " if e.hint else ""
         return _err(e.message, stmt.call.span, f"{hint}inputs: {origins}")
 
@@ -178,23 +202,32 @@ class _ModelCompiler:
             if w.value is None:
                 continue
             got = _nested_shape(w.value)
-            if got is None or math.prod(got) != math.prod(w.shape) or (
-                    len(got) == len(w.shape) and got != w.shape):
+            if (
+                got is None
+                or math.prod(got) != math.prod(w.shape)
+                or (len(got) == len(w.shape) and got != w.shape)
+            ):
                 span = _arg_span(call, opdef, "weights" if w.name == "weight" else w.name)
                 shown = "ragged" if got is None else fmt_shape(got).replace("batch, ", "")
-                raise _err(f"{call.name}(): literal '{w.name}' has shape {shown}, "
-                           f"but the layer needs {fmt_shape(w.shape).replace('batch, ', '')}",
-                           span, f"{w.name} is (inputs, units)" if w.name == "weight" else None)
+                raise _err(
+                    f"{call.name}(): literal '{w.name}' has shape {shown}, "
+                    f"but the layer needs {fmt_shape(w.shape).replace('batch, ', '')}",
+                    span,
+                    f"{w.name} is (inputs, units)" if w.name == "weight" else None,
+                )
 
     def _check_size(self, stmt: ast.Layer, name: str, shape: tuple, weights: list) -> None:
         count = sum(math.prod(w.shape) for w in weights)
         self.total_params += count
         need = 4 * max(self.total_params, math.prod(shape))
         if need > _memory_bytes():
-            raise _err(f"{name} is too large: the model needs about {need / 2**30:,.1f} GiB "
-                       f"for parameters alone (this machine has "
-                       f"{_memory_bytes() / 2**30:,.1f} GiB)", stmt.call.span,
-                       "use fewer units or a smaller input")
+            raise _err(
+                f"{name} is too large: the model needs about {need / 2**30:,.1f} GiB "
+                f"for parameters alone (this machine has "
+                f"{_memory_bytes() / 2**30:,.1f} GiB)",
+                stmt.call.span,
+                "use fewer units or a smaller input",
+            )
 
 
 def _targets(body: tuple[ast.Statement, ...]) -> list[str]:
@@ -227,9 +260,13 @@ def _arg_span(call: ast.Call, opdef: OpDef, name: str) -> ast.Span:
 def _unknown_layer(call: ast.Call) -> NNDSLError:
     for kind, entries in CATALOGS.items():
         if kind not in ("layer", "activation") and call.name in entries:
-            return _err(f"'{call.name}' is a {kind}, not a layer", call.name_span,
-                        f"set it in the train block, e.g. {kind} = {call.name}"
-                        if kind in ("loss", "optimizer", "schedule") else None)
+            return _err(
+                f"'{call.name}' is a {kind}, not a layer",
+                call.name_span,
+                f"set it in the train block, e.g. {kind} = {call.name}"
+                if kind in ("loss", "optimizer", "schedule")
+                else None,
+            )
     hint = did_you_mean(call.name, OPS) or "layers: " + ", ".join(OPS)
     return _err(f"unknown layer '{call.name}'", call.name_span, hint)
 
@@ -246,40 +283,58 @@ def _check_loss_fits(plan: TrainPlan, graph: Graph, span: ast.Span) -> None:
     where = f"the output layer ({out.name}, line {out.line})"
     wants = entry.extra.get("logits")
     if wants == "sigmoid" and act == "softmax":
-        raise _err(f"{loss} expects sigmoid outputs, but {where} has softmax over "
-                   f"{units} units", span,
-                   "use categorical_crossentropy (one-hot targets) or "
-                   "sparse_categorical_crossentropy (integer labels)")
+        raise _err(
+            f"{loss} expects sigmoid outputs, but {where} has softmax over {units} units",
+            span,
+            "use categorical_crossentropy (one-hot targets) or "
+            "sparse_categorical_crossentropy (integer labels)",
+        )
     if wants == "softmax" and units == 1:
-        raise _err(f"{loss} needs one output unit per class, but {where} has 1 unit", span,
-                   "for two classes with one sigmoid unit use binary_crossentropy")
+        raise _err(
+            f"{loss} needs one output unit per class, but {where} has 1 unit",
+            span,
+            "for two classes with one sigmoid unit use binary_crossentropy",
+        )
     if wants == "softmax" and act == "sigmoid":
-        raise _err(f"{loss} expects softmax outputs, but {where} has sigmoid", span,
-                   "use activation=softmax on the output, or binary_crossentropy for "
-                   "independent labels")
+        raise _err(
+            f"{loss} expects softmax outputs, but {where} has sigmoid",
+            span,
+            "use activation=softmax on the output, or binary_crossentropy for independent labels",
+        )
     if wants and act not in (wants, "linear"):
-        raise _err(f"{loss} needs probabilities ({wants}) or logits (linear) from the output, "
-                   f"but {where} has {act}", span, f"use activation={wants} on the output layer")
+        raise _err(
+            f"{loss} needs probabilities ({wants}) or logits (linear) from the output, "
+            f"but {where} has {act}",
+            span,
+            f"use activation={wants} on the output layer",
+        )
 
 
 def _compile_train(block: ast.Train, graphs: dict[str, Graph], base_dir: str) -> TrainPlan:
     if block.model is None:
         if len(graphs) != 1:
-            raise _err("this train block does not say which model it trains", block.span,
-                       "name one: train " + " | ".join(graphs) + " { ... }"
-                       if graphs else "define a model first: model NAME { ... }")
+            raise _err(
+                "this train block does not say which model it trains",
+                block.span,
+                "name one: train " + " | ".join(graphs) + " { ... }"
+                if graphs
+                else "define a model first: model NAME { ... }",
+            )
         model = next(iter(graphs))
     else:
         model = block.model
         if model not in graphs:
             hint = did_you_mean(model, graphs) or (
-                "models in this file: " + ", ".join(graphs) if graphs else "no model is defined")
+                "models in this file: " + ", ".join(graphs) if graphs else "no model is defined"
+            )
             raise _err(f"train block names unknown model '{model}'", block.model_span, hint)
     seen: dict[str, ast.Setting] = {}
     for s in block.settings:
         if s.key in seen:
-            raise _err(f"setting '{s.key}' is given twice (first on line "
-                       f"{seen[s.key].span.line})", s.key_span)
+            raise _err(
+                f"setting '{s.key}' is given twice (first on line {seen[s.key].span.line})",
+                s.key_span,
+            )
         seen[s.key] = s
     if "loss" not in seen:
         raise _err("the train block needs a loss", block.span, _loss_hint(graphs[model]))
@@ -288,8 +343,10 @@ def _compile_train(block: ast.Train, graphs: dict[str, Graph], base_dir: str) ->
     plan = TrainPlan(model=model, base_dir=base_dir, **values)
     _check_loss_fits(plan, graphs[model], seen["loss"].value.span)
     if plan.validation + plan.test >= 1:
-        raise _err("validation and test fractions leave no data to train on",
-                   seen.get("test", seen.get("validation")).value.span)
+        raise _err(
+            "validation and test fractions leave no data to train on",
+            seen.get("test", seen.get("validation")).value.span,
+        )
     return plan
 
 
@@ -300,7 +357,8 @@ def _keyword_only(params: tuple[Param, ...]) -> tuple[Param, ...]:
 def _loss_hint(graph: Graph) -> str:
     act = output_activation(graph).name
     suggestion = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy"}.get(
-        act, "mse")
+        act, "mse"
+    )
     return f"e.g. loss = {suggestion}"
 
 
@@ -322,8 +380,12 @@ def compile_module(module: ast.Module) -> CompiledFile:
         base = str(Path(module.path).resolve().parent) if module.path else os.getcwd()
         plans = [_compile_train(t, graphs, base) for t in module.trains]
         if not graphs:
-            raise NNDSLError("no model in this file", line=1, column=1,
-                             hint="define one: model NAME { input(4) dense(1) }")
+            raise NNDSLError(
+                "no model in this file",
+                line=1,
+                column=1,
+                hint="define one: model NAME { input(4) dense(1) }",
+            )
     except NNDSLError as e:
         raise e.located(module.path, module.source) from None
     return CompiledFile(graphs, plans, module)

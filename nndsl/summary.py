@@ -8,7 +8,8 @@ from nndsl.ir.ops import fmt_shape
 
 def summary_table(graph: Graph) -> str:
     show_inputs = any(len(n.inputs) > 1 for n in graph.nodes) or any(
-        n.inputs and n.inputs[0] != graph.nodes[i - 1].name for i, n in enumerate(graph.nodes))
+        n.inputs and n.inputs[0] != graph.nodes[i - 1].name for i, n in enumerate(graph.nodes)
+    )
     header = ["Layer", "Op", "Output shape", "Params"] + (["Connected to"] if show_inputs else [])
     rows = []
     for n in graph.nodes:
@@ -23,18 +24,22 @@ def summary_table(graph: Graph) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
-        parts = [c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        parts = [
+            c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ]
         return "  ".join(parts).rstrip()
 
     rule = "-" * len(line(header))
     total = graph.param_count
     out = [f'Model: "{graph.name}"', rule, line(header), "=" * len(rule)]
     out += [line(r) for r in rows]
-    out += ["=" * len(rule),
-            f"Total params: {total:,} ({_bytes(total * 4)})",
-            f"Trainable params: {total:,}",
-            "Non-trainable params: 0",
-            rule]
+    out += [
+        "=" * len(rule),
+        f"Total params: {total:,} ({_bytes(total * 4)})",
+        f"Trainable params: {total:,}",
+        "Non-trainable params: 0",
+        rule,
+    ]
     return "\n".join(out)
 
 

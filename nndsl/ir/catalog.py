@@ -14,8 +14,11 @@ for _name, _doc, _params in [
     ("he_uniform", "U(-a, a), a = sqrt(6 / fan_in).", ()),
     ("he_normal", "N(0, 2 / fan_in).", ()),
     ("lecun_normal", "N(0, 1 / fan_in).", ()),
-    ("normal", "N(mean, std**2).",
-     (Param("std", "float", 0.05, low=0), Param("mean", "float", 0.0))),
+    (
+        "normal",
+        "N(mean, std**2).",
+        (Param("std", "float", 0.05, low=0), Param("mean", "float", 0.0)),
+    ),
     ("uniform", "U(low, high).", (Param("low", "float", -0.05), Param("high", "float", 0.05))),
     ("zeros", "All zeros.", ()),
     ("ones", "All ones.", ()),
@@ -29,16 +32,30 @@ for _name, _doc, _params in [
 for _name, _doc, _params, _extra in [
     ("mse", "Mean squared error.", (), {"target": "values"}),
     ("mae", "Mean absolute error.", (), {"target": "values"}),
-    ("huber", "Squared error below `delta`, linear above (torch's HuberLoss).",
-     (Param("delta", "float", 1.0, low=0, low_open=True),), {"target": "values"}),
-    ("binary_crossentropy",
-     "-[y log p + (1-y) log(1-p)] for sigmoid outputs (one unit per independent label).", (),
-     {"target": "binary", "logits": "sigmoid"}),
-    ("categorical_crossentropy", "-sum y log p for softmax outputs and one-hot targets.", (),
-     {"target": "one_hot", "logits": "softmax"}),
-    ("sparse_categorical_crossentropy",
-     "Categorical cross-entropy with integer class labels as targets.", (),
-     {"target": "labels", "logits": "softmax"}),
+    (
+        "huber",
+        "Squared error below `delta`, linear above (torch's HuberLoss).",
+        (Param("delta", "float", 1.0, low=0, low_open=True),),
+        {"target": "values"},
+    ),
+    (
+        "binary_crossentropy",
+        "-[y log p + (1-y) log(1-p)] for sigmoid outputs (one unit per independent label).",
+        (),
+        {"target": "binary", "logits": "sigmoid"},
+    ),
+    (
+        "categorical_crossentropy",
+        "-sum y log p for softmax outputs and one-hot targets.",
+        (),
+        {"target": "one_hot", "logits": "softmax"},
+    ),
+    (
+        "sparse_categorical_crossentropy",
+        "Categorical cross-entropy with integer class labels as targets.",
+        (),
+        {"target": "labels", "logits": "softmax"},
+    ),
 ]:
     register("loss", Entry(_name, _params, _doc, _extra))
 
@@ -46,77 +63,124 @@ for _name, _doc, _params, _extra in [
 _LR = "learning rate"
 _WD = Param("weight_decay", "float", 0.0, doc="L2 penalty added to the gradient", low=0)
 for _name, _doc, _params in [
-    ("sgd", "Stochastic gradient descent with optional (Nesterov) momentum (torch.optim.SGD).", (
-        Param("lr", "float", 1e-3, doc=_LR, low=0),
-        Param("momentum", "float", 0.0, low=0),
-        Param("dampening", "float", 0.0, low=0),
-        Param("nesterov", "bool", False),
-        _WD,
-    )),
-    ("adam", "Adam (torch.optim.Adam), optionally AMSGrad.", (
-        Param("lr", "float", 1e-3, doc=_LR, low=0),
-        Param("betas", "floats", [0.9, 0.999], doc="decay of the moment estimates",
-              low=0, high=1, high_open=True),
-        Param("eps", "float", 1e-8, low=0),
-        _WD,
-        Param("amsgrad", "bool", False),
-    )),
-    ("adamw", "Adam with decoupled weight decay (torch.optim.AdamW).", (
-        Param("lr", "float", 1e-3, doc=_LR, low=0),
-        Param("betas", "floats", [0.9, 0.999], low=0, high=1, high_open=True),
-        Param("eps", "float", 1e-8, low=0),
-        Param("weight_decay", "float", 1e-2, doc="decoupled decay", low=0),
-        Param("amsgrad", "bool", False),
-    )),
-    ("adagrad", "Adagrad (torch.optim.Adagrad).", (
-        Param("lr", "float", 1e-2, doc=_LR, low=0),
-        Param("lr_decay", "float", 0.0, low=0),
-        _WD,
-        Param("initial_accumulator_value", "float", 0.0, low=0),
-        Param("eps", "float", 1e-10, low=0),
-    )),
-    ("adadelta", "Adadelta (torch.optim.Adadelta).", (
-        Param("lr", "float", 1.0, doc=_LR, low=0),
-        Param("rho", "float", 0.9, low=0, high=1),
-        Param("eps", "float", 1e-6, low=0),
-        _WD,
-    )),
-    ("rmsprop", "RMSProp (torch.optim.RMSprop), optionally centered and with momentum.", (
-        Param("lr", "float", 1e-2, doc=_LR, low=0),
-        Param("alpha", "float", 0.99, doc="smoothing constant", low=0, high=1),
-        Param("eps", "float", 1e-8, low=0),
-        _WD,
-        Param("momentum", "float", 0.0, low=0),
-        Param("centered", "bool", False),
-    )),
+    (
+        "sgd",
+        "Stochastic gradient descent with optional (Nesterov) momentum (torch.optim.SGD).",
+        (
+            Param("lr", "float", 1e-3, doc=_LR, low=0),
+            Param("momentum", "float", 0.0, low=0),
+            Param("dampening", "float", 0.0, low=0),
+            Param("nesterov", "bool", False),
+            _WD,
+        ),
+    ),
+    (
+        "adam",
+        "Adam (torch.optim.Adam), optionally AMSGrad.",
+        (
+            Param("lr", "float", 1e-3, doc=_LR, low=0),
+            Param(
+                "betas",
+                "floats",
+                [0.9, 0.999],
+                doc="decay of the moment estimates",
+                low=0,
+                high=1,
+                high_open=True,
+            ),
+            Param("eps", "float", 1e-8, low=0),
+            _WD,
+            Param("amsgrad", "bool", False),
+        ),
+    ),
+    (
+        "adamw",
+        "Adam with decoupled weight decay (torch.optim.AdamW).",
+        (
+            Param("lr", "float", 1e-3, doc=_LR, low=0),
+            Param("betas", "floats", [0.9, 0.999], low=0, high=1, high_open=True),
+            Param("eps", "float", 1e-8, low=0),
+            Param("weight_decay", "float", 1e-2, doc="decoupled decay", low=0),
+            Param("amsgrad", "bool", False),
+        ),
+    ),
+    (
+        "adagrad",
+        "Adagrad (torch.optim.Adagrad).",
+        (
+            Param("lr", "float", 1e-2, doc=_LR, low=0),
+            Param("lr_decay", "float", 0.0, low=0),
+            _WD,
+            Param("initial_accumulator_value", "float", 0.0, low=0),
+            Param("eps", "float", 1e-10, low=0),
+        ),
+    ),
+    (
+        "adadelta",
+        "Adadelta (torch.optim.Adadelta).",
+        (
+            Param("lr", "float", 1.0, doc=_LR, low=0),
+            Param("rho", "float", 0.9, low=0, high=1),
+            Param("eps", "float", 1e-6, low=0),
+            _WD,
+        ),
+    ),
+    (
+        "rmsprop",
+        "RMSProp (torch.optim.RMSprop), optionally centered and with momentum.",
+        (
+            Param("lr", "float", 1e-2, doc=_LR, low=0),
+            Param("alpha", "float", 0.99, doc="smoothing constant", low=0, high=1),
+            Param("eps", "float", 1e-8, low=0),
+            _WD,
+            Param("momentum", "float", 0.0, low=0),
+            Param("centered", "bool", False),
+        ),
+    ),
 ]:
     register("optimizer", Entry(_name, _params, _doc))
 
 # ---------------------------------------------------------------- schedules (per epoch)
 for _name, _doc, _params in [
-    ("step", "lr * gamma ** (epoch // step_size) (torch StepLR).",
-     (Param("step_size", "int", low=1), Param("gamma", "float", 0.1, low=0))),
-    ("exponential", "lr * gamma ** epoch (torch ExponentialLR).",
-     (Param("gamma", "float", low=0),)),
-    ("cosine", "Cosine annealing from lr to eta_min over t_max epochs (torch CosineAnnealingLR).",
-     (Param("t_max", "int", low=1), Param("eta_min", "float", 0.0, low=0))),
-    ("reduce_on_plateau",
-     "Multiply lr by `factor` when the monitored value stops improving (torch ReduceLROnPlateau).",
-     (Param("factor", "float", 0.1, low=0, high=1, high_open=True),
-      Param("patience", "int", 10, low=0),
-      Param("monitor", "word", "val_loss"),
-      Param("mode", "enum", "min", choices=("min", "max")),
-      Param("threshold", "float", 1e-4, low=0),
-      Param("threshold_mode", "enum", "rel", choices=("rel", "abs")),
-      Param("cooldown", "int", 0, low=0),
-      Param("min_lr", "float", 0.0, low=0))),
+    (
+        "step",
+        "lr * gamma ** (epoch // step_size) (torch StepLR).",
+        (Param("step_size", "int", low=1), Param("gamma", "float", 0.1, low=0)),
+    ),
+    (
+        "exponential",
+        "lr * gamma ** epoch (torch ExponentialLR).",
+        (Param("gamma", "float", low=0),),
+    ),
+    (
+        "cosine",
+        "Cosine annealing from lr to eta_min over t_max epochs (torch CosineAnnealingLR).",
+        (Param("t_max", "int", low=1), Param("eta_min", "float", 0.0, low=0)),
+    ),
+    (
+        "reduce_on_plateau",
+        "Multiply lr by `factor` when the monitored value stops improving "
+        "(torch ReduceLROnPlateau).",
+        (
+            Param("factor", "float", 0.1, low=0, high=1, high_open=True),
+            Param("patience", "int", 10, low=0),
+            Param("monitor", "word", "val_loss"),
+            Param("mode", "enum", "min", choices=("min", "max")),
+            Param("threshold", "float", 1e-4, low=0),
+            Param("threshold_mode", "enum", "rel", choices=("rel", "abs")),
+            Param("cooldown", "int", 0, low=0),
+            Param("min_lr", "float", 0.0, low=0),
+        ),
+    ),
 ]:
     register("schedule", Entry(_name, _params, _doc))
 
 # ---------------------------------------------------------------- metrics
 for _name, _doc in [
-    ("accuracy", "Fraction of correct predictions (threshold 0.5 for one sigmoid unit, "
-                 "argmax otherwise)."),
+    (
+        "accuracy",
+        "Fraction of correct predictions (threshold 0.5 for one sigmoid unit, argmax otherwise).",
+    ),
     ("mse", "Mean squared error."),
     ("mae", "Mean absolute error."),
 ]:
@@ -124,61 +188,116 @@ for _name, _doc in [
 
 # ---------------------------------------------------------------- data sources
 for _name, _doc, _params in [
-    ("csv", "A CSV file with a header row; path relative to the .nn file.", (
-        Param("path", "str"),
-        Param("target", "any", doc="target column name (or list of names)"),
-        Param("features", "any", None, doc="feature column names (default: all others)"),
-        Param("standardize", "bool", False, doc="scale features to mean 0, std 1 "
-                                                "(fitted on the training split)"),
-        Param("delimiter", "str", ","),
-    )),
-    ("npz", "A NumPy .npz archive with arrays x and y (loaded without pickle).", (
-        Param("path", "str"), Param("x", "str", "x"), Param("y", "str", "y"),
-    )),
-    ("dataset", "A dataset bundled with scikit-learn: iris, digits, breast_cancer, wine.", (
-        Param("name", "enum", choices=("iris", "digits", "breast_cancer", "wine")),
-        Param("standardize", "bool", False),
-    )),
-    ("synthetic", "A generated dataset: xor, spirals, moons, circles, blobs, grades.", (
-        Param("name", "enum", choices=("xor", "spirals", "moons", "circles", "blobs", "grades")),
-        Param("n", "int", 500, doc="number of samples", low=1),
-        Param("noise", "float", 0.1, low=0),
-        Param("classes", "int", 2, low=2),
-        Param("seed", "int", 0),
-    )),
+    (
+        "csv",
+        "A CSV file with a header row; path relative to the .nn file.",
+        (
+            Param("path", "str"),
+            Param("target", "any", doc="target column name (or list of names)"),
+            Param("features", "any", None, doc="feature column names (default: all others)"),
+            Param(
+                "standardize",
+                "bool",
+                False,
+                doc="scale features to mean 0, std 1 (fitted on the training split)",
+            ),
+            Param("delimiter", "str", ","),
+        ),
+    ),
+    (
+        "npz",
+        "A NumPy .npz archive with arrays x and y (loaded without pickle).",
+        (
+            Param("path", "str"),
+            Param("x", "str", "x"),
+            Param("y", "str", "y"),
+        ),
+    ),
+    (
+        "dataset",
+        "A dataset bundled with scikit-learn: iris, digits, breast_cancer, wine.",
+        (
+            Param("name", "enum", choices=("iris", "digits", "breast_cancer", "wine")),
+            Param("standardize", "bool", False),
+        ),
+    ),
+    (
+        "synthetic",
+        "A generated dataset: xor, spirals, moons, circles, blobs, grades.",
+        (
+            Param(
+                "name", "enum", choices=("xor", "spirals", "moons", "circles", "blobs", "grades")
+            ),
+            Param("n", "int", 500, doc="number of samples", low=1),
+            Param("noise", "float", 0.1, low=0),
+            Param("classes", "int", 2, low=2),
+            Param("seed", "int", 0),
+        ),
+    ),
 ]:
     register("data", Entry(_name, _params, _doc))
 
 # ---------------------------------------------------------------- early stopping (Keras)
-EARLY_STOP = Entry("early_stop", (
-    Param("monitor", "word", "val_loss", doc="history key to watch"),
-    Param("min_delta", "float", 0.0, doc="smallest change that counts as improvement", low=0),
-    Param("patience", "int", 0, doc="epochs without improvement before stopping", low=0),
-    Param("mode", "enum", "auto", choices=("auto", "min", "max")),
-    Param("baseline", "float", None, optional=True, doc="value to beat"),
-    Param("restore_best", "bool", False, doc="restore the best weights when training ends"),
-    Param("start_from_epoch", "int", 0, low=0, doc="epochs to wait before watching"),
-), "Stop when a monitored quantity has stopped improving (Keras' EarlyStopping).")
+EARLY_STOP = Entry(
+    "early_stop",
+    (
+        Param("monitor", "word", "val_loss", doc="history key to watch"),
+        Param("min_delta", "float", 0.0, doc="smallest change that counts as improvement", low=0),
+        Param("patience", "int", 0, doc="epochs without improvement before stopping", low=0),
+        Param("mode", "enum", "auto", choices=("auto", "min", "max")),
+        Param("baseline", "float", None, optional=True, doc="value to beat"),
+        Param("restore_best", "bool", False, doc="restore the best weights when training ends"),
+        Param("start_from_epoch", "int", 0, low=0, doc="epochs to wait before watching"),
+    ),
+    "Stop when a monitored quantity has stopped improving (Keras' EarlyStopping).",
+)
 GROUPS["early_stop"] = EARLY_STOP
 
 # ---------------------------------------------------------------- the train block
-TRAIN_SETTINGS = Entry("train", (
-    Param("data", "data", None, optional=True, doc="where the training data comes from"),
-    Param("validation", "float", 0.0, low=0, high=1, high_open=True,
-          doc="fraction of the data held out for validation"),
-    Param("test", "float", 0.0, low=0, high=1, high_open=True,
-          doc="fraction held out for a final test evaluation"),
-    Param("loss", "loss", doc="the loss to minimize"),
-    Param("optimizer", "optimizer", Spec("adam"), doc="how weights are updated"),
-    Param("schedule", "schedule", None, optional=True, doc="learning-rate schedule per epoch"),
-    Param("batch_size", "int", 32, low=1),
-    Param("epochs", "int", 10, low=1),
-    Param("early_stop", "early_stop", None, optional=True),
-    Param("metrics", "list:metric", [], doc="reported each epoch"),
-    Param("seed", "int", 0, doc="seeds weights, shuffling and dropout"),
-    Param("shuffle", "bool", True),
-    Param("clip_norm", "float", None, optional=True, low=0, low_open=True,
-          doc="clip the gradient's global L2 norm to this value"),
-    Param("dtype", "enum", "float32", choices=("float32", "float64")),
-    Param("checkpoint_every", "int", 0, low=0, doc="write a checkpoint every N epochs (0: off)"),
-), "Settings of a `train` block.")
+TRAIN_SETTINGS = Entry(
+    "train",
+    (
+        Param("data", "data", None, optional=True, doc="where the training data comes from"),
+        Param(
+            "validation",
+            "float",
+            0.0,
+            low=0,
+            high=1,
+            high_open=True,
+            doc="fraction of the data held out for validation",
+        ),
+        Param(
+            "test",
+            "float",
+            0.0,
+            low=0,
+            high=1,
+            high_open=True,
+            doc="fraction held out for a final test evaluation",
+        ),
+        Param("loss", "loss", doc="the loss to minimize"),
+        Param("optimizer", "optimizer", Spec("adam"), doc="how weights are updated"),
+        Param("schedule", "schedule", None, optional=True, doc="learning-rate schedule per epoch"),
+        Param("batch_size", "int", 32, low=1),
+        Param("epochs", "int", 10, low=1),
+        Param("early_stop", "early_stop", None, optional=True),
+        Param("metrics", "list:metric", [], doc="reported each epoch"),
+        Param("seed", "int", 0, doc="seeds weights, shuffling and dropout"),
+        Param("shuffle", "bool", True),
+        Param(
+            "clip_norm",
+            "float",
+            None,
+            optional=True,
+            low=0,
+            low_open=True,
+            doc="clip the gradient's global L2 norm to this value",
+        ),
+        Param("dtype", "enum", "float32", choices=("float32", "float64")),
+        Param(
+            "checkpoint_every", "int", 0, low=0, doc="write a checkpoint every N epochs (0: off)"
+        ),
+    ),
+    "Settings of a `train` block.",
+)

@@ -100,7 +100,8 @@ class Graph:
                     what = "a cycle" if i in self._by_name else "an undefined node"
                     raise NNDSLError(
                         f"graph '{self.name}': node '{n.name}' uses '{i}' before it is "
-                        f"computed ({what})")
+                        f"computed ({what})"
+                    )
             seen.add(n.name)
 
     # ------------------------------------------------------------------ printing
@@ -108,8 +109,16 @@ class Graph:
         """One line per node: name, op, inputs, output shape, parameters, attributes."""
         rows = [("node", "op", "inputs", "shape", "params", "attributes")]
         for n in self.nodes:
-            rows.append((n.name, n.op, ", ".join(n.inputs) or "-", fmt_shape(n.shape),
-                         f"{n.param_count:,}", n.describe_attrs()))
+            rows.append(
+                (
+                    n.name,
+                    n.op,
+                    ", ".join(n.inputs) or "-",
+                    fmt_shape(n.shape),
+                    f"{n.param_count:,}",
+                    n.describe_attrs(),
+                )
+            )
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = [f"graph {self.name}"]
         for r in rows:
@@ -156,9 +165,18 @@ class Graph:
                 raise NNDSLError(f"graph '{data.get('name')}': unknown op '{d['op']}'")
             kinds = {p.name: p.kind for p in OPS[d["op"]].params}
             attrs = {k: decode(kinds.get(k, "any"), v) for k, v in d["attrs"].items()}
-            nodes.append(Node(d["name"], d["op"], list(d["inputs"]), attrs, tuple(d["shape"]),
-                              [_weight_from_dict(w) for w in d.get("weights", [])],
-                              d.get("line"), d.get("column")))
+            nodes.append(
+                Node(
+                    d["name"],
+                    d["op"],
+                    list(d["inputs"]),
+                    attrs,
+                    tuple(d["shape"]),
+                    [_weight_from_dict(w) for w in d.get("weights", [])],
+                    d.get("line"),
+                    d.get("column"),
+                )
+            )
         graph = cls(data["name"], nodes)
         graph.validate()
         return graph
@@ -183,13 +201,27 @@ class Graph:
 
 
 def _weight_to_dict(w: WeightDef) -> dict[str, Any]:
-    return {"name": w.name, "shape": list(w.shape), "init": w.init.to_dict(), "l2": w.l2,
-            "fan_in": w.fan_in, "fan_out": w.fan_out, "value": w.value}
+    return {
+        "name": w.name,
+        "shape": list(w.shape),
+        "init": w.init.to_dict(),
+        "l2": w.l2,
+        "fan_in": w.fan_in,
+        "fan_out": w.fan_out,
+        "value": w.value,
+    }
 
 
 def _weight_from_dict(d: dict[str, Any]) -> WeightDef:
-    return WeightDef(d["name"], tuple(d["shape"]), decode("initializer", d["init"]), d["l2"],
-                     d["fan_in"], d["fan_out"], d.get("value"))
+    return WeightDef(
+        d["name"],
+        tuple(d["shape"]),
+        decode("initializer", d["init"]),
+        d["l2"],
+        d["fan_in"],
+        d["fan_out"],
+        d.get("value"),
+    )
 
 
 def output_activation(graph: Graph) -> Spec:
@@ -214,10 +246,21 @@ def split_output_activation(graph: Graph) -> tuple[Graph, Spec]:
         return graph, act
     if OPS[out.op].family == "activation":
         # the activation node becomes an identity on its input
-        nodes = graph.nodes[:-1] + [Node(out.name, "linear", list(out.inputs), {}, out.shape,
-                                         [], out.line, out.column)]
+        nodes = graph.nodes[:-1] + [
+            Node(out.name, "linear", list(out.inputs), {}, out.shape, [], out.line, out.column)
+        ]
     else:
         attrs = dict(out.attrs, activation=Spec("linear"))
-        nodes = graph.nodes[:-1] + [Node(out.name, out.op, list(out.inputs), attrs, out.shape,
-                                         list(out.weights), out.line, out.column)]
+        nodes = graph.nodes[:-1] + [
+            Node(
+                out.name,
+                out.op,
+                list(out.inputs),
+                attrs,
+                out.shape,
+                list(out.weights),
+                out.line,
+                out.column,
+            )
+        ]
     return Graph(graph.name, nodes), act

@@ -45,7 +45,8 @@ class OpDef:
     params: tuple[Param, ...]
     shape: Callable[[list[Shape], dict[str, Any]], Shape]
     weights: Callable[[list[Shape], dict[str, Any]], list[WeightDef]] = field(
-        default=lambda shapes, attrs: [])
+        default=lambda shapes, attrs: []
+    )
     inputs: str = "one"  # "none" (a source), "one", or "many" (merges)
     family: str = "core"  # core | activation | merge | regularization (docs grouping)
 
@@ -67,13 +68,15 @@ def fmt_shape(shape: Shape) -> str:
 
 # ---------------------------------------------------------------- sources and core layers
 
-op(OpDef(
-    "input",
-    "Where data enters: the shape of one sample, without the batch dimension.",
-    (Param("shape", "int", doc="dimensions of one sample", low=1, variadic=True),),
-    shape=lambda shapes, a: tuple(a["shape"]),
-    inputs="none",
-))
+op(
+    OpDef(
+        "input",
+        "Where data enters: the shape of one sample, without the batch dimension.",
+        (Param("shape", "int", doc="dimensions of one sample", low=1, variadic=True),),
+        shape=lambda shapes, a: tuple(a["shape"]),
+        inputs="none",
+    )
+)
 
 
 def _dense_shape(shapes: list[Shape], a: dict[str, Any]) -> Shape:
@@ -99,38 +102,55 @@ def _dense_weights(shapes: list[Shape], a: dict[str, Any]) -> list[WeightDef]:
     return out
 
 
-op(OpDef(
-    "dense",
-    "Fully connected layer: y = activation(x @ weight + bias), on the last axis.",
-    (
-        Param("units", "int", doc="number of output units", low=1),
-        Param("activation", "activation", Spec("linear"), doc="applied to the output"),
-        Param("use_bias", "bool", True, doc="add a learned bias"),
-        Param("init", "initializer", Spec("glorot_uniform"), doc="initializer of the weight"),
-        Param("bias_init", "initializer", Spec("zeros"), doc="initializer of the bias"),
-        Param("l2", "float", 0.0, doc="L2 penalty l2 * sum(weight**2) added to the loss", low=0),
-        Param("weights", "tensor", None, doc="literal weight values, shape (inputs, units)"),
-        Param("bias", "tensor", None, doc="literal bias values, shape (units,)"),
-    ),
-    shape=_dense_shape,
-    weights=_dense_weights,
-))
+op(
+    OpDef(
+        "dense",
+        "Fully connected layer: y = activation(x @ weight + bias), on the last axis.",
+        (
+            Param("units", "int", doc="number of output units", low=1),
+            Param("activation", "activation", Spec("linear"), doc="applied to the output"),
+            Param("use_bias", "bool", True, doc="add a learned bias"),
+            Param("init", "initializer", Spec("glorot_uniform"), doc="initializer of the weight"),
+            Param("bias_init", "initializer", Spec("zeros"), doc="initializer of the bias"),
+            Param(
+                "l2", "float", 0.0, doc="L2 penalty l2 * sum(weight**2) added to the loss", low=0
+            ),
+            Param("weights", "tensor", None, doc="literal weight values, shape (inputs, units)"),
+            Param("bias", "tensor", None, doc="literal bias values, shape (units,)"),
+        ),
+        shape=_dense_shape,
+        weights=_dense_weights,
+    )
+)
 
-op(OpDef(
-    "dropout",
-    "Inverted dropout: in training zeroes each value with probability `rate` and scales "
-    "the rest by 1/(1-rate); the identity in evaluation.",
-    (Param("rate", "float", doc="probability of dropping a value", low=0, high=1, high_open=True),),
-    shape=lambda shapes, a: shapes[0],
-    family="regularization",
-))
+op(
+    OpDef(
+        "dropout",
+        "Inverted dropout: in training zeroes each value with probability `rate` and scales "
+        "the rest by 1/(1-rate); the identity in evaluation.",
+        (
+            Param(
+                "rate",
+                "float",
+                doc="probability of dropping a value",
+                low=0,
+                high=1,
+                high_open=True,
+            ),
+        ),
+        shape=lambda shapes, a: shapes[0],
+        family="regularization",
+    )
+)
 
-op(OpDef(
-    "flatten",
-    "Flattens each sample to one dimension.",
-    (),
-    shape=lambda shapes, a: (math.prod(shapes[0]),),
-))
+op(
+    OpDef(
+        "flatten",
+        "Flattens each sample to one dimension.",
+        (),
+        shape=lambda shapes, a: (math.prod(shapes[0]),),
+    )
+)
 
 # ---------------------------------------------------------------- activations
 
@@ -140,10 +160,16 @@ _ACTIVATIONS: list[tuple[str, str, tuple[Param, ...]]] = [
     ("sigmoid", "Logistic sigmoid: 1 / (1 + exp(-x)).", ()),
     ("tanh", "Hyperbolic tangent.", ()),
     ("softmax", "exp(x) / sum(exp(x)) over the last axis.", ()),
-    ("leaky_relu", "x if x > 0 else alpha * x.",
-     (Param("alpha", "float", 0.01, doc="slope for x < 0", low=0),)),
-    ("elu", "x if x > 0 else alpha * (exp(x) - 1).",
-     (Param("alpha", "float", 1.0, doc="scale for x < 0", low=0),)),
+    (
+        "leaky_relu",
+        "x if x > 0 else alpha * x.",
+        (Param("alpha", "float", 0.01, doc="slope for x < 0", low=0),),
+    ),
+    (
+        "elu",
+        "x if x > 0 else alpha * (exp(x) - 1).",
+        (Param("alpha", "float", 1.0, doc="scale for x < 0", low=0),),
+    ),
     ("gelu", "x * Phi(x), Phi the standard normal CDF (exact, with erf).", ()),
 ]
 
@@ -161,7 +187,8 @@ def _add_shape(shapes: list[Shape], a: dict[str, Any]) -> Shape:
             raise ShapeError(
                 f"add needs equal shapes, got {fmt_shape(first)} and {fmt_shape(s)} "
                 f"(operands 1 and {i})",
-                "project one side to the other's size with a dense layer")
+                "project one side to the other's size with a dense layer",
+            )
     return first
 
 
@@ -174,31 +201,35 @@ def _concat_shape(shapes: list[Shape], a: dict[str, Any]) -> Shape:
         if len(s) != rank or any(x != y for i, (x, y) in enumerate(zip(s, shapes[0])) if i != axis):
             raise ShapeError(
                 "concat needs shapes that agree except on the joined axis, got "
-                + " and ".join(fmt_shape(x) for x in shapes))
-    return tuple(sum(s[axis] for s in shapes) if i == axis else d
-                 for i, d in enumerate(shapes[0]))
+                + " and ".join(fmt_shape(x) for x in shapes)
+            )
+    return tuple(sum(s[axis] for s in shapes) if i == axis else d for i, d in enumerate(shapes[0]))
 
 
 _REFS = Param("inputs", "ref", doc="named layers to combine", variadic=True)
 
-op(OpDef(
-    "add",
-    "Element-wise sum of its inputs. With one name, adds it to the previous layer's output.",
-    (_REFS,),
-    shape=_add_shape,
-    inputs="many",
-    family="merge",
-))
+op(
+    OpDef(
+        "add",
+        "Element-wise sum of its inputs. With one name, adds it to the previous layer's output.",
+        (_REFS,),
+        shape=_add_shape,
+        inputs="many",
+        family="merge",
+    )
+)
 
-op(OpDef(
-    "concat",
-    "Joins its inputs along an axis (the last by default). With one name, joins the "
-    "previous layer's output and that layer's.",
-    (_REFS, Param("axis", "int", -1, doc="axis of a sample to join along")),
-    shape=_concat_shape,
-    inputs="many",
-    family="merge",
-))
+op(
+    OpDef(
+        "concat",
+        "Joins its inputs along an axis (the last by default). With one name, joins the "
+        "previous layer's output and that layer's.",
+        (_REFS, Param("axis", "int", -1, doc="axis of a sample to join along")),
+        shape=_concat_shape,
+        inputs="many",
+        family="merge",
+    )
+)
 
 
 def activation_names() -> list[str]:

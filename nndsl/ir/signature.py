@@ -178,8 +178,11 @@ def convert(param: Param, value: ast.Value, owner: str) -> Any:
     if kind in ("int", "float"):
         num = _number(value)
         if num is None or isinstance(value, ast.Bool):
-            raise _err(f"{label} must be {'an integer' if kind == 'int' else 'a number'}, "
-                       f"got {_what(value)}", value.span)
+            raise _err(
+                f"{label} must be {'an integer' if kind == 'int' else 'a number'}, "
+                f"got {_what(value)}",
+                value.span,
+            )
         if kind == "int":
             if isinstance(num, float):
                 if not num.is_integer():
@@ -195,7 +198,11 @@ def convert(param: Param, value: ast.Value, owner: str) -> Any:
         return value.value
     if kind == "str":
         if not isinstance(value, ast.String):
-            hint = f'write it in double quotes: "{value.name}"' if isinstance(value, ast.Name) else None
+            hint = (
+                f'write it in double quotes: "{value.name}"'
+                if isinstance(value, ast.Name)
+                else None
+            )
             raise _err(f"{label} must be a string, got {_what(value)}", value.span, hint)
         return value.value
     if kind == "word":  # a bare name or a string: `monitor=val_loss`
@@ -203,19 +210,29 @@ def convert(param: Param, value: ast.Value, owner: str) -> Any:
             return value.name if isinstance(value, ast.Name) else value.value
         raise _err(f"{label} must be a name, got {_what(value)}", value.span)
     if kind == "enum":
-        word = value.name if isinstance(value, ast.Name) else (
-            value.value if isinstance(value, ast.String) else None)
+        word = (
+            value.name
+            if isinstance(value, ast.Name)
+            else (value.value if isinstance(value, ast.String) else None)
+        )
         if word not in param.choices:
             shown = word if word is not None else _what(value)
             hint = did_you_mean(word, param.choices) if word else None
             hint = hint or "one of: " + ", ".join(param.choices)
-            raise _err(f"{label} must be one of {', '.join(param.choices)}, got {shown}",
-                       value.span, hint)
+            raise _err(
+                f"{label} must be one of {', '.join(param.choices)}, got {shown}", value.span, hint
+            )
         return word
     if kind in ("ints", "floats"):
         items = value.items if isinstance(value, ast.ListValue) else (value,)
-        sub = Param(param.name, kind[:-1], low=param.low, high=param.high,
-                    low_open=param.low_open, high_open=param.high_open)
+        sub = Param(
+            param.name,
+            kind[:-1],
+            low=param.low,
+            high=param.high,
+            low_open=param.low_open,
+            high_open=param.high_open,
+        )
         return [convert(sub, item, owner) for item in items]
     if kind == "tensor":
         data = literal(value)
@@ -233,9 +250,11 @@ def convert(param: Param, value: ast.Value, owner: str) -> Any:
         return [bind_choice(kind[5:], item, label) for item in items]
     if kind in GROUPS:
         if not isinstance(value, ast.Group):
-            raise _err(f"{label} must be a group of settings like (key=value, ...), "
-                       f"got {_what(value)}", value.span,
-                       "e.g. " + signature_text("", GROUPS[kind].params))
+            raise _err(
+                f"{label} must be a group of settings like (key=value, ...), got {_what(value)}",
+                value.span,
+                "e.g. " + signature_text("", GROUPS[kind].params),
+            )
         return bind(GROUPS[kind].params, value.args, kind, value.span)
     raise AssertionError(f"unknown parameter kind {kind!r}")
 
@@ -250,9 +269,8 @@ def _is_numeric_nest(x: Any) -> bool:
 
 def _check_range(param: Param, num: float, label: str, span: ast.Span) -> None:
     bad = (
-        (param.low is not None and (num < param.low or (param.low_open and num == param.low)))
-        or (param.high is not None and (num > param.high or (param.high_open and num == param.high)))
-    )
+        param.low is not None and (num < param.low or (param.low_open and num == param.low))
+    ) or (param.high is not None and (num > param.high or (param.high_open and num == param.high)))
     if bad:
         raise _err(f"{label} must be {param.describe_range()}, got {format_value(num)}", span)
 
@@ -268,7 +286,9 @@ def literal(value: ast.Value) -> Any:
     if isinstance(value, ast.ListValue):
         return [literal(v) for v in value.items]
     if isinstance(value, ast.Call):
-        return Spec(value.name, {a.name or str(i): literal(a.value) for i, a in enumerate(value.args)})
+        return Spec(
+            value.name, {a.name or str(i): literal(a.value) for i, a in enumerate(value.args)}
+        )
     return {a.name: literal(a.value) for a in value.args}
 
 
@@ -282,8 +302,11 @@ def bind_choice(catalog: str, value: ast.Value, label: str) -> Spec:
     elif isinstance(value, ast.Call):
         name, args, name_span = value.name, value.args, value.name_span
     else:
-        raise _err(f"{label} must be the name of a {catalog.replace('_', ' ')}, got {_what(value)}",
-                   value.span, "one of: " + ", ".join(entries))
+        raise _err(
+            f"{label} must be the name of a {catalog.replace('_', ' ')}, got {_what(value)}",
+            value.span,
+            "one of: " + ", ".join(entries),
+        )
     entry = entries.get(name)
     if entry is None:
         hint = did_you_mean(name, entries) or "one of: " + ", ".join(entries)
@@ -292,8 +315,13 @@ def bind_choice(catalog: str, value: ast.Value, label: str) -> Spec:
     return Spec(name, bind(entry.params, args, f"{name}()", span))
 
 
-def bind(params: tuple[Param, ...], args: tuple[ast.Arg, ...], owner: str,
-         span: ast.Span | None, reserved: tuple[str, ...] = ()) -> dict[str, Any]:
+def bind(
+    params: tuple[Param, ...],
+    args: tuple[ast.Arg, ...],
+    owner: str,
+    span: ast.Span | None,
+    reserved: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """Bind written arguments to declared `params`: positional in declared order, then
     keywords; defaults filled in; every value converted and checked."""
     out: dict[str, Any] = {}
@@ -305,13 +333,18 @@ def bind(params: tuple[Param, ...], args: tuple[ast.Arg, ...], owner: str,
     for arg in args:
         if arg.name is None:
             if seen_keyword:
-                raise _err(f"{owner}: a positional argument cannot follow a keyword argument",
-                           arg.span)
+                raise _err(
+                    f"{owner}: a positional argument cannot follow a keyword argument", arg.span
+                )
             if position >= len(params):
-                raise _err(f"{owner} takes at most {len(params)} positional argument"
-                           f"{'s' if len(params) != 1 else ''}, got more", arg.span,
-                           ("its arguments are: " + ", ".join(names)) if names else
-                           f"{owner} takes no arguments")
+                raise _err(
+                    f"{owner} takes at most {len(params)} positional argument"
+                    f"{'s' if len(params) != 1 else ''}, got more",
+                    arg.span,
+                    ("its arguments are: " + ", ".join(names))
+                    if names
+                    else f"{owner} takes no arguments",
+                )
             param = params[position]
             if param.variadic:
                 out.setdefault(param.name, []).append(convert(param, arg.value, owner))
@@ -325,8 +358,10 @@ def bind(params: tuple[Param, ...], args: tuple[ast.Arg, ...], owner: str,
             param = by_name.get(arg.name)
             if param is None:
                 hint = did_you_mean(arg.name, names) or (
-                    ("its arguments are: " + ", ".join(names)) if names else
-                    f"{owner} takes no arguments")
+                    ("its arguments are: " + ", ".join(names))
+                    if names
+                    else f"{owner} takes no arguments"
+                )
                 raise _err(f"{owner} has no argument '{arg.name}'", arg.span, hint)
             if param.name in out:
                 raise _err(f"{owner}: argument '{arg.name}' given twice", arg.span)
@@ -343,9 +378,11 @@ def bind(params: tuple[Param, ...], args: tuple[ast.Arg, ...], owner: str,
             out[param.name] = [] if param.required else list(param.default or [])
             continue
         if param.required:
-            raise _err(f"{owner} needs argument '{param.name}'"
-                       + (f" ({param.doc})" if param.doc else ""), span,
-                       f"e.g. {owner[:-2]}({param.name}=...)" if owner.endswith("()") else None)
+            raise _err(
+                f"{owner} needs argument '{param.name}'" + (f" ({param.doc})" if param.doc else ""),
+                span,
+                f"e.g. {owner[:-2]}({param.name}=...)" if owner.endswith("()") else None,
+            )
         out[param.name] = param.default
     return out
 

@@ -74,7 +74,9 @@ class _ToAst(Transformer):
         rbrace = items[-1]
         if isinstance(items[1], Token) and items[1].type == "NAME":
             name, settings = items[1], items[3:-1]
-            return ast.Train(str(name), tuple(settings), _join(_span(kw), _span(rbrace)), _span(name))
+            return ast.Train(
+                str(name), tuple(settings), _join(_span(kw), _span(rbrace)), _span(name)
+            )
         return ast.Train(None, tuple(items[2:-1]), _join(_span(kw), _span(rbrace)))
 
     def setting(self, items):
@@ -140,8 +142,11 @@ class _ToAst(Transformer):
 
 def _expected_words(expected: set[str]) -> str:
     if {"INT", "FLOAT", "STRING", "NAME"} <= expected:  # anything that starts a value
-        expected = (expected - {"INT", "FLOAT", "STRING", "NAME", "TRUE", "FALSE", "NONE", "LSQB"}
-                    - {"LPAR"}) | {"value"}
+        expected = (
+            expected
+            - {"INT", "FLOAT", "STRING", "NAME", "TRUE", "FALSE", "NONE", "LSQB"}
+            - {"LPAR"}
+        ) | {"value"}
     words = sorted({TERMINAL_WORDS.get(t, t.lower()) for t in expected})
     if not words:
         return "nothing more"
@@ -163,7 +168,11 @@ def _syntax_error(err: UnexpectedInput, path: str | None, source: str) -> NNDSLE
         return NNDSLError(message, line=line, column=column, path=path, source=source, hint=hint)
     # `accepts` replays the parser, so it lists only what could really come next.
     expected = set(getattr(err, "accepts", None) or getattr(err, "expected", None) or ())
-    if isinstance(err, UnexpectedToken) and err.token.type == "$END" or isinstance(err, UnexpectedEOF):
+    if (
+        isinstance(err, UnexpectedToken)
+        and err.token.type == "$END"
+        or isinstance(err, UnexpectedEOF)
+    ):
         lines = source.splitlines() or [""]
         line, column = len(lines), len(lines[-1]) + 1
         message = f"unexpected end of file, expected {_expected_words(expected)}"
