@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nndsl.compiler import CompiledFile, compile_source
+from nndsl.compiler import CompiledFile, apply_overrides, compile_module
 from nndsl.errors import NNDSLError, did_you_mean
 from nndsl.ir.graph import Graph
 from nndsl.ir.plan import TrainPlan
 from nndsl.summary import summary_table
+from nndsl.syntax.parser import parse
 
 if TYPE_CHECKING:
     from nndsl.model import Model
@@ -92,12 +93,15 @@ class Program:
         return f"Program(path={self.path!r}, models={list(self.models)})"
 
 
-def compile_string(source: str, path: str | None = None) -> Program:
-    """Compile `.nn` source text. `path` is used in messages and to resolve data files."""
-    return Program(compile_source(source, path))
+def compile_string(source: str, path: str | None = None, overrides: list[str] = ()) -> Program:
+    """Compile `.nn` source text. `path` is used in messages and to resolve data files;
+    `overrides` are `key=value` train settings that replace the file's."""
+    module = parse(source, path)
+    apply_overrides(module, list(overrides))
+    return Program(compile_module(module))
 
 
-def compile_file(path: str | Path) -> Program:
+def compile_file(path: str | Path, overrides: list[str] = ()) -> Program:
     """Read and compile a `.nn` file."""
     p = Path(path)
     try:
@@ -110,7 +114,7 @@ def compile_file(path: str | Path) -> Program:
         raise NNDSLError(f"{p} is not UTF-8 text ({e.reason} at byte {e.start})") from None
     except OSError as e:
         raise NNDSLError(f"cannot read {p}: {e.strerror}") from None
-    return compile_string(source, str(p))
+    return compile_string(source, str(p), overrides)
 
 
 def load(path: str | Path, program: Program | str | Path | None = None, **build: Any) -> Model:

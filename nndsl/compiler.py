@@ -310,6 +310,9 @@ def _check_loss_fits(plan: TrainPlan, graph: Graph, span: ast.Span) -> None:
         )
 
 
+_SETTING_NAMES = [p.name for p in TRAIN_SETTINGS.params]
+
+
 def _compile_train(block: ast.Train, graphs: dict[str, Graph], base_dir: str) -> TrainPlan:
     if block.model is None:
         if len(graphs) != 1:
@@ -336,6 +339,9 @@ def _compile_train(block: ast.Train, graphs: dict[str, Graph], base_dir: str) ->
                 s.key_span,
             )
         seen[s.key] = s
+        if s.key not in _SETTING_NAMES:
+            hint = did_you_mean(s.key, _SETTING_NAMES) or "settings: " + ", ".join(_SETTING_NAMES)
+            raise _err(f"unknown setting '{s.key}'", s.key_span, hint)
     if "loss" not in seen:
         raise _err("the train block needs a loss", block.span, _loss_hint(graphs[model]))
     args = tuple(ast.Arg(s.key, s.value, s.span) for s in block.settings)
@@ -393,3 +399,27 @@ def compile_module(module: ast.Module) -> CompiledFile:
 
 def compile_source(source: str, path: str | None = None) -> CompiledFile:
     return compile_module(parse(source, path))
+
+
+def apply_overrides(module: ast.Module, sets: list[str], model: str | None = None) -> None:
+    """Apply `--set key=value` overrides (values in .nn syntax) to a train block."""
+    if not sets:
+        return
+    block = next((t for t in module.trains if model is None or t.model == model), None)
+    if block is None:
+        raise NNDSLError("--set needs a train block to change",
+                         hint="add one: train NAME { loss = mse }")
+    settings = list(block.settings)
+    for text in sets:
+        key, eq, value = text.partition("=")
+        if not eq or not key.strip():
+            raise NNDSLError(f"--set {text}: write key=value, e.g. --set epochs=20")
+        snippet = f"train {{ {key.strip()} = {value.strip()} }}"
+        try:
+            (parsed,) = parse(snippet, "--set").trains
+        except NNDSLError as e:
+            raise NNDSLError(f"--set {text}: {e.message}", hint=e.hint) from None
+        (new,) = parsed.settings
+        settings = [s for s in settings if s.key != new.key] + [new]
+    module.trains[module.trains.index(block)] = ast.Train(
+        block.model, tuple(settings), block.span, block.model_span)

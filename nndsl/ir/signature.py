@@ -190,7 +190,7 @@ def convert(param: Param, value: ast.Value, owner: str) -> Any:
                 num = int(num)
         else:
             num = float(num)
-        _check_range(param, num, label, value.span)
+        _check_range(param, num, label, value.span, value.text)
         return num
     if kind == "bool":
         if not isinstance(value, ast.Bool):
@@ -267,12 +267,13 @@ def _is_numeric_nest(x: Any) -> bool:
     return isinstance(x, list) and len(x) > 0 and all(_is_numeric_nest(i) for i in x)
 
 
-def _check_range(param: Param, num: float, label: str, span: ast.Span) -> None:
+def _check_range(param: Param, num: float, label: str, span: ast.Span, text: str = "") -> None:
     bad = (
         param.low is not None and (num < param.low or (param.low_open and num == param.low))
     ) or (param.high is not None and (num > param.high or (param.high_open and num == param.high)))
     if bad:
-        raise _err(f"{label} must be {param.describe_range()}, got {format_value(num)}", span)
+        shown = text or format_value(num)  # as written: `-1`, not `-1.0`
+        raise _err(f"{label} must be {param.describe_range()}, got {shown}", span)
 
 
 def literal(value: ast.Value) -> Any:
@@ -383,8 +384,17 @@ def bind(
                 span,
                 f"e.g. {owner[:-2]}({param.name}=...)" if owner.endswith("()") else None,
             )
-        out[param.name] = param.default
+        out[param.name] = with_defaults(param.kind, param.default)
     return out
+
+
+def with_defaults(kind: str, value: Any) -> Any:
+    """A declared default Spec with its own arguments' defaults filled in."""
+    if isinstance(value, Spec) and kind in CATALOGS and value.name in CATALOGS[kind]:
+        entry = CATALOGS[kind][value.name]
+        filled = {p.name: p.default for p in entry.params if not p.required}
+        return Spec(value.name, {**filled, **value.args})
+    return value
 
 
 def signature_text(name: str, params: tuple[Param, ...]) -> str:

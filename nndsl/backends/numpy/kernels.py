@@ -1,0 +1,193 @@
+"""One kernel per op: its forward and its vector-Jacobian product side by side.
+
+A kernel is built once per graph node. It keeps output buffers per batch size, so a
+training step allocates nothing but small temporaries. `backward(dy)` returns the
+gradient for each input (None where no gradient is needed) and writes parameter
+gradients into views of the engine's flat gradient buffer. It never modifies `dy`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nndsl.backends.numpy.activations import ACTIVATIONS
+from nndsl.ir.graph import Node
+
+
+class Kernel:
+    def __init__(self, node: Node, weights: dict[str, np.ndarray], grads: dict[str, np.ndarray],
+                 needs_input_grad: list[bool], dtype: np.dtype, rng: np.random.Generator) -> None:
+        self.node = node
+        self.w = weights  # weight name -> view into the flat parameter buffer
+        self.g = grads  # weight name -> view into the flat gradient buffer
+        self.needs_input_grad = needs_input_grad
+        self.dtype = dtype
+        self.rng = rng
+        self._buffers: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+
+    def buffer(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
+        buf = self._buffers.get((key, shape))
+        if buf is None:
+            buf = self._buffers[(key, shape)] = np.empty(shape, self.dtype)
+        return buf
+
+    def forward(self, xs: list[np.ndarray], training: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> list[np.ndarray | None]:
+        raise NotImplementedError
+
+
+class InputKernel(Kernel):
+    def forward(self, xs, training):
+        return xs[0]
+
+    def backward(self, dy):
+        return []
+
+
+class DenseKernel(Kernel):
+    """y = act(x @ W + b) on the last axis."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        act = self.node.attrs["activation"]
+        self.act_name = act.name
+        self.act = ACTIVATIONS[act.name]
+        self.act_args = act.args
+        self.l2 = self.node.attrs["l2"]
+
+    def forward(self, xs, training):
+        x = xs[0]
+        w = self.w["weight"]
+        x2 = x.reshape(-1, w.shape[0])
+        z = self.buffer("z", (x2.shape[0], w.shape[1]))
+        np.matmul(x2, w, out=z)
+        if "bias" in self.w:
+            z += self.w["bias"]
+        if self.act_name == "linear":
+            a = z
+        else:
+            a = self.act.forward(z, self.buffer("a", z.shape), **self.act_args)
+        self.x2, self.z, self.a = x2, z, a
+        return a.reshape(*x.shape[:-1], w.shape[1])
+
+    def backward(self, dy):
+        w = self.w["weight"]
+        dy2 = dy.reshape(self.z.shape)
+        if self.act_name == "linear":
+            dz = dy2
+        else:
+            dz = self.act.backward(dy2, self.z, self.a, self.buffer("dz", self.z.shape),
+                                   **self.act_args)
+        np.matmul(self.x2.T, dz, out=self.g["weight"])
+        if self.l2:
+            self.g["weight"] += (2 * self.l2) * w
+        if "bias" in self.w:
+            np.sum(dz, axis=0, out=self.g["bias"])
+        if not self.needs_input_grad[0]:
+            return [None]
+        dx = np.matmul(dz, w.T, out=self.buffer("dx", self.x2.shape))
+        return [dx.reshape(*dy.shape[:-1], w.shape[0])]
+
+    def penalty(self) -> float:
+        """The L2 term this layer adds to the loss."""
+        w = self.w["weight"]
+        return self.l2 * float(np.vdot(w, w)) if self.l2 else 0.0
+
+
+class ActivationKernel(Kernel):
+    """A standalone activation layer: relu(), softmax(), ..."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.act = ACTIVATIONS[self.node.op]
+        self.args = dict(self.node.attrs)
+
+    def forward(self, xs, training):
+        self.z = xs[0]
+        self.a = self.act.forward(self.z, self.buffer("a", self.z.shape), **self.args)
+        return self.a
+
+    def backward(self, dy):
+        return [self.act.backward(dy, self.z, self.a, self.buffer("dz", dy.shape), **self.args)]
+
+
+class LinearKernel(Kernel):
+    def forward(self, xs, training):
+        return xs[0]
+
+    def backward(self, dy):
+        return [dy]
+
+
+class DropoutKernel(Kernel):
+    """Inverted dropout: keep with probability 1-rate, scale kept values by 1/(1-rate)."""
+
+    def forward(self, xs, training):
+        x = xs[0]
+        rate = self.node.attrs["rate"]
+        self.active = training and rate > 0
+        if not self.active:
+            return x
+        mask = self.buffer("mask", x.shape)
+        self.rng.random(out=mask)
+        np.greater_equal(mask, rate, out=mask)
+        mask *= 1.0 / (1.0 - rate)
+        self.mask = mask
+        return np.multiply(x, mask, out=self.buffer("y", x.shape))
+
+    def backward(self, dy):
+        if not self.active:
+            return [dy]
+        return [np.multiply(dy, self.mask, out=self.buffer("dx", dy.shape))]
+
+
+class FlattenKernel(Kernel):
+    def forward(self, xs, training):
+        self.in_shape = xs[0].shape
+        return xs[0].reshape(xs[0].shape[0], -1)
+
+    def backward(self, dy):
+        return [dy.reshape(self.in_shape)]
+
+
+class AddKernel(Kernel):
+    def forward(self, xs, training):
+        out = self.buffer("y", xs[0].shape)
+        np.add(xs[0], xs[1], out=out)
+        for x in xs[2:]:
+            out += x
+        return out
+
+    def backward(self, dy):
+        return [dy if need else None for need in self.needs_input_grad]
+
+
+class ConcatKernel(Kernel):
+    def forward(self, xs, training):
+        axis = self.node.attrs["axis"]  # an axis of a sample; the batch axis comes first
+        self.axis = axis + 1 if axis >= 0 else axis
+        self.sizes = [x.shape[self.axis] for x in xs]
+        shape = list(xs[0].shape)
+        shape[self.axis] = sum(self.sizes)
+        return np.concatenate(xs, axis=self.axis, out=self.buffer("y", tuple(shape)))
+
+    def backward(self, dy):
+        cuts = np.cumsum(self.sizes)[:-1]
+        parts = np.split(dy, cuts, axis=self.axis)
+        return [p if need else None for p, need in zip(parts, self.needs_input_grad)]
+
+
+KERNELS: dict[str, type[Kernel]] = {
+    "input": InputKernel,
+    "dense": DenseKernel,
+    "dropout": DropoutKernel,
+    "flatten": FlattenKernel,
+    "add": AddKernel,
+    "concat": ConcatKernel,
+    "linear": LinearKernel,
+    **{name: ActivationKernel for name in ACTIVATIONS if name != "linear"},
+}

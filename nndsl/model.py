@@ -1,0 +1,193 @@
+"""A built model: Keras-like fit / evaluate / predict on one backend.
+
+Arguments given to `fit` override the file's `train` block; everything left out comes
+from it (including the data, when the block names a data source).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nndsl.backends import create_engine
+from nndsl.errors import NNDSLError
+from nndsl.ir.graph import Graph
+from nndsl.ir.plan import TrainPlan
+from nndsl.summary import summary_table
+from nndsl.train.callbacks import Callback, EarlyStopping, LearningRateSchedule
+from nndsl.train.history import History
+from nndsl.train.trainer import FitConfig, Trainer
+
+if TYPE_CHECKING:
+    from nndsl.api import Program
+    from nndsl.train.data_plan import Splits
+
+
+class Model:
+    def __init__(self, graph: Graph, plan: TrainPlan | None, backend: str = "numpy",
+                 seed: int | None = None, dtype: str | None = None, device: str | None = None,
+                 program: Program | None = None, **options: Any) -> None:
+        self.graph = graph
+        self.plan = plan
+        self.program = program
+        self.backend = backend
+        self.seed = seed if seed is not None else (plan.seed if plan else 0)
+        self.dtype = dtype or (plan.dtype if plan else "float32")
+        self.scaler: dict[str, Any] | None = None  # input standardization, if any
+        self.class_names: list[str] | None = None
+        self.history: History | None = None
+        self.engine = create_engine(
+            backend, graph, seed=self.seed, dtype=self.dtype,
+            loss=plan.loss if plan else None,
+            optimizer=plan.optimizer if plan else None,
+            metrics=plan.metric_names if plan else [],
+            clip_norm=plan.clip_norm if plan else None,
+            device=device, **options)
+
+    # ------------------------------------------------------------------ training
+    def fit(self, x: Any = None, y: Any = None, *, epochs: int | None = None,
+            batch_size: int | None = None, validation_data: tuple[Any, Any] | None = None,
+            validation_split: float | None = None, verbose: int = 1, shuffle: bool | None = None,
+            callbacks: list[Callback] | None = None, initial_epoch: int = 0) -> History:
+        """Train; returns a History (`history.history["val_loss"]`, ...)."""
+        plan = self._require_plan("fit")
+        if x is None:
+            splits = self.load_data(validation_split)
+            train, val = splits.train, splits.validation
+            tx, ty = train.x, train.y
+            if validation_data is None and val is not None:
+                validation_data = (val.x, val.y)
+        else:
+            if y is None:
+                raise NNDSLError("fit(x, y) needs targets y")
+            tx, ty = x, y
+            if validation_split:
+                tx, ty, validation_data = _split_off(tx, ty, validation_split)
+        train_data = self.engine.prepare(tx, ty)
+        val_data = self.engine.prepare(*validation_data) if validation_data is not None else None
+        bs = batch_size or plan.batch_size
+        n_epochs = epochs or plan.epochs
+        cbs: list[Callback] = []
+        if plan.early_stop is not None:
+            cbs.append(EarlyStopping(**plan.early_stop))
+        if plan.schedule is not None:
+            from nndsl.train.schedules import make_schedule
+
+            cbs.append(LearningRateSchedule(make_schedule(plan.schedule, self.engine.lr)))
+        if verbose:
+            from nndsl.train.progress import Progress
+
+            steps = -(-len(train_data) // bs)
+            cbs.append(Progress(n_epochs, steps))
+        cbs.extend(callbacks or [])
+        config = FitConfig(epochs=n_epochs, batch_size=bs, seed=self.seed,
+                           shuffle=plan.shuffle if shuffle is None else shuffle,
+                           initial_epoch=initial_epoch, callbacks=cbs)
+        self.trainer = Trainer(self.engine, config)
+        self.history = self.trainer.fit(train_data, val_data)
+        return self.history
+
+    def load_data(self, validation_split: float | None = None) -> Splits:
+        """The train block's data, split and scaled as the plan says."""
+        from nndsl.train.data_plan import load_splits
+
+        plan = self._require_plan("load data")
+        splits = load_splits(plan, validation_split)
+        self.scaler = splits.scaler
+        self.class_names = splits.class_names
+        return splits
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None) -> dict:
+        """{"loss": ..., metric: ...} in evaluation mode (no dropout)."""
+        plan = self._require_plan("evaluate")
+        if x is None:
+            splits = self.load_data()
+            part = splits.test or splits.validation or splits.train
+            x, y = part.x, part.y
+        data = self.engine.prepare(x, y)
+        return self.engine.evaluate(data, batch_size or plan.batch_size)
+
+    def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
+        """Outputs (after the output activation) for each sample of x."""
+        return self.engine.predict(x, batch_size)
+
+    # ------------------------------------------------------------------ weights
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return self.engine.get_weights()
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        self.engine.set_weights(weights)
+
+    def metadata(self) -> dict[str, Any]:
+        from nndsl import __version__
+
+        return {"nndsl": __version__, "graph": self.graph.to_dict(),
+                "plan": self.plan.to_dict() if self.plan else None,
+                "scaler": self.scaler, "class_names": self.class_names}
+
+    def save(self, path: str | Path) -> None:
+        """Write weights (and the graph, plan and scaling) to .npz or .safetensors."""
+        from nndsl.weights import save_weights
+
+        save_weights(path, self.get_weights(), self.metadata())
+
+    def load(self, path: str | Path) -> Model:
+        """Load weights saved by either backend into this model."""
+        from nndsl.weights import load_weights
+
+        tensors, meta = load_weights(path)
+        try:
+            self.set_weights(tensors)
+        except NNDSLError as e:
+            e.message = f"{path}: {e.message}"
+            e.args = (e.message,)
+            raise
+        self.scaler = meta.get("scaler", self.scaler)
+        self.class_names = meta.get("class_names", self.class_names)
+        return self
+
+    @classmethod
+    def load_file(cls, path: str | Path, program: Any = None, **build: Any) -> Model:
+        from nndsl.weights import load_weights
+
+        _, meta = load_weights(path)
+        if program is not None:
+            from nndsl.api import Program, compile_file
+
+            prog = program if isinstance(program, Program) else compile_file(program)
+            model = prog.build(**build)
+        else:
+            if "graph" not in meta:
+                raise NNDSLError(f"{path} holds no model description; load it into a model "
+                                 "built from its .nn file: model.load(path)")
+            graph = Graph.from_dict(meta["graph"])
+            plan = TrainPlan.from_dict(meta["plan"]) if meta.get("plan") else None
+            model = cls(graph, plan, **build)
+        return model.load(path)
+
+    # ------------------------------------------------------------------ misc
+    def summary(self) -> str:
+        return summary_table(self.graph)
+
+    def _require_plan(self, what: str) -> TrainPlan:
+        if self.plan is None:
+            raise NNDSLError(f"cannot {what}: the model '{self.graph.name}' has no train block",
+                             hint=f"add: train {self.graph.name} {{ loss = mse }}")
+        return self.plan
+
+    def __repr__(self) -> str:
+        return (f"Model({self.graph.name!r}, backend={self.backend!r}, "
+                f"params={self.graph.param_count:,})")
+
+
+def _split_off(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:
+    """Keras' validation_split: the last `fraction` of the samples, before shuffling."""
+    n = len(y)
+    cut = n - int(round(n * fraction))
+    if cut <= 0 or cut >= n:
+        raise NNDSLError(f"validation_split={fraction} leaves an empty split of {n} samples")
+    x = np.asarray(x)
+    y = np.asarray(y)
+    return x[:cut], y[:cut], (x[cut:], y[cut:])

@@ -1,0 +1,241 @@
+"""`nndsl run`, `evaluate` and `predict`: train from a file and leave a run folder.
+
+A run folder holds the resolved configuration (config.yaml), the metrics history
+(history.csv), the weights (weights.npz, no pickle), final metrics (metrics.json), a copy
+of the source (model.nn) and the learning curves (curves.png, with matplotlib). It is
+assembled under `<dir>.partial` and renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nndsl.errors import NNDSLError
+from nndsl.weights import atomic_write_text
+
+BACKENDS = ["numpy", "torch"]
+
+
+def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add("run", cmd_run, "train the model of a .nn file and write a run folder",
+            "nndsl run examples/will_i_pass.nn --epochs 50 --set optimizer=sgd(lr=0.1)")
+    p.add_argument("file", metavar="FILE")
+    _common(p)
+    p.add_argument("--epochs", type=int, help="override the train block's epochs")
+    p.add_argument("--seed", type=int, help="override the train block's seed")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a train setting, in .nn syntax (repeatable)")
+    p.add_argument("--out", metavar="DIR", help="run folder (default: runs/MODEL-TIME)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+
+    p = add("evaluate", cmd_evaluate, "evaluate saved weights on the file's data or --data",
+            "nndsl evaluate examples/digits.nn --weights runs/digits/weights.npz")
+    p.add_argument("file", metavar="FILE")
+    _common(p)
+    p.add_argument("--weights", required=True, metavar="W")
+    p.add_argument("--data", metavar="D", help=".csv or .npz (default: the test split)")
+
+    p = add("predict", cmd_predict, "predict with saved weights; writes a CSV",
+            "nndsl predict examples/will_i_pass.nn --weights W --data new.csv --out p.csv")
+    p.add_argument("file", metavar="FILE")
+    _common(p)
+    p.add_argument("--weights", required=True, metavar="W")
+    p.add_argument("--data", required=True, metavar="D", help=".csv or .npz of inputs")
+    p.add_argument("--out", metavar="PATH", help="CSV to write (default: standard output)")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=BACKENDS, default="numpy")
+    p.add_argument("--device", default="auto", help="torch: auto, cpu, cuda or cuda:N")
+    p.add_argument("--model", help="which model of the file (default: the trained one)")
+
+
+def _build(args: argparse.Namespace, sets: list[str] = ()) -> Any:
+    from nndsl.api import compile_file
+
+    program = compile_file(args.file, overrides=list(sets))
+    build: dict[str, Any] = {"backend": args.backend, "model": args.model}
+    if args.backend == "torch":
+        build["device"] = args.device
+    if getattr(args, "seed", None) is not None:
+        build["seed"] = args.seed
+    return program, program.build(**build)
+
+
+# ------------------------------------------------------------------ run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    sets = list(args.sets)
+    if args.epochs is not None:
+        sets.append(f"epochs={args.epochs}")
+    program, model = _build(args, sets)
+    plan = model.plan
+    if plan is None:
+        raise NNDSLError(f"{args.file} has no train block for '{model.graph.name}'",
+                         hint=f"add: train {model.graph.name} {{ loss = ... data = ... }}")
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
+    splits = model.load_data()
+    say(f"training {model.graph.name} ({model.graph.param_count:,} parameters) on "
+        f"{len(splits.train)} samples"
+        + (f", validating on {len(splits.validation)}" if splits.validation else "")
+        + f" [{model.backend}]")
+    final = Path(args.out) if args.out else _default_dir(model.graph.name)
+    partial = final.with_name(final.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    status = "completed"
+    started = time.perf_counter()
+    error: NNDSLError | None = None
+    try:
+        model.fit(verbose=0 if args.quiet else 1)
+        if model.history.info.get("stopped_epoch"):
+            status = "stopped early"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        say("interrupted: saving the weights so far")
+    except NNDSLError as e:  # diverged, bad monitor...: keep what is good, then report
+        status = "failed"
+        error = e
+    seconds = time.perf_counter() - started
+    history = getattr(model, "history", None) or getattr(model.trainer, "history", None)
+    metrics = _final_metrics(model, splits) if status != "failed" else {}
+    _write_run(partial, program, model, history, metrics, status, seconds, args)
+    if final.exists():
+        shutil.rmtree(final)
+    partial.rename(final)
+    if not args.quiet and metrics:
+        print(_metrics_table(metrics))
+    say(f"run folder: {final}")
+    if error is not None:
+        raise error
+    return 130 if status == "interrupted" else 0
+
+
+def _default_dir(name: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{name}-{stamp}"
+    path, k = base, 1
+    while path.exists() or path.with_name(path.name + ".partial").exists():
+        k += 1
+        path = base.with_name(f"{base.name}-{k}")
+    return path
+
+
+def _final_metrics(model: Any, splits: Any) -> dict[str, dict[str, float]]:
+    out = {}
+    for name in ("train", "validation", "test"):
+        part = getattr(splits, name)
+        if part is not None:
+            out[name] = model.evaluate(part.x, part.y)
+    return out
+
+
+def _metrics_table(metrics: dict[str, dict[str, float]]) -> str:
+    keys = list(next(iter(metrics.values())))
+    rows = [["split", *keys]] + [[name, *(f"{m[k]:.4f}" for k in keys)]
+                                 for name, m in metrics.items()]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w)
+                               for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
+
+
+def _write_run(folder: Path, program: Any, model: Any, history: Any, metrics: dict,
+               status: str, seconds: float, args: argparse.Namespace) -> None:
+    import yaml
+
+    from nndsl import __version__
+
+    model.save(folder / "weights.npz")
+    config = {
+        "nndsl": __version__,
+        "source": str(Path(args.file).resolve()),
+        "model": model.graph.name,
+        "backend": model.backend,
+        "seed": model.seed,
+        "status": status,
+        "seconds": round(seconds, 3),
+        "overrides": list(args.sets) + ([f"epochs={args.epochs}"] if args.epochs else []),
+        "train": model.plan.to_dict(),
+        "scaler": model.scaler,
+        "class_names": model.class_names,
+        "early_stop": dict(history.info) if history is not None else {},
+        "graph": model.graph.to_dict(),
+    }
+    atomic_write_text(folder / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+    atomic_write_text(folder / "model.nn", program.source)
+    if history is not None:
+        atomic_write_text(folder / "history.csv", history.to_csv())
+    atomic_write_text(folder / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    if history is not None and len(history):
+        from nndsl.train.plots import plot_curves
+
+        note = plot_curves(history, folder / "curves.png", title=model.graph.name)
+        if note and not args.quiet:
+            print(note, file=sys.stderr)
+
+
+# ------------------------------------------------------------------ evaluate / predict
+
+
+def _load_inputs(model: Any, path: str, need_targets: bool) -> tuple[np.ndarray, Any]:
+    from nndsl.data import load_data
+    from nndsl.ir.signature import Spec
+    from nndsl.train.data_plan import apply_scaler
+
+    p = Path(path)
+    plan = model.plan
+    if p.suffix == ".npz":
+        spec = Spec("npz", {"path": str(p.resolve()), "x": "x", "y": "y"})
+    elif p.suffix == ".csv":
+        base = dict(plan.data.args) if plan and plan.data and plan.data.name == "csv" else {}
+        if "target" not in base:
+            raise NNDSLError(f"--data {path}: the train block names no CSV target column",
+                             hint='its data should be csv("...", target="...")')
+        spec = Spec("csv", {**base, "path": str(p.resolve())})
+        if not need_targets:
+            spec = Spec("csv", {**spec.args, "target_optional": True})
+    else:
+        raise NNDSLError(f"--data {path}: expected a .csv or .npz file")
+    ds = load_data(spec, ".")
+    return apply_scaler(model.scaler, ds.x), ds.y
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    _, model = _build(args)
+    model.load(args.weights)
+    if args.data:
+        x, y = _load_inputs(model, args.data, need_targets=True)
+        result = model.evaluate(x, y)
+    else:
+        result = model.evaluate()
+    print(_metrics_table({"data": result}))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    _, model = _build(args)
+    model.load(args.weights)
+    x, _ = _load_inputs(model, args.data, need_targets=False)
+    pred = model.predict(x).reshape(len(x), -1)
+    names = model.class_names
+    header = [f"p_{c}" for c in names] if names and len(names) == pred.shape[1] else [
+        f"output_{i}" for i in range(pred.shape[1])]
+    lines = [",".join(header)] + [",".join(f"{v:.6g}" for v in row) for row in pred]
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        atomic_write_text(args.out, text)
+        print(f"wrote {len(pred)} predictions to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,48 @@
+"""A train block's data: loaded, split into train/validation/test, optionally scaled
+(the scaler fitted on the training split only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nndsl.errors import NNDSLError
+from nndsl.ir.plan import TrainPlan
+
+
+@dataclass
+class Splits:
+    train: Any  # nndsl.data.Dataset
+    validation: Any | None
+    test: Any | None
+    scaler: dict[str, Any] | None
+    class_names: list[str] | None
+
+
+def load_splits(plan: TrainPlan, validation: float | None = None) -> Splits:
+    from nndsl.data import Standardizer, load_data, split
+
+    if plan.data is None:
+        raise NNDSLError(f"the train block of '{plan.model}' names no data",
+                         hint='add e.g. data = csv("data.csv", target="y"), or pass arrays '
+                              "to fit(x, y)")
+    dataset = load_data(plan.data, plan.base_dir)
+    val_fraction = plan.validation if validation is None else validation
+    train, val, test = split(dataset, val_fraction, plan.test, plan.seed)
+    scaler = None
+    if plan.data.args.get("standardize"):
+        std = Standardizer().fit(train.x)
+        train = train.with_x(std.transform(train.x))
+        val = val.with_x(std.transform(val.x)) if val is not None else None
+        test = test.with_x(std.transform(test.x)) if test is not None else None
+        scaler = std.to_dict()
+    return Splits(train, val, test, scaler, dataset.class_names)
+
+
+def apply_scaler(scaler: dict[str, Any] | None, x: Any) -> Any:
+    """Scale raw inputs the way the model's training data was scaled."""
+    if scaler is None:
+        return x
+    from nndsl.data import Standardizer
+
+    return Standardizer.from_dict(scaler).transform(x)

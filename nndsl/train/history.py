@@ -1,0 +1,41 @@
+"""The record of a training run, shaped like Keras' History."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class History:
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epoch: list[int] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)  # stopped_epoch, restored_epoch, ...
+
+    def append(self, epoch: int, logs: dict[str, float]) -> None:
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, [float("nan")] * (len(self.epoch) - 1)).append(value)
+        for values in self.history.values():
+            if len(values) < len(self.epoch):
+                values.append(float("nan"))
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.history[key]
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def last(self) -> dict[str, float]:
+        return {k: v[-1] for k, v in self.history.items()} if self.epoch else {}
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        keys = list(self.history)
+        writer.writerow(["epoch", *keys])
+        for i, e in enumerate(self.epoch):
+            writer.writerow([e + 1, *(repr(self.history[k][i]) for k in keys)])
+        return buf.getvalue()

@@ -1,0 +1,87 @@
+"""Targets as each loss wants them, checked with clear messages (shared by backends).
+
+Accepted as in Keras: (n,) or (n, 1) for a one-unit output, integer labels for sparse
+cross-entropy, one-hot rows for categorical cross-entropy (integer labels are one-hot
+encoded for it too).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nndsl.errors import NNDSLError
+from nndsl.ir.signature import CATALOGS
+
+
+def target_kind(loss: str) -> str:
+    """values | binary | one_hot | labels"""
+    return CATALOGS["loss"][loss].extra["target"]
+
+
+def _is_integral(y: np.ndarray) -> bool:
+    return y.dtype.kind in "iub" or (y.dtype.kind == "f" and bool(np.all(np.mod(y, 1) == 0)))
+
+
+def prepare_targets(y, loss: str, out_shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.dtype.kind not in "iubf":
+        raise NNDSLError(f"targets must be numbers, got an array of {y.dtype}")
+    if y.ndim == 0:
+        raise NNDSLError("targets must have one row per sample, got a single number")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        row = int(np.argwhere(~np.isfinite(y))[0][0])
+        raise NNDSLError(f"targets contain NaN or Inf (first at row {row})")
+    n = y.shape[0]
+    units = out_shape[-1] if out_shape else 1
+    kind = target_kind(loss)
+    if kind == "labels":
+        labels = y.reshape(n, -1)
+        if labels.shape[1] != 1 or len(out_shape) != 1:
+            raise NNDSLError(f"{loss} wants one integer class label per sample, got targets "
+                             f"of shape {y.shape}",
+                             hint="for one-hot rows use categorical_crossentropy")
+        if not _is_integral(labels):
+            raise NNDSLError(f"{loss} wants integer class labels, got fractional values")
+        labels = labels[:, 0].astype(np.int64)
+        _check_label_range(labels, units, loss)
+        return labels
+    if kind == "one_hot" and len(out_shape) == 1 and (y.ndim == 1 or y.shape[1:] == (1,)) \
+            and units > 1:
+        if not _is_integral(y):
+            raise NNDSLError(f"{loss} wants one-hot rows or integer labels, got fractional "
+                             "single values")
+        labels = y.reshape(n).astype(np.int64)
+        _check_label_range(labels, units, loss)
+        onehot = np.zeros((n, units), dtype=dtype)
+        onehot[np.arange(n), labels] = 1
+        return onehot
+    want = (n, *out_shape)
+    if y.shape != want:
+        if math.prod(y.shape[1:]) == math.prod(out_shape) and (y.ndim == 1 or units == 1):
+            y = y.reshape(want)
+        else:
+            raise NNDSLError(f"targets have shape {y.shape}, but the model's output is "
+                             f"{('batch', *out_shape)}",
+                             hint=_shape_hint(loss, units, y))
+    if kind == "binary" and (y.min() < 0 or y.max() > 1):
+        raise NNDSLError(f"{loss} wants targets between 0 and 1, got values from "
+                         f"{y.min():g} to {y.max():g}",
+                         hint="for several classes use sparse_categorical_crossentropy")
+    return y.astype(dtype, copy=False)
+
+
+def _check_label_range(labels: np.ndarray, units: int, loss: str) -> None:
+    bad = np.flatnonzero((labels < 0) | (labels >= units))
+    if bad.size:
+        row = int(bad[0])
+        raise NNDSLError(f"class label {labels[row]} (row {row}) is out of range for {units} "
+                         f"output units: labels must be 0..{units - 1}",
+                         hint=f"the output layer needs one unit per class for {loss}")
+
+
+def _shape_hint(loss: str, units: int, y: np.ndarray) -> str | None:
+    if units > 1 and y.ndim == 1:
+        return "integer labels need sparse_categorical_crossentropy"
+    return None
