@@ -78,6 +78,19 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     return 1 if (args.check and changed) else 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from nndsl.docs import reference
+
+    text = reference()
+    if args.out:
+        from nndsl.weights import atomic_write_text
+
+        atomic_write_text(args.out, text)
+    else:
+        print(text, end="")
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -141,6 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if a file is not formatted"
     )
+
+    p = add(
+        "docs",
+        cmd_docs,
+        "print the language reference generated from the declarations",
+        "nndsl docs --out docs/reference.md",
+    )
+    p.add_argument("--out", metavar="PATH", help="write to a file instead of standard output")
 
     _add_training_commands(add)
     return parser

@@ -65,7 +65,9 @@ _WD = Param("weight_decay", "float", 0.0, doc="L2 penalty added to the gradient"
 for _name, _doc, _params in [
     (
         "sgd",
-        "Stochastic gradient descent with optional (Nesterov) momentum (torch.optim.SGD).",
+        "Stochastic gradient descent (torch.optim.SGD). g = grad + weight_decay*w; with momentum: "
+        "b = momentum*b + (1-dampening)*g (b = g on the first step), g = g + momentum*b if "
+        "nesterov else b; w -= lr*g.",
         (
             Param("lr", "float", 1e-3, doc=_LR, low=0),
             Param("momentum", "float", 0.0, low=0),
@@ -76,7 +78,9 @@ for _name, _doc, _params in [
     ),
     (
         "adam",
-        "Adam (torch.optim.Adam), optionally AMSGrad.",
+        "Adam (torch.optim.Adam). g = grad + weight_decay*w; m = b1*m + (1-b1)*g; "
+        "v = b2*v + (1-b2)*g^2 (amsgrad: v_max = max(v_max, v)); "
+        "w -= lr * (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps).",
         (
             Param("lr", "float", 1e-3, doc=_LR, low=0),
             Param(
@@ -95,7 +99,7 @@ for _name, _doc, _params in [
     ),
     (
         "adamw",
-        "Adam with decoupled weight decay (torch.optim.AdamW).",
+        "AdamW (torch.optim.AdamW): w *= 1 - lr*weight_decay, then the Adam step on grad.",
         (
             Param("lr", "float", 1e-3, doc=_LR, low=0),
             Param("betas", "floats", [0.9, 0.999], low=0, high=1, high_open=True),
@@ -106,7 +110,9 @@ for _name, _doc, _params in [
     ),
     (
         "adagrad",
-        "Adagrad (torch.optim.Adagrad).",
+        "Adagrad (torch.optim.Adagrad). g = grad + weight_decay*w; "
+        "clr = lr / (1 + (t-1)*lr_decay); "
+        "s += g^2 (s starts at initial_accumulator_value); w -= clr * g / (sqrt(s) + eps).",
         (
             Param("lr", "float", 1e-2, doc=_LR, low=0),
             Param("lr_decay", "float", 0.0, low=0),
@@ -117,7 +123,8 @@ for _name, _doc, _params in [
     ),
     (
         "adadelta",
-        "Adadelta (torch.optim.Adadelta).",
+        "Adadelta (torch.optim.Adadelta). g = grad + weight_decay*w; v = rho*v + (1-rho)*g^2; "
+        "d = sqrt(u + eps) / sqrt(v + eps) * g; u = rho*u + (1-rho)*d^2; w -= lr*d.",
         (
             Param("lr", "float", 1.0, doc=_LR, low=0),
             Param("rho", "float", 0.9, low=0, high=1),
@@ -127,7 +134,10 @@ for _name, _doc, _params in [
     ),
     (
         "rmsprop",
-        "RMSProp (torch.optim.RMSprop), optionally centered and with momentum.",
+        "RMSprop (torch.optim.RMSprop). g = grad + weight_decay*w; v = alpha*v + (1-alpha)*g^2; "
+        "centered: avg = v - mean_g^2 with mean_g = alpha*mean_g + (1-alpha)*g, else avg = v; "
+        "momentum > 0: b = momentum*b + g/(sqrt(avg)+eps), w -= lr*b; "
+        "else w -= lr*g/(sqrt(avg)+eps).",
         (
             Param("lr", "float", 1e-2, doc=_LR, low=0),
             Param("alpha", "float", 0.99, doc="smoothing constant", low=0, high=1),

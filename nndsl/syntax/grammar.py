@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
-from lark import Lark
+from lark import Lark, Transformer
 
 GRAMMAR_NAME = "nndsl.lark"
 
@@ -23,13 +22,22 @@ def grammar_text() -> str:
     return grammar_path().read_text(encoding="utf-8")
 
 
-@functools.cache
-def lalr_parser(strict: bool = False) -> Lark:
-    """The LALR parser. `strict=True` (needs `interegular`) also proves terminals never collide."""
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        strict=strict,
-        propagate_positions=True,
-        maybe_placeholders=False,
-    )
+_PARSERS: dict[tuple[type | None, bool], Lark] = {}
+
+
+def lalr_parser(strict: bool = False, transformer: Transformer | None = None) -> Lark:
+    """The LALR parser, built once per (transformer class, strict). With a transformer,
+    rules are transformed as they are reduced, without building a parse tree.
+    `strict=True` (needs `interegular`) also proves that no two terminals collide."""
+    key = (type(transformer) if transformer is not None else None, strict)
+    parser = _PARSERS.get(key)
+    if parser is None:
+        parser = _PARSERS[key] = Lark(
+            grammar_text(),
+            parser="lalr",
+            strict=strict,
+            propagate_positions=transformer is None,
+            maybe_placeholders=False,
+            transformer=transformer,
+        )
+    return parser

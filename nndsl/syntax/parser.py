@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ast as pyast
+import re
 
-from lark import Token, Transformer, Tree, v_args
+from lark import Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from nndsl.errors import NNDSLError
@@ -50,8 +51,7 @@ def _join(a: ast.Span, b: ast.Span) -> ast.Span:
 class _ToAst(Transformer):
     """Builds AST dataclasses bottom-up; spans come from tokens and rule metadata."""
 
-    @v_args(meta=True)
-    def start(self, meta, blocks):
+    def start(self, blocks):
         return list(blocks)
 
     def model(self, items):
@@ -181,6 +181,18 @@ def _syntax_error(err: UnexpectedInput, path: str | None, source: str) -> NNDSLE
         return NNDSLError(message, line=line, column=column, path=path, source=source, hint=hint)
     assert isinstance(err, UnexpectedToken)
     tok = err.token
+    special = _token_after(_previous_token(err), tok, expected, source)
+    if special is not None:
+        message, at, width, hint = special
+        return NNDSLError(
+            message,
+            line=at.line,
+            column=at.column,
+            end_column=at.column + width,
+            path=path,
+            source=source,
+            hint=hint,
+        )
     shown = TERMINAL_WORDS.get(tok.type, tok.type.lower())
     if tok.type == "NAME":
         shown = f"name '{tok}'"
@@ -197,10 +209,59 @@ def _syntax_error(err: UnexpectedInput, path: str | None, source: str) -> NNDSLE
         hint = "a file holds `model NAME { ... }` and `train NAME { ... }` blocks"
     elif tok.type == "NAME" and "LPAR" in expected:
         hint = "a layer is written as a call, e.g. `dense(8)`"
+    elif expected == {"EQUAL"}:
+        hint = "a setting is written `key = value`"
+    elif expected == {"NAME"}:
+        hint = "in a model, `h = dense(8)` names a layer; settings go in a `train` block"
     end = tok.end_column if tok.end_line == tok.line else None
     return NNDSLError(
         message, line=line, column=column, end_column=end, path=path, source=source, hint=hint
     )
+
+
+_NUMBER_RUN = re.compile(r"[+-]?[0-9A-Za-z_.]+(?:[+-][0-9A-Za-z_.]+)*")
+
+
+def _previous_token(err: UnexpectedToken) -> Token | None:
+    """The last token the parser accepted before the unexpected one."""
+    parser = getattr(err, "interactive_parser", None)
+    stack = parser.parser_state.value_stack if parser is not None else []
+    item = stack[-1] if stack else None
+    while isinstance(item, Tree):
+        item = item.children[-1] if item.children else None
+    return item if isinstance(item, Token) else None
+
+
+def _token_after(
+    prev: Token | None, tok: Token, expected: set[str], source: str
+) -> tuple[str, Token, int, str] | None:
+    """Mistakes better explained at the token before the unexpected one:
+    (message, where, width of the caret, hint), or None."""
+    if prev is None:
+        return None
+    if prev.type in ("INT", "FLOAT") and tok.start_pos == prev.end_pos:
+        text = _NUMBER_RUN.match(source, prev.start_pos).group()
+        return (
+            f"malformed number '{text}'",
+            prev,
+            len(text),
+            "numbers are written like 3, -2, 0.5, .5, 1e-3 or 2.5E+4",
+        )
+    if prev.type == "NAME" and str(prev) in ("model", "train") and "EQUAL" in expected:
+        return (
+            f"'{prev}' starts a new block, but the block above it is not closed",
+            prev,
+            len(prev),
+            "add the missing '}' before it",
+        )
+    if prev.type == "NAME" and expected == {"LPAR", "EQUAL"}:
+        return (
+            f"'{prev}' needs parentheses: a layer is written as a call",
+            prev,
+            len(prev),
+            f"e.g. {prev}(...)",
+        )
+    return None
 
 
 def _comments(source: str) -> list[ast.Comment]:
@@ -227,10 +288,10 @@ def _comments(source: str) -> list[ast.Comment]:
 def parse(source: str, path: str | None = None) -> ast.Module:
     """Parse `.nn` source text into a `Module`; raise `NNDSLError` on a syntax error."""
     try:
-        tree = lalr_parser().parse(source)
+        # the AST is built during parsing (no intermediate parse tree)
+        blocks = lalr_parser(transformer=_ToAst()).parse(source)
     except UnexpectedInput as err:
         raise _syntax_error(err, path, source) from None
-    blocks = _ToAst().transform(tree)
     models = [b for b in blocks if isinstance(b, ast.Model)]
     trains = [b for b in blocks if isinstance(b, ast.Train)]
     return ast.Module(models, trains, blocks, _comments(source), path, source)

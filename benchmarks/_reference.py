@@ -1,0 +1,139 @@
+"""Hand-written reference training loops the benchmarks compare nndsl against.
+
+`NumpyMLP` is a careful NumPy float32 MLP (ReLU hidden layers, fused sigmoid/softmax
+cross-entropy, Adam on one flat parameter buffer, preallocated buffers): the bar the
+interpreter must meet. `torch_mlp` is the same model as a plain eager PyTorch loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class NumpyMLP:
+    def __init__(self, sizes: list[int], batch: int, lr: float = 1e-3, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.sizes = sizes
+        shapes = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            shapes += [(a, b), (b,)]
+        total = sum(int(np.prod(s)) for s in shapes)
+        self.p = np.zeros(total, np.float32)
+        self.g = np.zeros(total, np.float32)
+        self.W, self.b, self.gW, self.gb = [], [], [], []
+        off = 0
+        for i, s in enumerate(shapes):
+            n = int(np.prod(s))
+            view, gview = self.p[off:off + n].reshape(s), self.g[off:off + n].reshape(s)
+            if i % 2 == 0:
+                lim = np.sqrt(6 / (s[0] + s[1]))
+                view[...] = rng.uniform(-lim, lim, s)
+                self.W.append(view)
+                self.gW.append(gview)
+            else:
+                self.b.append(view)
+                self.gb.append(gview)
+            off += n
+        self.m = np.zeros_like(self.p)
+        self.v = np.zeros_like(self.p)
+        self.tmp = np.zeros_like(self.p)
+        self.t = 0
+        self.lr = lr
+        self.acts = {}
+
+    def _bufs(self, n: int) -> list[np.ndarray]:
+        if n not in self.acts:
+            self.acts[n] = [np.empty((n, s), np.float32) for s in self.sizes[1:]]
+        return self.acts[n]
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> float:
+        hs = self._bufs(x.shape[0])
+        inp = x
+        last = len(self.W) - 1
+        for i, (w, b, h) in enumerate(zip(self.W, self.b, hs)):
+            np.matmul(inp, w, out=h)
+            h += b
+            if i < last:
+                np.maximum(h, 0, out=h)
+            inp = h
+        z = hs[-1]
+        n = x.shape[0]
+        if z.shape[1] == 1:  # sigmoid + binary cross-entropy from logits
+            e = np.exp(-np.abs(z))
+            loss = float((np.maximum(z, 0) - z * y + np.log1p(e)).mean())
+            d = np.where(z >= 0, 1 / (1 + e), e / (1 + e)) - y
+            d /= n
+        else:  # softmax + sparse cross-entropy
+            s = z - z.max(axis=1, keepdims=True)
+            np.exp(s, out=s)
+            s /= s.sum(axis=1, keepdims=True)
+            loss = float(-np.log(s[np.arange(n), y] + 1e-12).mean())
+            s[np.arange(n), y] -= 1
+            s /= n
+            d = s
+        for i in range(last, -1, -1):
+            prev = x if i == 0 else hs[i - 1]
+            np.matmul(prev.T, d, out=self.gW[i])
+            np.sum(d, axis=0, out=self.gb[i])
+            if i:
+                d = d @ self.W[i].T
+                d *= prev > 0
+        self._adam()
+        return loss
+
+    def _adam(self, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> None:
+        self.t += 1
+        g, m, v, tmp = self.g, self.m, self.v, self.tmp
+        m *= b1
+        np.multiply(g, 1 - b1, out=tmp)
+        m += tmp
+        v *= b2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        c1 = 1 - b1 ** self.t
+        c2 = 1 - b2 ** self.t
+        np.sqrt(v, out=tmp)
+        tmp /= np.sqrt(c2)
+        tmp += eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= self.lr / c1
+        self.p -= tmp
+
+    def epoch(self, x: np.ndarray, y: np.ndarray, batch: int, rng: np.random.Generator,
+              xbuf: np.ndarray, ybuf: np.ndarray) -> None:
+        order = rng.permutation(len(x))
+        np.take(x, order, axis=0, out=xbuf)
+        np.take(y, order, axis=0, out=ybuf)
+        for s in range(0, len(x), batch):
+            self.step(xbuf[s:s + batch], ybuf[s:s + batch])
+
+
+def torch_mlp(sizes: list[int], lr: float = 1e-3):
+    import torch
+
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+    return model, opt
+
+
+def torch_epoch(model, opt, x, y, batch: int, gen) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    order = torch.randperm(len(x), generator=gen)
+    xs, ys = x[order], y[order]
+    binary = ys.dtype.is_floating_point
+    for s in range(0, len(x), batch):
+        xb, yb = xs[s:s + batch], ys[s:s + batch]
+        out = model(xb)
+        loss = F.binary_cross_entropy_with_logits(out, yb) if binary else F.cross_entropy(out, yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return torch
