@@ -7,9 +7,13 @@ owns everything else: epochs, shuffling order, validation, callbacks, history.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from nndsl.ir.graph import Graph
+    from nndsl.ir.signature import Spec
 
 
 class NonFiniteLoss(Exception):
@@ -69,3 +73,78 @@ def check_weights(expected: dict[str, tuple[int, ...]], given: dict[str, np.ndar
         got = tuple(np.shape(given[k]))
         if got != tuple(shape):
             raise NNDSLError(f"weight '{k}' has shape {got}, but the model needs {tuple(shape)}")
+
+
+# ---------------------------------------------------------------- shared by the engines
+
+
+def plan_output(graph: Graph, loss: Spec | None) -> tuple[Graph, Spec, bool]:
+    """(graph the engine runs, activation applied after it, whether outputs are logits).
+
+    A cross-entropy is computed from logits: the output's sigmoid/softmax is split off
+    and applied only when predicting."""
+    from nndsl.ir.graph import output_activation, split_output_activation
+    from nndsl.ir.signature import CATALOGS, Spec
+
+    act = output_activation(graph)
+    wants = CATALOGS["loss"][loss.name].extra.get("logits") if loss is not None else None
+    if wants and act.name in (wants, "linear"):
+        logits_graph, act = split_output_activation(graph)
+        return logits_graph, act, True
+    return graph, Spec("linear"), False
+
+
+def input_arrays(graph: Graph, x: Any, dtype: str) -> list[np.ndarray]:
+    """One checked, contiguous array (samples, *shape) per input node of `graph`, from an
+    array, a list (several inputs, in order) or a dict {input name: array}."""
+    from nndsl.errors import NNDSLError
+
+    nodes = graph.inputs
+    if isinstance(x, dict):
+        missing = [n.name for n in nodes if n.name not in x]
+        if missing:
+            raise NNDSLError(f"no data for input '{missing[0]}'",
+                             hint="inputs: " + ", ".join(n.name for n in nodes))
+        arrays = [x[n.name] for n in nodes]
+    elif isinstance(x, (list, tuple)) and len(nodes) > 1:
+        arrays = list(x)
+    else:
+        if len(nodes) > 1:
+            names = ", ".join(n.name for n in nodes)
+            raise NNDSLError(f"this model has {len(nodes)} inputs; pass a dict "
+                             "{name: array}", hint=f"inputs: {names}")
+        arrays = [x]
+    out = []
+    for node, a in zip(nodes, arrays):
+        a = np.asarray(a)
+        if a.dtype.kind not in "iubf":
+            raise NNDSLError(f"input '{node.name}' must be numbers, got {a.dtype}")
+        if a.ndim == len(node.shape):  # a single sample
+            a = a[None]
+        if a.shape[1:] != tuple(node.shape):
+            raise NNDSLError(f"input '{node.name}' expects samples of shape "
+                             f"{tuple(node.shape)}, got {a.shape[1:]}")
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            row = int(np.argwhere(~np.isfinite(a))[0][0])
+            raise NNDSLError(f"input '{node.name}' contains NaN or Inf (row {row})")
+        out.append(np.ascontiguousarray(a, dtype=dtype))
+    if len({a.shape[0] for a in out}) > 1:
+        raise NNDSLError("inputs have different numbers of samples")
+    return out
+
+
+def dataset_arrays(graph: Graph, loss: Spec | None, x: Any, y: Any | None,
+                   dtype: str) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Inputs (see `input_arrays`) and targets as `loss` wants them (None without y)."""
+    from nndsl.errors import NNDSLError
+    from nndsl.train.targets import prepare_targets
+
+    xs = input_arrays(graph, x, dtype)
+    if y is None:
+        return xs, None
+    if loss is None:
+        raise NNDSLError("this model has no loss: add a train block with a loss")
+    yp = prepare_targets(y, loss.name, graph.output.shape, dtype)
+    if yp.shape[0] != xs[0].shape[0]:
+        raise NNDSLError(f"x has {xs[0].shape[0]} samples but y has {yp.shape[0]}")
+    return xs, yp

@@ -15,16 +15,22 @@ from typing import Any
 
 import numpy as np
 
-from nndsl.backends.base import NonFiniteLoss, check_weights
+from nndsl.backends.base import (
+    NonFiniteLoss,
+    check_weights,
+    dataset_arrays,
+    input_arrays,
+    plan_output,
+)
 from nndsl.backends.numpy.activations import apply as apply_activation
 from nndsl.backends.numpy.kernels import KERNELS, DenseKernel
 from nndsl.backends.numpy.losses import LOSSES
 from nndsl.errors import NNDSLError
-from nndsl.ir.graph import Graph, output_activation, split_output_activation
+from nndsl.ir.graph import Graph
 from nndsl.ir.init import initial_weights
-from nndsl.ir.signature import CATALOGS, Spec
+from nndsl.ir.signature import Spec
 from nndsl.train.metrics import METRICS, NEEDS_PROBS
-from nndsl.train.targets import prepare_targets, target_kind
+from nndsl.train.targets import target_kind
 
 
 @dataclass
@@ -47,19 +53,6 @@ class Prepared:
             np.take(src, order, axis=0, out=dst)
         np.take(self.y, order, axis=0, out=self._ybuf)
         return self._xbufs, self._ybuf
-
-
-def plan_output(graph: Graph, loss: Spec | None) -> tuple[Graph, Spec, bool]:
-    """(graph the engine runs, activation applied after it, whether outputs are logits).
-
-    A cross-entropy is computed from logits: the output's sigmoid/softmax is split off
-    and applied only when predicting. Shared by both backends."""
-    act = output_activation(graph)
-    wants = CATALOGS["loss"][loss.name].extra.get("logits") if loss is not None else None
-    if wants and act.name in (wants, "linear"):
-        logits_graph, act = split_output_activation(graph)
-        return logits_graph, act, True
-    return graph, Spec("linear"), False
 
 
 class NumpyEngine:
@@ -151,49 +144,10 @@ class NumpyEngine:
 
     # ------------------------------------------------------------------ engine interface
     def prepare(self, x: Any, y: Any | None) -> Prepared:
-        xs = self._inputs(x)
-        yp = None
-        if y is not None:
-            if self.loss is None:
-                raise NNDSLError("this model has no loss: add a train block with a loss")
-            yp = prepare_targets(y, self.loss.name, self.full_graph.output.shape, self.dtype)
-            if yp.shape[0] != xs[0].shape[0]:
-                raise NNDSLError(f"x has {xs[0].shape[0]} samples but y has {yp.shape[0]}")
-        return Prepared(xs, yp)
+        return Prepared(*dataset_arrays(self.full_graph, self.loss, x, y, self.dtype))
 
     def _inputs(self, x: Any) -> list[np.ndarray]:
-        nodes = self.graph.inputs
-        if isinstance(x, dict):
-            missing = [n.name for n in nodes if n.name not in x]
-            if missing:
-                raise NNDSLError(f"no data for input '{missing[0]}'",
-                                 hint="inputs: " + ", ".join(n.name for n in nodes))
-            arrays = [x[n.name] for n in nodes]
-        elif isinstance(x, (list, tuple)) and len(nodes) > 1:
-            arrays = list(x)
-        else:
-            if len(nodes) > 1:
-                names = ", ".join(n.name for n in nodes)
-                raise NNDSLError(f"this model has {len(nodes)} inputs; pass a dict "
-                                 "{name: array}", hint=f"inputs: {names}")
-            arrays = [x]
-        out = []
-        for node, a in zip(nodes, arrays):
-            a = np.asarray(a)
-            if a.dtype.kind not in "iubf":
-                raise NNDSLError(f"input '{node.name}' must be numbers, got {a.dtype}")
-            if a.ndim == len(node.shape):  # a single sample
-                a = a[None]
-            if a.shape[1:] != tuple(node.shape):
-                raise NNDSLError(f"input '{node.name}' expects samples of shape "
-                                 f"{tuple(node.shape)}, got {a.shape[1:]}")
-            if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
-                row = int(np.argwhere(~np.isfinite(a))[0][0])
-                raise NNDSLError(f"input '{node.name}' contains NaN or Inf (row {row})")
-            out.append(np.ascontiguousarray(a, dtype=self.dtype))
-        if len({a.shape[0] for a in out}) > 1:
-            raise NNDSLError("inputs have different numbers of samples")
-        return out
+        return input_arrays(self.graph, x, self.dtype)
 
     def train_epoch(self, data: Prepared, order: np.ndarray, batch_size: int,
                     on_batch: Callable[[int], None] | None = None) -> dict[str, float]:
