@@ -407,8 +407,9 @@ def apply_overrides(module: ast.Module, sets: list[str], model: str | None = Non
         return
     block = next((t for t in module.trains if model is None or t.model == model), None)
     if block is None:
-        raise NNDSLError("--set needs a train block to change",
-                         hint="add one: train NAME { loss = mse }")
+        raise NNDSLError(
+            "--set needs a train block to change", hint="add one: train NAME { loss = mse }"
+        )
     settings = list(block.settings)
     for text in sets:
         key, eq, value = text.partition("=")
@@ -422,4 +423,5 @@ def apply_overrides(module: ast.Module, sets: list[str], model: str | None = Non
         (new,) = parsed.settings
         settings = [s for s in settings if s.key != new.key] + [new]
     module.trains[module.trains.index(block)] = ast.Train(
-        block.model, tuple(settings), block.span, block.model_span)
+        block.model, tuple(settings), block.span, block.model_span
+    )

@@ -26,9 +26,17 @@ if TYPE_CHECKING:
 
 
 class Model:
-    def __init__(self, graph: Graph, plan: TrainPlan | None, backend: str = "numpy",
-                 seed: int | None = None, dtype: str | None = None, device: str | None = None,
-                 program: Program | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        plan: TrainPlan | None,
+        backend: str = "numpy",
+        seed: int | None = None,
+        dtype: str | None = None,
+        device: str | None = None,
+        program: Program | None = None,
+        **options: Any,
+    ) -> None:
         self.graph = graph
         self.plan = plan
         self.program = program
@@ -39,18 +47,33 @@ class Model:
         self.class_names: list[str] | None = None
         self.history: History | None = None
         self.engine = create_engine(
-            backend, graph, seed=self.seed, dtype=self.dtype,
+            backend,
+            graph,
+            seed=self.seed,
+            dtype=self.dtype,
             loss=plan.loss if plan else None,
             optimizer=plan.optimizer if plan else None,
             metrics=plan.metric_names if plan else [],
             clip_norm=plan.clip_norm if plan else None,
-            device=device, **options)
+            device=device,
+            **options,
+        )
 
     # ------------------------------------------------------------------ training
-    def fit(self, x: Any = None, y: Any = None, *, epochs: int | None = None,
-            batch_size: int | None = None, validation_data: tuple[Any, Any] | None = None,
-            validation_split: float | None = None, verbose: int = 1, shuffle: bool | None = None,
-            callbacks: list[Callback] | None = None, initial_epoch: int = 0) -> History:
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        *,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        validation_data: tuple[Any, Any] | None = None,
+        validation_split: float | None = None,
+        verbose: int = 1,
+        shuffle: bool | None = None,
+        callbacks: list[Callback] | None = None,
+        initial_epoch: int = 0,
+    ) -> History:
         """Train; returns a History (`history.history["val_loss"]`, ...)."""
         plan = self._require_plan("fit")
         if x is None:
@@ -82,9 +105,14 @@ class Model:
             steps = -(-len(train_data) // bs)
             cbs.append(Progress(n_epochs, steps))
         cbs.extend(callbacks or [])
-        config = FitConfig(epochs=n_epochs, batch_size=bs, seed=self.seed,
-                           shuffle=plan.shuffle if shuffle is None else shuffle,
-                           initial_epoch=initial_epoch, callbacks=cbs)
+        config = FitConfig(
+            epochs=n_epochs,
+            batch_size=bs,
+            seed=self.seed,
+            shuffle=plan.shuffle if shuffle is None else shuffle,
+            initial_epoch=initial_epoch,
+            callbacks=cbs,
+        )
         self.trainer = Trainer(self.engine, config)
         self.history = self.trainer.fit(train_data, val_data)
         return self.history
@@ -123,9 +151,13 @@ class Model:
     def metadata(self) -> dict[str, Any]:
         from nndsl import __version__
 
-        return {"nndsl": __version__, "graph": self.graph.to_dict(),
-                "plan": self.plan.to_dict() if self.plan else None,
-                "scaler": self.scaler, "class_names": self.class_names}
+        return {
+            "nndsl": __version__,
+            "graph": self.graph.to_dict(),
+            "plan": self.plan.to_dict() if self.plan else None,
+            "scaler": self.scaler,
+            "class_names": self.class_names,
+        }
 
     def save(self, path: str | Path) -> None:
         """Write weights (and the graph, plan and scaling) to .npz or .safetensors."""
@@ -160,8 +192,10 @@ class Model:
             model = prog.build(**build)
         else:
             if "graph" not in meta:
-                raise NNDSLError(f"{path} holds no model description; load it into a model "
-                                 "built from its .nn file: model.load(path)")
+                raise NNDSLError(
+                    f"{path} holds no model description; load it into a model "
+                    "built from its .nn file: model.load(path)"
+                )
             graph = Graph.from_dict(meta["graph"])
             plan = TrainPlan.from_dict(meta["plan"]) if meta.get("plan") else None
             model = cls(graph, plan, **build)
@@ -173,13 +207,17 @@ class Model:
 
     def _require_plan(self, what: str) -> TrainPlan:
         if self.plan is None:
-            raise NNDSLError(f"cannot {what}: the model '{self.graph.name}' has no train block",
-                             hint=f"add: train {self.graph.name} {{ loss = mse }}")
+            raise NNDSLError(
+                f"cannot {what}: the model '{self.graph.name}' has no train block",
+                hint=f"add: train {self.graph.name} {{ loss = mse }}",
+            )
         return self.plan
 
     def __repr__(self) -> str:
-        return (f"Model({self.graph.name!r}, backend={self.backend!r}, "
-                f"params={self.graph.param_count:,})")
+        return (
+            f"Model({self.graph.name!r}, backend={self.backend!r}, "
+            f"params={self.graph.param_count:,})"
+        )
 
 
 def _split_off(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:

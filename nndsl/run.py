@@ -26,26 +26,44 @@ BACKENDS = ["numpy", "torch"]
 
 
 def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
-    p = add("run", cmd_run, "train the model of a .nn file and write a run folder",
-            "nndsl run examples/will_i_pass.nn --epochs 50 --set optimizer=sgd(lr=0.1)")
+    p = add(
+        "run",
+        cmd_run,
+        "train the model of a .nn file and write a run folder",
+        "nndsl run examples/will_i_pass.nn --epochs 50 --set optimizer=sgd(lr=0.1)",
+    )
     p.add_argument("file", metavar="FILE")
     _common(p)
     p.add_argument("--epochs", type=int, help="override the train block's epochs")
     p.add_argument("--seed", type=int, help="override the train block's seed")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a train setting, in .nn syntax (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a train setting, in .nn syntax (repeatable)",
+    )
     p.add_argument("--out", metavar="DIR", help="run folder (default: runs/MODEL-TIME)")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
 
-    p = add("evaluate", cmd_evaluate, "evaluate saved weights on the file's data or --data",
-            "nndsl evaluate examples/digits.nn --weights runs/digits/weights.npz")
+    p = add(
+        "evaluate",
+        cmd_evaluate,
+        "evaluate saved weights on the file's data or --data",
+        "nndsl evaluate examples/digits.nn --weights runs/digits/weights.npz",
+    )
     p.add_argument("file", metavar="FILE")
     _common(p)
     p.add_argument("--weights", required=True, metavar="W")
     p.add_argument("--data", metavar="D", help=".csv or .npz (default: the test split)")
 
-    p = add("predict", cmd_predict, "predict with saved weights; writes a CSV",
-            "nndsl predict examples/will_i_pass.nn --weights W --data new.csv --out p.csv")
+    p = add(
+        "predict",
+        cmd_predict,
+        "predict with saved weights; writes a CSV",
+        "nndsl predict examples/will_i_pass.nn --weights W --data new.csv --out p.csv",
+    )
     p.add_argument("file", metavar="FILE")
     _common(p)
     p.add_argument("--weights", required=True, metavar="W")
@@ -81,14 +99,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     program, model = _build(args, sets)
     plan = model.plan
     if plan is None:
-        raise NNDSLError(f"{args.file} has no train block for '{model.graph.name}'",
-                         hint=f"add: train {model.graph.name} {{ loss = ... data = ... }}")
+        raise NNDSLError(
+            f"{args.file} has no train block for '{model.graph.name}'",
+            hint=f"add: train {model.graph.name} {{ loss = ... data = ... }}",
+        )
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     splits = model.load_data()
-    say(f"training {model.graph.name} ({model.graph.param_count:,} parameters) on "
+    say(
+        f"training {model.graph.name} ({model.graph.param_count:,} parameters) on "
         f"{len(splits.train)} samples"
         + (f", validating on {len(splits.validation)}" if splits.validation else "")
-        + f" [{model.backend}]")
+        + f" [{model.backend}]"
+    )
     final = Path(args.out) if args.out else _default_dir(model.graph.name)
     partial = final.with_name(final.name + ".partial")
     if partial.exists():
@@ -143,15 +165,26 @@ def _final_metrics(model: Any, splits: Any) -> dict[str, dict[str, float]]:
 
 def _metrics_table(metrics: dict[str, dict[str, float]]) -> str:
     keys = list(next(iter(metrics.values())))
-    rows = [["split", *keys]] + [[name, *(f"{m[k]:.4f}" for k in keys)]
-                                 for name, m in metrics.items()]
+    rows = [["split", *keys]] + [
+        [name, *(f"{m[k]:.4f}" for k in keys)] for name, m in metrics.items()
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w)
-                               for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
+    return "\n".join(
+        "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        for r in rows
+    )
 
 
-def _write_run(folder: Path, program: Any, model: Any, history: Any, metrics: dict,
-               status: str, seconds: float, args: argparse.Namespace) -> None:
+def _write_run(
+    folder: Path,
+    program: Any,
+    model: Any,
+    history: Any,
+    metrics: dict,
+    status: str,
+    seconds: float,
+    args: argparse.Namespace,
+) -> None:
     import yaml
 
     from nndsl import __version__
@@ -200,8 +233,10 @@ def _load_inputs(model: Any, path: str, need_targets: bool) -> tuple[np.ndarray,
     elif p.suffix == ".csv":
         base = dict(plan.data.args) if plan and plan.data and plan.data.name == "csv" else {}
         if "target" not in base:
-            raise NNDSLError(f"--data {path}: the train block names no CSV target column",
-                             hint='its data should be csv("...", target="...")')
+            raise NNDSLError(
+                f"--data {path}: the train block names no CSV target column",
+                hint='its data should be csv("...", target="...")',
+            )
         spec = Spec("csv", {**base, "path": str(p.resolve())})
         if not need_targets:
             spec = Spec("csv", {**spec.args, "target_optional": True})
@@ -229,8 +264,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     x, _ = _load_inputs(model, args.data, need_targets=False)
     pred = model.predict(x).reshape(len(x), -1)
     names = model.class_names
-    header = [f"p_{c}" for c in names] if names and len(names) == pred.shape[1] else [
-        f"output_{i}" for i in range(pred.shape[1])]
+    header = (
+        [f"p_{c}" for c in names]
+        if names and len(names) == pred.shape[1]
+        else [f"output_{i}" for i in range(pred.shape[1])]
+    )
     lines = [",".join(header)] + [",".join(f"{v:.6g}" for v in row) for row in pred]
     text = "\n".join(lines) + "\n"
     if args.out:

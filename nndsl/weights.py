@@ -48,10 +48,13 @@ def save_weights(path: str | Path, tensors: dict[str, np.ndarray], meta: dict[st
         try:
             from safetensors.numpy import save
         except ImportError:
-            raise NNDSLError("saving .safetensors needs: pip install 'nndsl[weights]'",
-                             hint="or save to a .npz file, which needs nothing more") from None
-        data = save({k: np.ascontiguousarray(v) for k, v in tensors.items()},
-                    metadata={META_KEY: meta_text})
+            raise NNDSLError(
+                "saving .safetensors needs: pip install 'nndsl[weights]'",
+                hint="or save to a .npz file, which needs nothing more",
+            ) from None
+        data = save(
+            {k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata={META_KEY: meta_text}
+        )
         atomic_write(path, lambda f: f.write(data))
         return
     arrays = dict(tensors)
@@ -76,8 +79,9 @@ def _load_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise NNDSLError(f"{path} is not a readable weights file (corrupt or truncated): {e}") \
-            from None
+        raise NNDSLError(
+            f"{path} is not a readable weights file (corrupt or truncated): {e}"
+        ) from None
     meta_raw = arrays.pop(META_KEY, None)
     meta = {}
     if meta_raw is not None:
@@ -92,13 +96,15 @@ def _load_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]
     try:
         from safetensors import safe_open
     except ImportError:
-        raise NNDSLError(f"{path} is not an .npz file; reading .safetensors needs: "
-                         "pip install 'nndsl[weights]'") from None
+        raise NNDSLError(
+            f"{path} is not an .npz file; reading .safetensors needs: pip install 'nndsl[weights]'"
+        ) from None
     try:
         with safe_open(str(path), framework="numpy") as f:
             meta_text = (f.metadata() or {}).get(META_KEY, "{}")
             arrays = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:  # safetensors raises its own error types for corrupt files
-        raise NNDSLError(f"{path} is not a readable weights file (corrupt or truncated): {e}") \
-            from None
+        raise NNDSLError(
+            f"{path} is not a readable weights file (corrupt or truncated): {e}"
+        ) from None
     return arrays, json.loads(meta_text)

@@ -22,8 +22,9 @@ def create_engine(backend: str, graph: Any, **options: Any) -> Any:
         try:
             import torch  # noqa: F401
         except ImportError:
-            raise NNDSLError("the torch backend needs PyTorch: pip install 'nndsl[torch]'") \
-                from None
+            raise NNDSLError(
+                "the torch backend needs PyTorch: pip install 'nndsl[torch]'"
+            ) from None
         from nndsl.backends.torch.engine import TorchEngine
 
         return TorchEngine(graph, **options)

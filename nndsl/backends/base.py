@@ -32,8 +32,13 @@ class Engine(Protocol):
     def prepare(self, x: Any, y: Any | None) -> Any:
         """Cast and place a dataset once (on the device); the result feeds the methods below."""
 
-    def train_epoch(self, data: Any, order: np.ndarray, batch_size: int,
-                    on_batch: Callable[[int], None] | None = None) -> dict[str, float]:
+    def train_epoch(
+        self,
+        data: Any,
+        order: np.ndarray,
+        batch_size: int,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> dict[str, float]:
         """One pass over `data` in `order`, in mini-batches; mean loss and metrics.
         Raises NonFiniteLoss, leaving the weights of the last good step."""
 
@@ -61,14 +66,17 @@ def check_weights(expected: dict[str, tuple[int, ...]], given: dict[str, np.ndar
     missing = [k for k in expected if k not in given]
     extra = [k for k in given if k not in expected]
     if missing:
-        raise NNDSLError(f"weights are missing tensor '{missing[0]}' "
-                         f"(shape {expected[missing[0]]})"
-                         + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""),
-                         hint="were they saved from a different model?")
+        raise NNDSLError(
+            f"weights are missing tensor '{missing[0]}' "
+            f"(shape {expected[missing[0]]})"
+            + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""),
+            hint="were they saved from a different model?",
+        )
     if extra:
-        raise NNDSLError(f"weights have an unexpected tensor '{extra[0]}'",
-                         hint="were they saved from a different model? expected: "
-                              + ", ".join(expected))
+        raise NNDSLError(
+            f"weights have an unexpected tensor '{extra[0]}'",
+            hint="were they saved from a different model? expected: " + ", ".join(expected),
+        )
     for k, shape in expected.items():
         got = tuple(np.shape(given[k]))
         if got != tuple(shape):
@@ -103,16 +111,20 @@ def input_arrays(graph: Graph, x: Any, dtype: str) -> list[np.ndarray]:
     if isinstance(x, dict):
         missing = [n.name for n in nodes if n.name not in x]
         if missing:
-            raise NNDSLError(f"no data for input '{missing[0]}'",
-                             hint="inputs: " + ", ".join(n.name for n in nodes))
+            raise NNDSLError(
+                f"no data for input '{missing[0]}'",
+                hint="inputs: " + ", ".join(n.name for n in nodes),
+            )
         arrays = [x[n.name] for n in nodes]
     elif isinstance(x, (list, tuple)) and len(nodes) > 1:
         arrays = list(x)
     else:
         if len(nodes) > 1:
             names = ", ".join(n.name for n in nodes)
-            raise NNDSLError(f"this model has {len(nodes)} inputs; pass a dict "
-                             "{name: array}", hint=f"inputs: {names}")
+            raise NNDSLError(
+                f"this model has {len(nodes)} inputs; pass a dict {{name: array}}",
+                hint=f"inputs: {names}",
+            )
         arrays = [x]
     out = []
     for node, a in zip(nodes, arrays):
@@ -122,8 +134,10 @@ def input_arrays(graph: Graph, x: Any, dtype: str) -> list[np.ndarray]:
         if a.ndim == len(node.shape):  # a single sample
             a = a[None]
         if a.shape[1:] != tuple(node.shape):
-            raise NNDSLError(f"input '{node.name}' expects samples of shape "
-                             f"{tuple(node.shape)}, got {a.shape[1:]}")
+            raise NNDSLError(
+                f"input '{node.name}' expects samples of shape "
+                f"{tuple(node.shape)}, got {a.shape[1:]}"
+            )
         if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
             row = int(np.argwhere(~np.isfinite(a))[0][0])
             raise NNDSLError(f"input '{node.name}' contains NaN or Inf (row {row})")
@@ -133,8 +147,9 @@ def input_arrays(graph: Graph, x: Any, dtype: str) -> list[np.ndarray]:
     return out
 
 
-def dataset_arrays(graph: Graph, loss: Spec | None, x: Any, y: Any | None,
-                   dtype: str) -> tuple[list[np.ndarray], np.ndarray | None]:
+def dataset_arrays(
+    graph: Graph, loss: Spec | None, x: Any, y: Any | None, dtype: str
+) -> tuple[list[np.ndarray], np.ndarray | None]:
     """Inputs (see `input_arrays`) and targets as `loss` wants them (None without y)."""
     from nndsl.errors import NNDSLError
     from nndsl.train.targets import prepare_targets

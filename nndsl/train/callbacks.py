@@ -35,9 +35,16 @@ class EarlyStopping(Callback):
     argument. With `restore_best`, the best weights are restored when training ends,
     however it ends (patience ran out or not)."""
 
-    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
-                 mode: str = "auto", baseline: float | None = None, restore_best: bool = False,
-                 start_from_epoch: int = 0) -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 0,
+        mode: str = "auto",
+        baseline: float | None = None,
+        restore_best: bool = False,
+        start_from_epoch: int = 0,
+    ) -> None:
         self.monitor = monitor
         self.patience = patience
         self.baseline = baseline
@@ -67,9 +74,14 @@ class EarlyStopping(Callback):
         if self.monitor not in logs:
             raise NNDSLError(
                 f"early_stop monitors '{self.monitor}', which training does not report",
-                hint="reported: " + ", ".join(logs)
-                + ("; val_ keys need validation data (validation = 0.2)"
-                   if self.monitor.startswith("val_") else ""))
+                hint="reported: "
+                + ", ".join(logs)
+                + (
+                    "; val_ keys need validation data (validation = 0.2)"
+                    if self.monitor.startswith("val_")
+                    else ""
+                ),
+            )
         current = logs[self.monitor]
         if epoch < self.start_from_epoch or math.isnan(current):
             return
@@ -97,8 +109,13 @@ class EarlyStopping(Callback):
             logs["stopped_epoch"] = self.stopped_epoch
 
     def state_dict(self) -> dict[str, Any]:
-        return {"wait": self.wait, "stopped_epoch": self.stopped_epoch, "best": self.best,
-                "best_epoch": self.best_epoch, "best_weights": self.best_weights}
+        return {
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "best_weights": self.best_weights,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

@@ -23,9 +23,10 @@ def load_splits(plan: TrainPlan, validation: float | None = None) -> Splits:
     from nndsl.data import Standardizer, load_data, split
 
     if plan.data is None:
-        raise NNDSLError(f"the train block of '{plan.model}' names no data",
-                         hint='add e.g. data = csv("data.csv", target="y"), or pass arrays '
-                              "to fit(x, y)")
+        raise NNDSLError(
+            f"the train block of '{plan.model}' names no data",
+            hint='add e.g. data = csv("data.csv", target="y"), or pass arrays to fit(x, y)',
+        )
     dataset = load_data(plan.data, plan.base_dir)
     val_fraction = plan.validation if validation is None else validation
     train, val, test = split(dataset, val_fraction, plan.test, plan.seed)

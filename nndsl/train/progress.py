@@ -21,8 +21,9 @@ def format_logs(logs: dict[str, float]) -> str:
 
 
 class Progress(Callback):
-    def __init__(self, epochs: int, steps: int, stream: TextIO | None = None,
-                 live: bool | None = None) -> None:
+    def __init__(
+        self, epochs: int, steps: int, stream: TextIO | None = None, live: bool | None = None
+    ) -> None:
         self.epochs = epochs
         self.steps = steps
         self.stream = stream or sys.stderr
@@ -41,14 +42,18 @@ class Progress(Callback):
         self.last_draw = now
         done = (batch + 1) / self.steps
         bar = "#" * int(done * 24)
-        self.stream.write(f"\repoch {self.epoch + 1:>{self.width}}/{self.epochs} "
-                          f"[{bar:<24}] {batch + 1}/{self.steps}")
+        self.stream.write(
+            f"\repoch {self.epoch + 1:>{self.width}}/{self.epochs} "
+            f"[{bar:<24}] {batch + 1}/{self.steps}"
+        )
         self.stream.flush()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         took = time.perf_counter() - self.started
-        line = (f"epoch {epoch + 1:>{self.width}}/{self.epochs}  {format_logs(logs)}  "
-                f"({took * 1000:.0f} ms)")
+        line = (
+            f"epoch {epoch + 1:>{self.width}}/{self.epochs}  {format_logs(logs)}  "
+            f"({took * 1000:.0f} ms)"
+        )
         if self.live:
             self.stream.write("\r\033[K" + line + "\n")
         else:

@@ -39,19 +39,25 @@ def prepare_targets(y, loss: str, out_shape: tuple[int, ...], dtype: str) -> np.
     if kind == "labels":
         labels = y.reshape(n, -1)
         if labels.shape[1] != 1 or len(out_shape) != 1:
-            raise NNDSLError(f"{loss} wants one integer class label per sample, got targets "
-                             f"of shape {y.shape}",
-                             hint="for one-hot rows use categorical_crossentropy")
+            raise NNDSLError(
+                f"{loss} wants one integer class label per sample, got targets of shape {y.shape}",
+                hint="for one-hot rows use categorical_crossentropy",
+            )
         if not _is_integral(labels):
             raise NNDSLError(f"{loss} wants integer class labels, got fractional values")
         labels = labels[:, 0].astype(np.int64)
         _check_label_range(labels, units, loss)
         return labels
-    if kind == "one_hot" and len(out_shape) == 1 and (y.ndim == 1 or y.shape[1:] == (1,)) \
-            and units > 1:
+    if (
+        kind == "one_hot"
+        and len(out_shape) == 1
+        and (y.ndim == 1 or y.shape[1:] == (1,))
+        and units > 1
+    ):
         if not _is_integral(y):
-            raise NNDSLError(f"{loss} wants one-hot rows or integer labels, got fractional "
-                             "single values")
+            raise NNDSLError(
+                f"{loss} wants one-hot rows or integer labels, got fractional single values"
+            )
         labels = y.reshape(n).astype(np.int64)
         _check_label_range(labels, units, loss)
         onehot = np.zeros((n, units), dtype=dtype)
@@ -62,13 +68,15 @@ def prepare_targets(y, loss: str, out_shape: tuple[int, ...], dtype: str) -> np.
         if math.prod(y.shape[1:]) == math.prod(out_shape) and (y.ndim == 1 or units == 1):
             y = y.reshape(want)
         else:
-            raise NNDSLError(f"targets have shape {y.shape}, but the model's output is "
-                             f"{('batch', *out_shape)}",
-                             hint=_shape_hint(loss, units, y))
+            raise NNDSLError(
+                f"targets have shape {y.shape}, but the model's output is {('batch', *out_shape)}",
+                hint=_shape_hint(loss, units, y),
+            )
     if kind == "binary" and (y.min() < 0 or y.max() > 1):
-        raise NNDSLError(f"{loss} wants targets between 0 and 1, got values from "
-                         f"{y.min():g} to {y.max():g}",
-                         hint="for several classes use sparse_categorical_crossentropy")
+        raise NNDSLError(
+            f"{loss} wants targets between 0 and 1, got values from {y.min():g} to {y.max():g}",
+            hint="for several classes use sparse_categorical_crossentropy",
+        )
     return y.astype(dtype, copy=False)
 
 
@@ -76,9 +84,11 @@ def _check_label_range(labels: np.ndarray, units: int, loss: str) -> None:
     bad = np.flatnonzero((labels < 0) | (labels >= units))
     if bad.size:
         row = int(bad[0])
-        raise NNDSLError(f"class label {labels[row]} (row {row}) is out of range for {units} "
-                         f"output units: labels must be 0..{units - 1}",
-                         hint=f"the output layer needs one unit per class for {loss}")
+        raise NNDSLError(
+            f"class label {labels[row]} (row {row}) is out of range for {units} "
+            f"output units: labels must be 0..{units - 1}",
+            hint=f"the output layer needs one unit per class for {loss}",
+        )
 
 
 def _shape_hint(loss: str, units: int, y: np.ndarray) -> str | None:

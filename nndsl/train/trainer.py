@@ -51,8 +51,9 @@ class Trainer:
         self._call("on_train_begin")
         end_logs: dict[str, Any] = {}
         last_good = self.engine.get_weights()
-        wants_batches = any(type(cb).on_batch_end is not Callback.on_batch_end
-                            for cb in cfg.callbacks)
+        wants_batches = any(
+            type(cb).on_batch_end is not Callback.on_batch_end for cb in cfg.callbacks
+        )
         on_batch = self._on_batch if wants_batches else None
         try:
             for epoch in range(cfg.initial_epoch, cfg.epochs):
@@ -66,10 +67,15 @@ class Trainer:
                     raise TrainingDiverged(
                         f"the loss became {e.value} at epoch {epoch + 1}, batch {e.batch + 1}",
                         hint="try a smaller learning rate (or clip_norm = 1.0); the weights "
-                             "are those of the last good epoch") from None
+                        "are those of the last good epoch",
+                    ) from None
                 if validation is not None:
-                    logs.update({f"val_{k}": v for k, v in
-                                 self.engine.evaluate(validation, cfg.batch_size).items()})
+                    logs.update(
+                        {
+                            f"val_{k}": v
+                            for k, v in self.engine.evaluate(validation, cfg.batch_size).items()
+                        }
+                    )
                 logs["lr"] = self.engine.lr
                 self.history.append(epoch, logs)
                 self._call("on_epoch_end", epoch, logs)

@@ -54,7 +54,9 @@ def _relu_f(z, out):
 
 
 def _relu_b(dy, z, a, out):
-    return np.multiply(dy, z > 0, out=out)
+    np.sign(a, out=out)  # 1 where z > 0, else 0: no boolean temporary, no casting
+    out *= dy
+    return out
 
 
 def _sigmoid_f(z, out):

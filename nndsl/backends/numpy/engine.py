@@ -58,9 +58,17 @@ class Prepared:
 class NumpyEngine:
     name = "numpy"
 
-    def __init__(self, graph: Graph, *, seed: int = 0, dtype: str = "float32",
-                 loss: Spec | None = None, optimizer: Spec | None = None,
-                 metrics: list[str] = (), clip_norm: float | None = None) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        *,
+        seed: int = 0,
+        dtype: str = "float32",
+        loss: Spec | None = None,
+        optimizer: Spec | None = None,
+        metrics: list[str] = (),
+        clip_norm: float | None = None,
+    ) -> None:
         self.dtype = dtype
         self.full_graph = graph
         self.loss = loss
@@ -87,8 +95,8 @@ class NumpyEngine:
         offset = 0
         for key, value in init.items():
             n = value.size
-            self.views[key] = self.params[offset:offset + n].reshape(value.shape)
-            self.grad_views[key] = self.grads[offset:offset + n].reshape(value.shape)
+            self.views[key] = self.params[offset : offset + n].reshape(value.shape)
+            self.grad_views[key] = self.grads[offset : offset + n].reshape(value.shape)
             self.views[key][...] = value
             offset += n
 
@@ -103,8 +111,7 @@ class NumpyEngine:
             own = {w.name: self.views[n.weight_key(w)] for w in n.weights}
             grads = {w.name: self.grad_views[n.weight_key(w)] for w in n.weights}
             needs = [requires[index[i]] for i in n.inputs]
-            self.kernels.append(KERNELS[n.op](n, own, grads, needs, np.dtype(self.dtype),
-                                              self.rng))
+            self.kernels.append(KERNELS[n.op](n, own, grads, needs, np.dtype(self.dtype), self.rng))
         self.in_idx = [tuple(index[i] for i in n.inputs) for n in nodes]
         self.requires = requires
         self.input_idx = [index[n.name] for n in self.graph.inputs]
@@ -149,8 +156,13 @@ class NumpyEngine:
     def _inputs(self, x: Any) -> list[np.ndarray]:
         return input_arrays(self.graph, x, self.dtype)
 
-    def train_epoch(self, data: Prepared, order: np.ndarray, batch_size: int,
-                    on_batch: Callable[[int], None] | None = None) -> dict[str, float]:
+    def train_epoch(
+        self,
+        data: Prepared,
+        order: np.ndarray,
+        batch_size: int,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> dict[str, float]:
         if self.optimizer is None:
             raise NNDSLError("this model has no optimizer")
         xs, y = data.shuffled(order)
@@ -219,9 +231,10 @@ class NumpyEngine:
         n = xs[0].shape[0]
         parts = []
         for start in range(0, n, max(batch_size, 256)):
-            out = self._forward([a[start:start + max(batch_size, 256)] for a in xs], False)
-            parts.append(self._activate(out).copy() if self.out_act.name == "linear"
-                         else self._activate(out))
+            out = self._forward([a[start : start + max(batch_size, 256)] for a in xs], False)
+            parts.append(
+                self._activate(out).copy() if self.out_act.name == "linear" else self._activate(out)
+            )
         return np.concatenate(parts) if parts else np.empty((0, *self.graph.output.shape))
 
     def logits(self, x: Any) -> np.ndarray:
@@ -254,14 +267,17 @@ class NumpyEngine:
             self.optimizer.lr = value
 
     def state_dict(self) -> dict[str, Any]:
-        state = {f"optimizer.{k}": v for k, v in
-                 (self.optimizer.state_dict() if self.optimizer else {}).items()}
+        state = {
+            f"optimizer.{k}": v
+            for k, v in (self.optimizer.state_dict() if self.optimizer else {}).items()
+        }
         state["rng"] = self.rng.bit_generator.state
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.optimizer is not None:
-            self.optimizer.load_state_dict({k[10:]: v for k, v in state.items()
-                                            if k.startswith("optimizer.")})
+            self.optimizer.load_state_dict(
+                {k[10:]: v for k, v in state.items() if k.startswith("optimizer.")}
+            )
         if "rng" in state:
             self.rng.bit_generator.state = state["rng"]

@@ -17,8 +17,15 @@ from nndsl.ir.graph import Node
 
 
 class Kernel:
-    def __init__(self, node: Node, weights: dict[str, np.ndarray], grads: dict[str, np.ndarray],
-                 needs_input_grad: list[bool], dtype: np.dtype, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        node: Node,
+        weights: dict[str, np.ndarray],
+        grads: dict[str, np.ndarray],
+        needs_input_grad: list[bool],
+        dtype: np.dtype,
+        rng: np.random.Generator,
+    ) -> None:
         self.node = node
         self.w = weights  # weight name -> view into the flat parameter buffer
         self.g = grads  # weight name -> view into the flat gradient buffer
@@ -54,48 +61,58 @@ class DenseKernel(Kernel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         act = self.node.attrs["activation"]
-        self.act_name = act.name
-        self.act = ACTIVATIONS[act.name]
+        linear = act.name == "linear"
+        self.act_forward = None if linear else ACTIVATIONS[act.name].forward
+        self.act_backward = None if linear else ACTIVATIONS[act.name].backward
         self.act_args = act.args
         self.l2 = self.node.attrs["l2"]
+        self.W, self.gW = self.w["weight"], self.g["weight"]
+        self.b, self.gb = self.w.get("bias"), self.g.get("bias")
+        self.fan_in, self.units = self.W.shape
+        self._per_rows: dict[int, tuple[np.ndarray, ...]] = {}
+
+    def _row_buffers(self, rows: int) -> tuple[np.ndarray, ...]:
+        bufs = self._per_rows.get(rows)
+        if bufs is None:
+            z = np.empty((rows, self.units), self.dtype)
+            a = z if self.act_forward is None else np.empty_like(z)
+            dz = np.empty_like(z)
+            dx = np.empty((rows, self.fan_in), self.dtype)
+            bufs = self._per_rows[rows] = (z, a, dz, dx)
+        return bufs
 
     def forward(self, xs, training):
         x = xs[0]
-        w = self.w["weight"]
-        x2 = x.reshape(-1, w.shape[0])
-        z = self.buffer("z", (x2.shape[0], w.shape[1]))
-        np.matmul(x2, w, out=z)
-        if "bias" in self.w:
-            z += self.w["bias"]
-        if self.act_name == "linear":
-            a = z
-        else:
-            a = self.act.forward(z, self.buffer("a", z.shape), **self.act_args)
+        x2 = x if x.ndim == 2 else x.reshape(-1, self.fan_in)
+        z, a, _, _ = self._row_buffers(x2.shape[0])
+        np.matmul(x2, self.W, out=z)
+        if self.b is not None:
+            np.add(z, self.b, out=z)
+        if self.act_forward is not None:
+            self.act_forward(z, a, **self.act_args)
         self.x2, self.z, self.a = x2, z, a
-        return a.reshape(*x.shape[:-1], w.shape[1])
+        return a if x.ndim == 2 else a.reshape(*x.shape[:-1], self.units)
 
     def backward(self, dy):
-        w = self.w["weight"]
-        dy2 = dy.reshape(self.z.shape)
-        if self.act_name == "linear":
+        z, a, dz, dx = self._row_buffers(self.z.shape[0])
+        dy2 = dy if dy.ndim == 2 else dy.reshape(z.shape)
+        if self.act_backward is None:
             dz = dy2
         else:
-            dz = self.act.backward(dy2, self.z, self.a, self.buffer("dz", self.z.shape),
-                                   **self.act_args)
-        np.matmul(self.x2.T, dz, out=self.g["weight"])
+            self.act_backward(dy2, z, a, dz, **self.act_args)
+        np.matmul(self.x2.T, dz, out=self.gW)
         if self.l2:
-            self.g["weight"] += (2 * self.l2) * w
-        if "bias" in self.w:
-            np.sum(dz, axis=0, out=self.g["bias"])
+            self.gW += (2 * self.l2) * self.W
+        if self.gb is not None:
+            np.add.reduce(dz, axis=0, out=self.gb)
         if not self.needs_input_grad[0]:
             return [None]
-        dx = np.matmul(dz, w.T, out=self.buffer("dx", self.x2.shape))
-        return [dx.reshape(*dy.shape[:-1], w.shape[0])]
+        np.matmul(dz, self.W.T, out=dx)
+        return [dx if dy.ndim == 2 else dx.reshape(*dy.shape[:-1], self.fan_in)]
 
     def penalty(self) -> float:
         """The L2 term this layer adds to the loss."""
-        w = self.w["weight"]
-        return self.l2 * float(np.vdot(w, w)) if self.l2 else 0.0
+        return self.l2 * float(np.vdot(self.W, self.W)) if self.l2 else 0.0
 
 
 class ActivationKernel(Kernel):
