@@ -56,9 +56,8 @@ class EarlyStopping(Callback):
         # improvement means beating the reference by more than min_delta
         self.min_delta = abs(min_delta) if mode == "max" else -abs(min_delta)
 
-    def _improved(self, value: float, reference: float | None) -> bool:
-        if reference is None:
-            return True
+    def _improved(self, value: float, reference: float) -> bool:
+        # NaN compares False: never an improvement, and it uses up patience (as in Keras)
         if self.mode == "max":
             return value - self.min_delta > reference
         return value - self.min_delta < reference
@@ -66,7 +65,7 @@ class EarlyStopping(Callback):
     def on_train_begin(self) -> None:
         self.wait = 0
         self.stopped_epoch = 0
-        self.best: float | None = None
+        self.best = -math.inf if self.mode == "max" else math.inf
         self.best_weights: dict[str, np.ndarray] | None = None
         self.best_epoch = 0
 
@@ -83,7 +82,7 @@ class EarlyStopping(Callback):
                 ),
             )
         current = logs[self.monitor]
-        if epoch < self.start_from_epoch or math.isnan(current):
+        if epoch < self.start_from_epoch:
             return
         if self.restore_best and self.best_weights is None:
             self.best_weights = self.trainer.engine.get_weights()
