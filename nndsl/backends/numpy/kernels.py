@@ -150,7 +150,7 @@ class DropoutKernel(Kernel):
         if not self.active:
             return x
         mask = self.buffer("mask", x.shape)
-        self.rng.random(out=mask)
+        self.rng.random(out=mask, dtype=mask.dtype)  # float32 needs its dtype named
         np.greater_equal(mask, rate, out=mask)
         mask *= 1.0 / (1.0 - rate)
         self.mask = mask
