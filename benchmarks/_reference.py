@@ -103,8 +103,8 @@ class NumpyMLP:
     def epoch(self, x: np.ndarray, y: np.ndarray, batch: int, rng: np.random.Generator,
               xbuf: np.ndarray, ybuf: np.ndarray) -> None:
         order = rng.permutation(len(x))
-        np.take(x, order, axis=0, out=xbuf)
-        np.take(y, order, axis=0, out=ybuf)
+        np.take(x, order, axis=0, out=xbuf, mode="clip")
+        np.take(y, order, axis=0, out=ybuf, mode="clip")
         for s in range(0, len(x), batch):
             self.step(xbuf[s:s + batch], ybuf[s:s + batch])
 

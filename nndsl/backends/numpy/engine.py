@@ -50,8 +50,8 @@ class Prepared:
             self._xbufs = [np.empty_like(x) for x in self.xs]
             self._ybuf = np.empty_like(self.y)
         for src, dst in zip(self.xs, self._xbufs):
-            np.take(src, order, axis=0, out=dst)
-        np.take(self.y, order, axis=0, out=self._ybuf)
+            np.take(src, order, axis=0, out=dst, mode="clip")  # "clip": unbuffered
+        np.take(self.y, order, axis=0, out=self._ybuf, mode="clip")
         return self._xbufs, self._ybuf
 
 
