@@ -46,6 +46,9 @@ class Model:
         self.scaler: dict[str, Any] | None = None  # input standardization, if any
         self.class_names: list[str] | None = None
         self.history: History | None = None
+        if plan is not None:  # the file's engine settings, unless build() gives them
+            options.setdefault("mixed_precision", plan.mixed_precision)
+            options.setdefault("compile", plan.compile)
         self.engine = create_engine(
             backend,
             graph,
@@ -200,6 +203,16 @@ class Model:
             plan = TrainPlan.from_dict(meta["plan"]) if meta.get("plan") else None
             model = cls(graph, plan, **build)
         return model.load(path)
+
+    def torch_module(self) -> Any:
+        """The model as a plain `torch.nn.Module` (torch backend), output activation
+        included, taking one tensor per input; it shares this model's weights."""
+        if not hasattr(self.engine, "torch_module"):
+            raise NNDSLError(
+                f"torch_module() needs the torch backend; this model runs on {self.backend}",
+                hint='build it with backend="torch"',
+            )
+        return self.engine.torch_module()
 
     # ------------------------------------------------------------------ misc
     def summary(self) -> str:

@@ -306,6 +306,14 @@ TRAIN_SETTINGS = Entry(
         ),
         Param("dtype", "enum", "float32", choices=("float32", "float64")),
         Param(
+            "mixed_precision",
+            "enum",
+            "none",
+            choices=("none", "bf16"),
+            doc="torch backend: bf16 autocast of the forward pass (float32 weights)",
+        ),
+        Param("compile", "bool", False, doc="torch backend: compile the model (torch.compile)"),
+        Param(
             "checkpoint_every", "int", 0, low=0, doc="write a checkpoint every N epochs (0: off)"
         ),
     ),

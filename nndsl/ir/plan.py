@@ -28,6 +28,8 @@ class TrainPlan:
     shuffle: bool = True
     clip_norm: float | None = None
     dtype: str = "float32"
+    mixed_precision: str = "none"
+    compile: bool = False
     checkpoint_every: int = 0
     base_dir: str = "."  # data paths are relative to the .nn file's folder
 

@@ -1,0 +1,328 @@
+"""The PyTorch engine: the IR lowered to an `nn.Module` (see lowering.py), trained with
+torch.optim on one device, behind the same interface as the NumPy engine.
+
+A dataset is moved to the device once (`prepare`); each epoch's order goes to the device
+once and batches are gathered there. Per-batch losses and metric sums stay on the device
+and are read back once per epoch, so a training step never waits for the device.
+
+One difference from the NumPy engine follows: a NaN/Inf loss is noticed at the end of the
+epoch, not at its step. `train_epoch` still raises `NonFiniteLoss(batch, value)` for the
+first bad batch, but the epoch's later steps have run; the trainer restores the weights
+of the last good epoch either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from nndsl.backends.base import (
+    NonFiniteLoss,
+    check_weights,
+    dataset_arrays,
+    input_arrays,
+    plan_output,
+)
+from nndsl.backends.torch.losses import LOSSES
+from nndsl.backends.torch.lowering import activation, load_weights, lower
+from nndsl.backends.torch.optimizers import flat_state, load_flat_state, make_optimizer
+from nndsl.errors import NNDSLError
+from nndsl.ir.graph import Graph
+from nndsl.ir.init import initial_weights
+from nndsl.ir.signature import Spec
+from nndsl.train.metrics import METRICS, NEEDS_PROBS
+from nndsl.train.targets import target_kind
+
+EVAL_BATCH = 256  # smallest batch for evaluate/predict, as on the NumPy engine
+
+
+@dataclass
+class TorchData:
+    """A dataset on the engine's device: one tensor per input, and the targets."""
+
+    xs: list[torch.Tensor]
+    y: torch.Tensor | None
+
+    def __len__(self) -> int:
+        return self.xs[0].shape[0]
+
+
+def resolve_device(name: str | None) -> torch.device:
+    """auto (CUDA when present, else CPU), cpu, cuda or cuda:N."""
+    name = name or "auto"
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise NNDSLError(f"unknown device '{name}'", hint="auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise NNDSLError(
+                f"device '{name}' is not available: PyTorch sees no CUDA GPU",
+                hint="use --device cpu (or auto, which falls back to the CPU)",
+            )
+        if device.index is not None and device.index >= count:
+            raise NNDSLError(f"device '{name}' does not exist: there are {count} CUDA GPU(s)")
+    elif device.type != "cpu":
+        raise NNDSLError(f"unsupported device '{name}'", hint="auto, cpu, cuda or cuda:N")
+    return device
+
+
+class TorchEngine:
+    name = "torch"
+
+    def __init__(
+        self,
+        graph: Graph,
+        *,
+        seed: int = 0,
+        dtype: str = "float32",
+        loss: Spec | None = None,
+        optimizer: Spec | None = None,
+        metrics: list[str] = (),
+        clip_norm: float | None = None,
+        device: str | None = None,
+        mixed_precision: str | None = "none",
+        compile: bool = False,
+    ) -> None:
+        self.dtype = dtype
+        self.device = resolve_device(device)
+        self.full_graph = graph
+        self.loss = loss
+        self.graph, self.out_act, self.from_logits = plan_output(graph, loss)
+        self.metrics = list(metrics)
+        self.clip_norm = clip_norm
+        self.kind = target_kind(loss.name) if loss is not None else None
+        self.amp = _autocast_dtype(mixed_precision, dtype)
+        if self.device.type == "cuda":  # TF32 matmuls: float32 range, 10-bit mantissa
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        self.generator = torch.Generator(device=self.device)  # dropout masks
+        self.generator.manual_seed(_derived_seed(seed))
+        self.net = lower(
+            self.graph,
+            initial_weights(graph, seed, dtype),
+            dtype=dtype,
+            device=self.device,
+            generator=self.generator,
+        )
+        self.params = list(self.net.parameters())
+        self.shapes = {k: tuple(p.shape) for k, p in self.net.named_parameters()}
+        named = dict(self.net.named_parameters())
+        self.penalized = [
+            (named[n.weight_key(w)], w.l2) for n in self.graph.nodes for w in n.weights if w.l2
+        ]
+        self.activate = None if self.out_act.name == "linear" else activation(self.out_act)
+        self.call: Callable[..., torch.Tensor] = torch.compile(self.net) if compile else self.net
+        self.optimizer = make_optimizer(optimizer, self.params) if optimizer else None
+        self.steps = 0
+
+    # ------------------------------------------------------------------ forward / loss
+    def _forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
+        if self.amp is None:
+            return self.call(*xs)
+        with torch.autocast(self.device.type, dtype=self.amp):
+            out = self.call(*xs)
+        return out.float()
+
+    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = LOSSES[self.loss.name](out, y, **self.loss.args)
+        for w, l2 in self.penalized:
+            loss = loss + l2 * (w * w).sum()
+        return loss
+
+    def _activated(self, out: torch.Tensor) -> torch.Tensor:
+        return out if self.activate is None else self.activate(out)
+
+    def _metric_sums(self, out: torch.Tensor, y: torch.Tensor, sums: dict, counts: dict) -> None:
+        probs = self._activated(out) if NEEDS_PROBS.intersection(self.metrics) else None
+        for m in self.metrics:
+            s, c = METRICS[m](out, probs, y, self.kind, self.from_logits)
+            sums[m].append(s)
+            counts[m] += c
+
+    def _logs(self, losses: list, sizes: list[int], sums: dict, counts: dict) -> tuple:
+        """Read the epoch's numbers back in one transfer: (per-batch losses, logs)."""
+        parts = [torch.stack(losses).double()]
+        parts += [torch.stack(sums[m]).double().sum().reshape(1) for m in self.metrics]
+        values = torch.cat(parts).cpu().numpy()
+        per_batch = values[: len(losses)]
+        total = 0.0
+        for loss, size in zip(per_batch.tolist(), sizes):  # in order, like the NumPy engine
+            total += loss * size
+        logs = {"loss": total / sum(sizes)}
+        for m, s in zip(self.metrics, values[len(losses) :].tolist()):
+            logs[m] = s / max(counts[m], 1)
+        return per_batch, logs
+
+    # ------------------------------------------------------------------ engine interface
+    def prepare(self, x: Any, y: Any | None) -> TorchData:
+        xs, yp = dataset_arrays(self.full_graph, self.loss, x, y, self.dtype)
+        return TorchData(
+            [self._tensor(a) for a in xs], self._tensor(yp) if yp is not None else None
+        )
+
+    def _tensor(self, a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a).to(self.device)
+
+    def _inputs(self, x: Any) -> list[torch.Tensor]:
+        if isinstance(x, TorchData):
+            return x.xs
+        return [self._tensor(a) for a in input_arrays(self.full_graph, x, self.dtype)]
+
+    def train_epoch(
+        self,
+        data: TorchData,
+        order: np.ndarray,
+        batch_size: int,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> dict[str, float]:
+        if self.optimizer is None:
+            raise NNDSLError("this model has no optimizer")
+        n = len(data)
+        index = torch.as_tensor(np.asarray(order, dtype=np.int64), device=self.device)
+        losses: list[torch.Tensor] = []
+        sizes: list[int] = []
+        sums: dict[str, list] = {m: [] for m in self.metrics}
+        counts = dict.fromkeys(self.metrics, 0)
+        self.net.train()
+        for b, start in enumerate(range(0, n, batch_size)):
+            rows = index[start : start + batch_size]
+            xb = [x.index_select(0, rows) for x in data.xs]
+            yb = data.y.index_select(0, rows)
+            out = self._forward(xb)
+            loss = self._loss(out, yb)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.clip_norm is not None:
+                torch.nn.utils.clip_grad_norm_(self.params, self.clip_norm, foreach=True)
+            self.optimizer.step()
+            self.steps += 1
+            losses.append(loss.detach())
+            sizes.append(rows.shape[0])
+            if self.metrics:
+                self._metric_sums(out.detach(), yb, sums, counts)
+            if on_batch is not None:
+                on_batch(b)
+        per_batch, logs = self._logs(losses, sizes, sums, counts)
+        bad = np.flatnonzero(~np.isfinite(per_batch))
+        if bad.size:
+            raise NonFiniteLoss(int(bad[0]), float(per_batch[bad[0]]))
+        return logs
+
+    @torch.no_grad()
+    def evaluate(self, data: TorchData, batch_size: int) -> dict[str, float]:
+        n = len(data)
+        step = max(batch_size, EVAL_BATCH)  # evaluation needs no small batches
+        losses, sizes = [], []
+        sums: dict[str, list] = {m: [] for m in self.metrics}
+        counts = dict.fromkeys(self.metrics, 0)
+        self.net.eval()
+        for start in range(0, n, step):
+            xb = [x[start : start + step] for x in data.xs]
+            yb = data.y[start : start + step]
+            out = self._forward(xb)
+            losses.append(self._loss(out, yb))
+            sizes.append(yb.shape[0])
+            self._metric_sums(out, yb, sums, counts)
+        return self._logs(losses, sizes, sums, counts)[1]
+
+    @torch.no_grad()
+    def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
+        xs = self._inputs(x)
+        step = max(batch_size, EVAL_BATCH)
+        self.net.eval()
+        parts = [
+            self._activated(self._forward([a[start : start + step] for a in xs]))
+            for start in range(0, xs[0].shape[0], step)
+        ]
+        if not parts:
+            return np.empty((0, *self.graph.output.shape), self.dtype)
+        return torch.cat(parts).cpu().numpy()
+
+    @torch.no_grad()
+    def logits(self, x: Any) -> np.ndarray:
+        """The output before the split-off activation (for gradient checks and tests)."""
+        self.net.eval()
+        return self._forward(self._inputs(x)).cpu().numpy()
+
+    def loss_and_grads(self, x: Any, y: Any, training: bool = False) -> tuple[float, dict]:
+        """Loss on one batch and the gradient of every weight (tests, `nndsl trace`)."""
+        data = self.prepare(x, y)
+        self.net.train(training)
+        for p in self.params:
+            p.grad = None
+        loss = self._loss(self._forward(data.xs), data.y)
+        loss.backward()
+        grads = {
+            k: (p.grad if p.grad is not None else torch.zeros_like(p)).cpu().numpy().copy()
+            for k, p in self.net.named_parameters()
+        }
+        return float(loss.detach()), grads
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return {k: p.detach().cpu().numpy().copy() for k, p in self.net.named_parameters()}
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        check_weights(self.shapes, weights)
+        load_weights(self.net, weights)
+
+    def torch_module(self) -> torch.nn.Module:
+        """The whole model (output activation included) as a plain `nn.Module` taking one
+        tensor per input. Its parameters are this engine's: training one trains both."""
+        module = lower(self.full_graph, self.get_weights(), dtype=self.dtype, device=self.device)
+        for key, p in self.net.named_parameters():
+            owner, attr = key.rsplit(".", 1)
+            setattr(module.get_submodule(owner), attr, p)
+        return module
+
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"]) if self.optimizer else 0.0
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        if self.optimizer is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = float(value)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Optimizer state in the NumPy engine's layout, and the dropout generator's."""
+        state = {}
+        if self.optimizer is not None:
+            flat = flat_state(self.optimizer, self.params, self.steps)
+            state.update({f"optimizer.{k}": v for k, v in flat.items()})
+        state["torch_rng"] = self.generator.get_state().numpy().copy()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.optimizer is not None:
+            flat = {k[10:]: v for k, v in state.items() if k.startswith("optimizer.")}
+            if flat:
+                self.steps = load_flat_state(self.optimizer, self.params, flat)
+        if "torch_rng" in state:
+            self.generator.set_state(torch.as_tensor(np.asarray(state["torch_rng"])))
+
+
+def _derived_seed(seed: int) -> int:
+    """The dropout generator's seed: its own stream of the run's seed."""
+    return int(np.random.default_rng([seed & 0xFFFFFFFF, 0x5EED]).integers(2**62))
+
+
+def _autocast_dtype(mixed_precision: str | None, dtype: str) -> torch.dtype | None:
+    if mixed_precision in (None, "none"):
+        return None
+    if mixed_precision != "bf16":
+        raise NNDSLError(f"unknown mixed_precision '{mixed_precision}'", hint="none or bf16")
+    if dtype != "float32":
+        raise NNDSLError(
+            f"mixed_precision = bf16 needs dtype = float32, not {dtype}",
+            hint="bf16 autocast runs float32 weights with bfloat16 matmuls",
+        )
+    return torch.bfloat16

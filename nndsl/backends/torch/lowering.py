@@ -1,0 +1,170 @@
+"""Lowering: an IR graph becomes a `torch.fx.GraphModule`, one submodule per node.
+
+Each op lowers through one entry of `LOWERINGS` (op name -> a function of the node that
+returns its `nn.Module`); inputs become the module's positional arguments. Submodules
+carry the node's name, so parameters keep nndsl's names (`dense_1.weight`, shape
+(inputs, units) as in the IR) and weight files load in either backend unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import fx, nn
+
+from nndsl.ir.graph import Graph, Node
+from nndsl.ir.init import initial_weights
+from nndsl.ir.signature import Spec
+
+# ---------------------------------------------------------------- activations
+
+# activation name -> a function of its arguments that builds the module
+ACTIVATIONS: dict[str, Callable[..., nn.Module]] = {
+    "linear": nn.Identity,
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "softmax": lambda: nn.Softmax(dim=-1),
+    "leaky_relu": lambda alpha=0.01: nn.LeakyReLU(alpha),
+    "elu": lambda alpha=1.0: nn.ELU(alpha),
+    "gelu": lambda: nn.GELU(approximate="none"),  # exact, with erf
+}
+
+
+def activation(spec: Spec) -> nn.Module:
+    """The module of an activation Spec, e.g. leaky_relu(alpha=0.2)."""
+    return ACTIVATIONS[spec.name](**spec.args)
+
+
+# ---------------------------------------------------------------- op modules
+
+
+class Dense(nn.Module):
+    """y = activation(x @ weight + bias) on the last axis; weight (inputs, units)."""
+
+    def __init__(self, inputs: int, units: int, bias: bool, act: Spec) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(inputs, units))
+        self.bias = nn.Parameter(torch.empty(units)) if bias else None
+        self.activation = None if act.name == "linear" else activation(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.bias is not None and x.dim() == 2:
+            z = torch.addmm(self.bias, x, self.weight)
+        else:
+            z = x @ self.weight
+            if self.bias is not None:
+                z = z + self.bias
+        return z if self.activation is None else self.activation(z)
+
+
+class Dropout(nn.Module):
+    """Inverted dropout: in training keeps each value with probability 1-rate and scales
+    it by 1/(1-rate). Masks come from `generator` (torch's default one when None)."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        self.rate = float(rate)
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator, dtype=x.dtype, device=x.device)
+        return x * ((keep >= self.rate) * (1.0 / (1.0 - self.rate)))
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate}"
+
+
+class Add(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0] + xs[1]
+        for x in xs[2:]:
+            out = out + x
+        return out
+
+
+class Concat(nn.Module):
+    """Joins samples along `axis` (an axis of a sample: the batch axis comes first)."""
+
+    def __init__(self, axis: int) -> None:
+        super().__init__()
+        self.dim = axis + 1 if axis >= 0 else axis
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+def _dense(node: Node) -> nn.Module:
+    inputs, units = node.weights[0].shape
+    return Dense(inputs, units, node.attrs["use_bias"], node.attrs["activation"])
+
+
+# op name -> the node's module; "input" nodes become the GraphModule's arguments
+LOWERINGS: dict[str, Callable[[Node], nn.Module]] = {
+    "dense": _dense,
+    "dropout": lambda node: Dropout(node.attrs["rate"]),
+    "flatten": lambda node: nn.Flatten(),
+    "add": lambda node: Add(),
+    "concat": lambda node: Concat(node.attrs["axis"]),
+    **{name: (lambda node, name=name: ACTIVATIONS[name](**node.attrs)) for name in ACTIVATIONS},
+}
+
+
+# ---------------------------------------------------------------- the graph
+
+
+def lower(
+    graph: Graph,
+    weights: dict[str, np.ndarray] | None = None,
+    *,
+    seed: int = 0,
+    dtype: str = "float32",
+    device: str | torch.device = "cpu",
+    generator: torch.Generator | None = None,
+) -> fx.GraphModule:
+    """`graph` as a GraphModule taking one tensor per input node (in graph order).
+
+    Weights come from `weights` ({`node.weight`: array}) or, when None, from the shared
+    initializer `initial_weights(graph, seed)`, so both backends start identically.
+    Dropout draws its masks from `generator`.
+    """
+    root = nn.Module()
+    fxg = fx.Graph()
+    values: dict[str, fx.Node] = {}
+    for node in graph.nodes:
+        if node.op == "input":
+            values[node.name] = fxg.placeholder(node.name)
+            continue
+        module = LOWERINGS[node.op](node)
+        # straight into _modules: a node may be named like a Module attribute ("training")
+        root._modules[node.name] = module
+        values[node.name] = fxg.call_module(node.name, tuple(values[i] for i in node.inputs))
+    fxg.output(values[graph.output.name])
+    gm = fx.GraphModule(root, fxg, class_name=_class_name(graph.name))
+    for module in gm.modules():
+        if isinstance(module, Dropout):
+            module.generator = generator
+    gm.to(device=device, dtype=getattr(torch, dtype))
+    load_weights(gm, initial_weights(graph, seed, dtype) if weights is None else weights)
+    return gm
+
+
+def load_weights(module: nn.Module, weights: dict[str, Any]) -> None:
+    """Copy {`node.weight`: array or tensor} into `module`'s parameters of those names."""
+    params = dict(module.named_parameters())
+    with torch.no_grad():
+        for key, value in weights.items():
+            params[key].copy_(torch.as_tensor(value))
+
+
+def _class_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "_" for c in name)
+    return cleaned if cleaned[:1].isalpha() else f"Model_{cleaned}"
