@@ -73,8 +73,8 @@ class Dropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.rate == 0:
             return x
-        keep = torch.rand(x.shape, generator=self.generator, dtype=x.dtype, device=x.device)
-        return x * ((keep >= self.rate) * (1.0 / (1.0 - self.rate)))
+        draw = torch.rand(x.shape, generator=self.generator, dtype=x.dtype, device=x.device)
+        return x * (draw >= self.rate) * (1.0 / (1.0 - self.rate))  # stays in x's dtype
 
     def extra_repr(self) -> str:
         return f"rate={self.rate}"

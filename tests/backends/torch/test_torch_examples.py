@@ -1,0 +1,102 @@
+"""Every example trains the same on both backends; weight files cross between them; the
+CLI runs the torch backend, and says how to install torch when it is missing."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+import nndsl  # noqa: E402
+from nndsl.cli import main  # noqa: E402
+
+
+def without_dropout(source: str) -> str:
+    return re.sub(r"\bdropout\([^)]*\)", "dropout(0.0)", source)
+
+
+def example_program(path: Path, *overrides: str):
+    """The example with dropout off, one float64 epoch; skipped when its data is missing."""
+    program = nndsl.compile_string(
+        without_dropout(path.read_text()), str(path), ["epochs=1", "dtype=float64", *overrides]
+    )
+    data = program.train.data
+    if data.name == "dataset":
+        pytest.importorskip("sklearn", reason=f"{path.name} needs scikit-learn")
+    if "path" in data.args and not (Path(program.train.base_dir) / data.args["path"]).exists():
+        pytest.skip(f"{path.name}: its data file {data.args['path']} is missing")
+    return program
+
+
+def test_example_trains_identically(example_path: Path, tmp_path: Path) -> None:
+    program = example_program(example_path)
+    ref = program.build(backend="numpy")
+    got = program.build(backend="torch", device="cpu")
+    ref_history = ref.fit(verbose=0).history
+    got_history = got.fit(verbose=0).history
+    assert got_history.keys() == ref_history.keys()
+    for key, values in ref_history.items():
+        np.testing.assert_allclose(got_history[key], values, rtol=1e-4, atol=1e-4, err_msg=key)
+    for key, w in ref.get_weights().items():
+        np.testing.assert_allclose(got.get_weights()[key], w, rtol=1e-6, atol=1e-8)
+
+    # weights saved by one backend load in the other and predict the same
+    x = ref.load_data().train.x[:64]
+    for saver, loader in (("numpy", "torch"), ("torch", "numpy")):
+        source = ref if saver == "numpy" else got
+        path = tmp_path / f"{saver}.npz"
+        source.save(path)
+        target = program.build(backend=loader, seed=123, device="cpu")
+        target.load(path)
+        np.testing.assert_allclose(target.predict(x), source.predict(x), rtol=1e-10, atol=1e-12)
+
+
+SMALL = """
+model small {
+    input(2)
+    dense(8, activation=tanh)
+    dropout(0.1)
+    dense(1, activation=sigmoid)
+}
+train small {
+    data       = synthetic("xor", n=120, noise=0.1, seed=0)
+    validation = 0.25
+    loss       = binary_crossentropy
+    optimizer  = adam(lr=0.01)
+    batch_size = 16
+    epochs     = 5
+    metrics    = [accuracy]
+}
+"""
+
+
+def test_cli_runs_the_torch_backend(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    source = tmp_path / "small.nn"
+    source.write_text(SMALL)
+    out = tmp_path / "run"
+    args = ["run", str(source), "--backend", "torch", "--device", "cpu", "--epochs", "2"]
+    assert main([*args, "--out", str(out), "--quiet"]) == 0
+    assert (out / "weights.npz").is_file()
+    assert "epoch" in (out / "history.csv").read_text()
+    assert len((out / "history.csv").read_text().splitlines()) == 3  # header + 2 epochs
+    # the run's weights load into a numpy model
+    model = nndsl.compile_file(source).build(backend="numpy").load(out / "weights.npz")
+    assert model.predict(np.zeros((1, 2))).shape == (1, 1)
+
+
+def test_cli_without_torch_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    source = tmp_path / "small.nn"
+    source.write_text(SMALL)
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
+    assert main(["run", str(source), "--backend", "torch", "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "pip install 'nndsl[torch]'" in err
+    assert not (tmp_path / "r").exists()
