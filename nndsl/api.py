@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nndsl.compiler import CompiledFile, apply_overrides, compile_module
+from nndsl.compiler import CompiledFile, compile_with_overrides
 from nndsl.errors import NNDSLError, did_you_mean
 from nndsl.ir.graph import Graph
 from nndsl.ir.plan import TrainPlan
@@ -96,9 +96,7 @@ class Program:
 def compile_string(source: str, path: str | None = None, overrides: list[str] = ()) -> Program:
     """Compile `.nn` source text. `path` is used in messages and to resolve data files;
     `overrides` are `key=value` train settings that replace the file's."""
-    module = parse(source, path)
-    apply_overrides(module, list(overrides))
-    return Program(compile_module(module))
+    return Program(compile_with_overrides(parse(source, path), list(overrides)))
 
 
 def compile_file(path: str | Path, overrides: list[str] = ()) -> Program:

@@ -414,14 +414,34 @@ def apply_overrides(module: ast.Module, sets: list[str], model: str | None = Non
     for text in sets:
         key, eq, value = text.partition("=")
         if not eq or not key.strip():
-            raise NNDSLError(f"--set {text}: write key=value, e.g. --set epochs=20")
+            raise NNDSLError("write key=value, e.g. --set epochs=20", path=f"--set {text}")
         snippet = f"train {{ {key.strip()} = {value.strip()} }}"
         try:
             (parsed,) = parse(snippet, "--set").trains
         except NNDSLError as e:
-            raise NNDSLError(f"--set {text}: {e.message}", hint=e.hint) from None
+            raise NNDSLError(e.message, path=f"--set {text}", hint=e.hint) from None
         (new,) = parsed.settings
         settings = [s for s in settings if s.key != new.key] + [new]
     module.trains[module.trains.index(block)] = ast.Train(
         block.model, tuple(settings), block.span, block.model_span
     )
+
+
+def compile_with_overrides(module: ast.Module, sets: list[str]) -> CompiledFile:
+    """Compile with `--set` overrides applied. A mistake an override brings is reported
+    against it (`--set key=value: error: ...`): its spans point into the override's text,
+    not into the file."""
+    if not sets:
+        return compile_module(module)
+    try:
+        compiled = compile_module(module)
+    except NNDSLError:  # the file alone does not compile; an override may be what fixes it
+        apply_overrides(module, sets)
+        return compile_module(module)
+    for text in sets:
+        apply_overrides(module, [text])
+        try:
+            compiled = compile_module(module)
+        except NNDSLError as e:
+            raise NNDSLError(e.message, path=f"--set {text}", hint=e.hint) from None
+    return compiled
