@@ -45,12 +45,13 @@ class NNDSLError(Exception):
         return self.render()
 
     def render(self) -> str:
-        where = self.path or "<string>"
+        # an error that points nowhere (a weights file, a flag, a diverged run) has no place
+        where = self.path or ("<string>" if self.line is not None else "")
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        lines = [f"{where}: error: {self.message}"]
+        lines = [f"{where}: error: {self.message}" if where else f"error: {self.message}"]
         snippet = self._snippet()
         if snippet:
             lines.extend(snippet)

@@ -125,7 +125,10 @@ class Model:
         from nndsl.train.data_plan import load_splits
 
         plan = self._require_plan("load data")
-        splits = load_splits(plan, validation_split)
+        try:
+            splits = load_splits(plan, validation_split)
+        except NNDSLError as e:  # a missing or bad data file: say which .nn file names it
+            raise e.located(self.program.path if self.program else None, None) from None
         self.scaler = splits.scaler
         self.class_names = splits.class_names
         return splits
