@@ -123,14 +123,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         model.fit(verbose=0 if args.quiet else 1)
         if model.history.info.get("stopped_epoch"):
             status = "stopped early"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        say("interrupted: saving the weights so far")
-    except NNDSLError as e:  # diverged, bad monitor...: keep what is good, then report
-        status = "failed"
-        error = e
+    except (KeyboardInterrupt, NNDSLError) as e:
+        if getattr(model, "trainer", None) is None:  # refused before training began: no run
+            shutil.rmtree(partial)
+            raise
+        if isinstance(e, KeyboardInterrupt):
+            status = "interrupted"
+            say("interrupted: saving the weights so far")
+        else:  # diverged, bad monitor...: keep what is good, then report
+            status = "failed"
+            error = e
     seconds = time.perf_counter() - started
-    history = getattr(model, "history", None) or getattr(model.trainer, "history", None)
+    history = model.history or model.trainer.history
     metrics = _final_metrics(model, splits) if status != "failed" else {}
     _write_run(partial, program, model, history, metrics, status, seconds, args)
     if final.exists():
