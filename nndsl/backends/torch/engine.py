@@ -186,30 +186,32 @@ class TorchEngine:
         if self.optimizer is None:
             raise NNDSLError("this model has no optimizer")
         n = len(data)
+        # the epoch's order goes to the device once; one gather, then batches are views
         index = torch.as_tensor(np.asarray(order, dtype=np.int64), device=self.device)
+        xs = [x.index_select(0, index) for x in data.xs]
+        y = data.y.index_select(0, index)
         losses: list[torch.Tensor] = []
-        sizes: list[int] = []
         sums: dict[str, list] = {m: [] for m in self.metrics}
         counts = dict.fromkeys(self.metrics, 0)
         self.net.train()
         for b, start in enumerate(range(0, n, batch_size)):
-            rows = index[start : start + batch_size]
-            xb = [x.index_select(0, rows) for x in data.xs]
-            yb = data.y.index_select(0, rows)
-            out = self._forward(xb)
+            stop = start + batch_size
+            yb = y[start:stop]
+            out = self._forward([x[start:stop] for x in xs])
             loss = self._loss(out, yb)
-            self.optimizer.zero_grad(set_to_none=True)
+            for p in self.params:
+                p.grad = None
             loss.backward()
             if self.clip_norm is not None:
                 torch.nn.utils.clip_grad_norm_(self.params, self.clip_norm, foreach=True)
             self.optimizer.step()
             self.steps += 1
             losses.append(loss.detach())
-            sizes.append(rows.shape[0])
             if self.metrics:
                 self._metric_sums(out.detach(), yb, sums, counts)
             if on_batch is not None:
                 on_batch(b)
+        sizes = [min(batch_size, n - start) for start in range(0, n, batch_size)]
         per_batch, logs = self._logs(losses, sizes, sums, counts)
         bad = np.flatnonzero(~np.isfinite(per_batch))
         if bad.size:

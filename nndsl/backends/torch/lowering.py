@@ -45,14 +45,15 @@ def activation(spec: Spec) -> nn.Module:
 class Dense(nn.Module):
     """y = activation(x @ weight + bias) on the last axis; weight (inputs, units)."""
 
-    def __init__(self, inputs: int, units: int, bias: bool, act: Spec) -> None:
+    def __init__(self, inputs: int, units: int, bias: bool, act: Spec, rank: int) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.empty(inputs, units))
         self.bias = nn.Parameter(torch.empty(units)) if bias else None
         self.activation = None if act.name == "linear" else activation(act)
+        self.fused = bias and rank == 1  # samples are vectors: one addmm
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.bias is not None and x.dim() == 2:
+        if self.fused:
             z = torch.addmm(self.bias, x, self.weight)
         else:
             z = x @ self.weight
@@ -104,7 +105,8 @@ class Concat(nn.Module):
 
 def _dense(node: Node) -> nn.Module:
     inputs, units = node.weights[0].shape
-    return Dense(inputs, units, node.attrs["use_bias"], node.attrs["activation"])
+    rank = len(node.shape)  # the output's rank is the input's
+    return Dense(inputs, units, node.attrs["use_bias"], node.attrs["activation"], rank)
 
 
 # op name -> the node's module; "input" nodes become the GraphModule's arguments
