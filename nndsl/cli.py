@@ -188,6 +188,7 @@ def _print_error(e: NNDSLError) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to relaunch (run --nproc)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -46,6 +46,13 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--out", metavar="DIR", help="run folder (default: runs/MODEL-TIME)")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        metavar="N",
+        help="torch: train in N processes (DistributedDataParallel, launched with torchrun)",
+    )
 
     p = add(
         "evaluate",
@@ -93,6 +100,10 @@ def _build(args: argparse.Namespace, sets: list[str] = ()) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from nndsl.backends.torch.distributed import under_torchrun
+
+    if "rank" not in vars(args) and (args.nproc > 1 or under_torchrun()):
+        return _run_distributed(args)
     sets = list(args.sets)
     if args.epochs is not None:
         sets.append(f"epochs={args.epochs}")
@@ -103,6 +114,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{args.file} has no train block for '{model.graph.name}'",
             hint=f"add: train {model.graph.name} {{ loss = ... data = ... }}",
         )
+    if getattr(args, "rank", 0):  # other processes train in step with rank 0, write nothing
+        try:
+            model.fit(verbose=0)
+        except NNDSLError:
+            return 1  # rank 0 reports it
+        return 0
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     splits = model.load_data()
     say(
@@ -146,6 +163,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if error is not None:
         raise error
     return 130 if status == "interrupted" else 0
+
+
+def _run_distributed(args: argparse.Namespace) -> int:
+    """--nproc N: relaunch under torchrun; under torchrun: join the group, then train."""
+    from nndsl.backends.torch.distributed import join, launch, leave, under_torchrun
+
+    if args.backend != "torch":
+        raise NNDSLError("training in several processes needs --backend torch")
+    if not under_torchrun():
+        return launch(getattr(args, "argv", None) or sys.argv[1:], args.nproc)
+    args.rank = join(args.device)
+    try:
+        return cmd_run(args)
+    finally:
+        leave()
 
 
 def _default_dir(name: str) -> Path:

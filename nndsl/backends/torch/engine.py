@@ -27,6 +27,7 @@ from nndsl.backends.base import (
     input_arrays,
     plan_output,
 )
+from nndsl.backends.torch.distributed import rank_and_world
 from nndsl.backends.torch.losses import LOSSES
 from nndsl.backends.torch.lowering import activation, load_weights, lower
 from nndsl.backends.torch.optimizers import flat_state, load_flat_state, make_optimizer
@@ -92,7 +93,10 @@ class TorchEngine:
         compile: bool = False,
     ) -> None:
         self.dtype = dtype
+        self.rank, self.world = rank_and_world()
         self.device = resolve_device(device)
+        if self.world > 1 and self.device.type == "cuda" and self.device.index is None:
+            self.device = torch.device("cuda", torch.cuda.current_device())  # this rank's GPU
         self.full_graph = graph
         self.loss = loss
         self.graph, self.out_act, self.from_logits = plan_output(graph, loss)
@@ -104,7 +108,7 @@ class TorchEngine:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         self.generator = torch.Generator(device=self.device)  # dropout masks
-        self.generator.manual_seed(_derived_seed(seed))
+        self.generator.manual_seed(_derived_seed(seed, self.rank))
         self.net = lower(
             self.graph,
             initial_weights(graph, seed, dtype),
@@ -120,15 +124,23 @@ class TorchEngine:
         ]
         self.activate = None if self.out_act.name == "linear" else activation(self.out_act)
         self.call: Callable[..., torch.Tensor] = torch.compile(self.net) if compile else self.net
+        self.train_call = self.call
+        if self.world > 1:  # gradients averaged over the processes during backward
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            ddp = DistributedDataParallel(self.net, device_ids=ids)
+            self.train_call = torch.compile(ddp) if compile else ddp
         self.optimizer = make_optimizer(optimizer, self.params) if optimizer else None
         self.steps = 0
 
     # ------------------------------------------------------------------ forward / loss
-    def _forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
+    def _forward(self, xs: list[torch.Tensor], training: bool = False) -> torch.Tensor:
+        call = self.train_call if training else self.call
         if self.amp is None:
-            return self.call(*xs)
+            return call(*xs)
         with torch.autocast(self.device.type, dtype=self.amp):
-            out = self.call(*xs)
+            out = call(*xs)
         return out.float()
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -136,6 +148,37 @@ class TorchEngine:
         for w, l2 in self.penalized:
             loss = loss + l2 * (w * w).sum()
         return loss
+
+    def _train_loss(
+        self, out: torch.Tensor, y: torch.Tensor, rows: int, size: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss to differentiate, this batch's share of the epoch's loss sum) for `rows`
+        samples of a global batch of `size`."""
+        if self.world == 1:
+            loss = self._loss(out, y)
+            return loss, loss.detach()
+        # DDP averages the gradient over processes: weigh this process's mean by its
+        # share of the global batch, so the step is the global batch's, however split
+        data = LOSSES[self.loss.name](out, y, **self.loss.args) if rows else out.sum() * 0.0
+        penalty = sum((l2 * (w * w).sum() for w, l2 in self.penalized), torch.zeros(()))
+        penalty = penalty.to(out.device)
+        loss = data * (rows * self.world / size) + penalty
+        return loss, data.detach() * rows + penalty.detach() * (size / self.world)
+
+    def _shard(self, order: np.ndarray, batch_size: int) -> tuple[np.ndarray, list[tuple]]:
+        """(this process's rows of `order`, (start, stop, global batch size) per batch).
+        Each global batch of `batch_size` rows is split evenly over the processes."""
+        n = len(order)
+        starts = range(0, n, batch_size)
+        if self.world == 1:
+            return order, [(s, min(s + batch_size, n), min(batch_size, n - s)) for s in starts]
+        parts, bounds, at = [], [], 0
+        for s in starts:
+            rows = np.array_split(order[s : s + batch_size], self.world)[self.rank]
+            parts.append(rows)
+            bounds.append((at, at + len(rows), min(batch_size, n - s)))
+            at += len(rows)
+        return np.concatenate(parts), bounds
 
     def _activated(self, out: torch.Tensor) -> torch.Tensor:
         return out if self.activate is None else self.activate(out)
@@ -147,17 +190,31 @@ class TorchEngine:
             sums[m].append(s)
             counts[m] += c
 
-    def _logs(self, losses: list, sizes: list[int], sums: dict, counts: dict) -> tuple:
-        """Read the epoch's numbers back in one transfer: (per-batch losses, logs)."""
+    def _logs(
+        self, losses: list, sizes: list[int], sums: dict, counts: dict, reduce: bool = False
+    ) -> tuple[np.ndarray, dict[str, float]]:
+        """Read the epoch's numbers back in one transfer: (per-batch losses, logs).
+        With `reduce`, `losses` are per-batch sums over this process's rows, and they,
+        the metric sums and the counts are added up over all processes first."""
+        metrics = self.metrics
         parts = [torch.stack(losses).double()]
-        parts += [torch.stack(sums[m]).double().sum().reshape(1) for m in self.metrics]
-        values = torch.cat(parts).cpu().numpy()
-        per_batch = values[: len(losses)]
+        parts += [torch.stack(sums[m]).double().sum().reshape(1) for m in metrics]
+        if reduce:
+            parts.append(torch.tensor([counts[m] for m in metrics], dtype=torch.float64))
+        values = torch.cat([p.to(self.device) for p in parts])
+        if reduce:
+            torch.distributed.all_reduce(values)
+        values = values.cpu().numpy()
+        nb, nm = len(losses), len(metrics)
+        per_batch = values[:nb]
+        if reduce:
+            per_batch = per_batch / np.asarray(sizes, dtype=np.float64)
+            counts = dict(zip(metrics, values[nb + nm :].tolist()))
         total = 0.0
         for loss, size in zip(per_batch.tolist(), sizes):  # in order, like the NumPy engine
             total += loss * size
         logs = {"loss": total / sum(sizes)}
-        for m, s in zip(self.metrics, values[len(losses) :].tolist()):
+        for m, s in zip(metrics, values[nb : nb + nm].tolist()):
             logs[m] = s / max(counts[m], 1)
         return per_batch, logs
 
@@ -185,20 +242,20 @@ class TorchEngine:
     ) -> dict[str, float]:
         if self.optimizer is None:
             raise NNDSLError("this model has no optimizer")
-        n = len(data)
-        # the epoch's order goes to the device once; one gather, then batches are views
-        index = torch.as_tensor(np.asarray(order, dtype=np.int64), device=self.device)
+        # the epoch's order (this process's shard) goes to the device once; one gather,
+        # then batches are views
+        local, bounds = self._shard(np.asarray(order, dtype=np.int64), batch_size)
+        index = torch.as_tensor(local, device=self.device)
         xs = [x.index_select(0, index) for x in data.xs]
         y = data.y.index_select(0, index)
         losses: list[torch.Tensor] = []
         sums: dict[str, list] = {m: [] for m in self.metrics}
         counts = dict.fromkeys(self.metrics, 0)
         self.net.train()
-        for b, start in enumerate(range(0, n, batch_size)):
-            stop = start + batch_size
+        for b, (start, stop, size) in enumerate(bounds):
             yb = y[start:stop]
-            out = self._forward([x[start:stop] for x in xs])
-            loss = self._loss(out, yb)
+            out = self._forward([x[start:stop] for x in xs], training=True)
+            loss, record = self._train_loss(out, yb, stop - start, size)
             for p in self.params:
                 p.grad = None
             loss.backward()
@@ -206,13 +263,13 @@ class TorchEngine:
                 torch.nn.utils.clip_grad_norm_(self.params, self.clip_norm, foreach=True)
             self.optimizer.step()
             self.steps += 1
-            losses.append(loss.detach())
+            losses.append(record)
             if self.metrics:
                 self._metric_sums(out.detach(), yb, sums, counts)
             if on_batch is not None:
                 on_batch(b)
-        sizes = [min(batch_size, n - start) for start in range(0, n, batch_size)]
-        per_batch, logs = self._logs(losses, sizes, sums, counts)
+        sizes = [size for _, _, size in bounds]
+        per_batch, logs = self._logs(losses, sizes, sums, counts, reduce=self.world > 1)
         bad = np.flatnonzero(~np.isfinite(per_batch))
         if bad.size:
             raise NonFiniteLoss(int(bad[0]), float(per_batch[bad[0]]))
@@ -312,9 +369,10 @@ class TorchEngine:
             self.generator.set_state(torch.as_tensor(np.asarray(state["torch_rng"])))
 
 
-def _derived_seed(seed: int) -> int:
-    """The dropout generator's seed: its own stream of the run's seed."""
-    return int(np.random.default_rng([seed & 0xFFFFFFFF, 0x5EED]).integers(2**62))
+def _derived_seed(seed: int, rank: int = 0) -> int:
+    """The dropout generator's seed: its own stream of the run's seed (and process)."""
+    key = [seed & 0xFFFFFFFF, 0x5EED] + ([rank] if rank else [])
+    return int(np.random.default_rng(key).integers(2**62))
 
 
 def _autocast_dtype(mixed_precision: str | None, dtype: str) -> torch.dtype | None:
