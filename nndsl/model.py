@@ -88,9 +88,11 @@ class Model:
         else:
             if y is None:
                 raise NNDSLError("fit(x, y) needs targets y")
-            tx, ty = x, y
+            tx, ty = self._scale(x), y
             if validation_split:
                 tx, ty, validation_data = _split_off(tx, ty, validation_split)
+            elif validation_data is not None:
+                validation_data = (self._scale(validation_data[0]), validation_data[1])
         train_data = self.engine.prepare(tx, ty)
         val_data = self.engine.prepare(*validation_data) if validation_data is not None else None
         bs = batch_size or plan.batch_size
@@ -121,7 +123,8 @@ class Model:
         return self.history
 
     def load_data(self, validation_split: float | None = None) -> Splits:
-        """The train block's data, split and scaled as the plan says."""
+        """The train block's data, split and scaled as the plan says (the splits hold
+        scaled inputs; the model remembers the scaling for raw inputs given later)."""
         from nndsl.train.data_plan import load_splits
 
         plan = self._require_plan("load data")
@@ -134,18 +137,31 @@ class Model:
         return splits
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None) -> dict:
-        """{"loss": ..., metric: ...} in evaluation mode (no dropout)."""
-        plan = self._require_plan("evaluate")
+        """{"loss": ..., metric: ...} in evaluation mode (no dropout). Without x, on the
+        train block's test split (else validation, else training data)."""
         if x is None:
             splits = self.load_data()
             part = splits.test or splits.validation or splits.train
-            x, y = part.x, part.y
+            return self.evaluate_scaled(part.x, part.y, batch_size)
+        return self.evaluate_scaled(self._scale(x), y, batch_size)
+
+    def evaluate_scaled(self, x: Any, y: Any, batch_size: int | None = None) -> dict:
+        """evaluate() on inputs already scaled like the training data (e.g. load_data's)."""
+        plan = self._require_plan("evaluate")
         data = self.engine.prepare(x, y)
         return self.engine.evaluate(data, batch_size or plan.batch_size)
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
-        """Outputs (after the output activation) for each sample of x."""
-        return self.engine.predict(x, batch_size)
+        """Outputs (after the output activation) for raw inputs x; inputs are scaled the way
+        the training data was when the train block says `standardize=true`."""
+        return self.engine.predict(self._scale(x), batch_size)
+
+    def _scale(self, x: Any) -> Any:
+        if self.scaler is None or isinstance(x, (dict, list, tuple)):
+            return x
+        from nndsl.train.data_plan import apply_scaler
+
+        return apply_scaler(self.scaler, np.asarray(x, dtype=np.float64))
 
     # ------------------------------------------------------------------ weights
     def get_weights(self) -> dict[str, np.ndarray]:

@@ -195,7 +195,7 @@ def _final_metrics(model: Any, splits: Any) -> dict[str, dict[str, float]]:
     for name in ("train", "validation", "test"):
         part = getattr(splits, name)
         if part is not None:
-            out[name] = model.evaluate(part.x, part.y)
+            out[name] = model.evaluate_scaled(part.x, part.y)
     return out
 
 
@@ -260,7 +260,6 @@ def _write_run(
 def _load_inputs(model: Any, path: str, need_targets: bool) -> tuple[np.ndarray, Any]:
     from nndsl.data import load_data
     from nndsl.ir.signature import Spec
-    from nndsl.train.data_plan import apply_scaler
 
     p = Path(path)
     plan = model.plan
@@ -279,7 +278,7 @@ def _load_inputs(model: Any, path: str, need_targets: bool) -> tuple[np.ndarray,
     else:
         raise NNDSLError(f"--data {path}: expected a .csv or .npz file")
     ds = load_data(spec, ".")
-    return apply_scaler(model.scaler, ds.x), ds.y
+    return ds.x, ds.y  # raw: the model applies its own input scaling
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
