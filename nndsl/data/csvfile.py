@@ -1,0 +1,290 @@
+"""CSV data: a header row, then one sample per line.
+
+Read with the stdlib `csv` module. Every defect is an `NNDSLError` located in the CSV
+file itself (line, column where the cell starts, the line shown with a caret), and its
+message names the file, the line and the column, so it still reads well when the caller
+re-locates it at the `data = csv(...)` line of the .nn file.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from typing import Any
+
+import numpy as np
+
+from nndsl.data.dataset import Dataset
+from nndsl.errors import NNDSLError, did_you_mean
+
+_DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t"}
+
+
+def load_csv(path: str, target: Any, *, features: Any = None, delimiter: str = ",",
+             shown: str | None = None) -> Dataset:
+    """Load `path` (already resolved). `target`: a column name or a list of names;
+    `features`: names, or None for every other column. Text class labels become int64
+    indices into the sorted `class_names`; every other cell must be a finite number."""
+    delimiter = _DELIMITER_ALIASES.get(delimiter, delimiter)
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise NNDSLError(f"csv(): delimiter must be a single character, got {delimiter!r}")
+    table = _Table(path, shown or path, delimiter)
+    header = table.header()
+    targets = _names(target, "target")
+    chosen = _names(features, "features") if features is not None else None
+    for name in targets + (chosen or []):
+        if name not in header:
+            table.unknown_column(name, header)
+    if chosen is None:
+        chosen = [h for h in header if h not in targets]
+    for name in chosen:
+        if name in targets:
+            raise NNDSLError(f"csv(): column '{name}' is both a feature and the target")
+    if not chosen:
+        raise table.error(table.starts[0], 1, f"{table.shown} has no feature columns besides "
+                          f"the target {', '.join(repr(t) for t in targets)}")
+    table.check_row_lengths(len(header))
+    return table.build([header.index(c) for c in chosen], [header.index(t) for t in targets])
+
+
+def _names(value: Any, what: str) -> list[str]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not names or not all(
+            isinstance(n, str) and n for n in names):
+        raise NNDSLError(f"csv(): {what} must be a column name or a list of column names, "
+                         f"got {value!r}", hint='e.g. target="passed"' if what == "target"
+                         else 'e.g. features=["lectures", "hours"]')
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise NNDSLError(f"csv(): column '{name}' is named twice in {what}")
+    return list(names)
+
+
+class _Table:
+    """The file's text and its records, with the line where each record starts."""
+
+    def __init__(self, path: str, shown: str, delimiter: str) -> None:
+        self.path, self.shown, self.delimiter = path, shown, delimiter
+        self.text = _read_text(path, shown)
+        self.lines = self.text.splitlines(keepends=True)
+        self.rows: list[list[str]] = []  # header first; cells as written (not stripped)
+        self.starts: list[int] = []  # 1-based line of each row
+        self.ends: list[int] = []
+        reader = csv.reader(iter(self.lines), delimiter=delimiter)
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                raise self.error(reader.line_num, 1, f"in {shown}, line {reader.line_num}: "
+                                 f"malformed CSV ({e})") from None
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line
+            self.rows.append(row)
+            self.starts.append(start)
+            self.ends.append(reader.line_num)
+        if not self.rows:
+            raise self.error(1, 1, f"data file {shown} is empty",
+                             "a CSV file needs a header row of column names, then one row "
+                             "per sample")
+        if len(self.rows) == 1:
+            raise self.error(self.starts[0], 1, f"{shown} has a header but no data rows")
+
+    def error(self, line: int, column: int | None, message: str, hint: str | None = None,
+              end_column: int | None = None) -> NNDSLError:
+        return NNDSLError(message, path=self.path, source=self.text, line=line, column=column,
+                          end_column=end_column, hint=hint)
+
+    def header(self) -> list[str]:
+        header = self.rows[0] = [name.strip() for name in self.rows[0]]
+        for j, name in enumerate(header):
+            if not name:
+                raise self._cell_error(0, j, f"in {self.shown}, line {self.starts[0]}: "
+                                       f"header cell {j + 1} is empty; every column needs a name")
+            if name in header[:j]:
+                raise self._cell_error(0, j, f"in {self.shown}, line {self.starts[0]}: "
+                                       f"column '{name}' appears twice in the header",
+                                       "rename one of them")
+        return header
+
+    def unknown_column(self, name: str, header: list[str]) -> None:
+        hint = did_you_mean(name, header) or "its columns are: " + ", ".join(header)
+        if len(header) == 1:
+            for other in (";", "\t", "|", ","):
+                if other != self.delimiter and other in header[0]:
+                    hint = (f"the header reads as one column; is the file separated by "
+                            f"{other!r}? write delimiter={_quoted(other)}")
+        line = self.starts[0]
+        end = len(self.lines[line - 1].rstrip("\r\n")) + 1
+        raise self.error(line, 1, f"{self.shown} has no column '{name}' (line {line}, "
+                         f"the header)", hint, end_column=end)
+
+    def check_row_lengths(self, width: int) -> None:
+        for r, row in enumerate(self.rows[1:], start=1):
+            if len(row) == width:
+                continue
+            line, header = self.starts[r], self.rows[0]
+            what = f"in {self.shown}, line {line}: {len(row)} cells but the header has {width}"
+            if len(row) < width:
+                raise self._cell_error(r, len(row), f"{what}; column '{header[len(row)]}' "
+                                       f"is missing", after=True)
+            raise self._cell_error(r, width, f"{what}; an extra cell after column "
+                                   f"'{header[-1]}'")
+
+    def build(self, feature_cols: list[int], target_cols: list[int]) -> Dataset:
+        header, data = self.rows[0], self.rows[1:]
+        used = sorted(set(feature_cols + target_cols))
+        parsed = _parse_table(data, used)
+        labels, text = None, None
+        if len(target_cols) == 1 and not parsed[target_cols[0]][1].all():
+            j, ok = target_cols[0], parsed[target_cols[0]][1]
+            text = np.char.strip(np.array([row[j] for row in data], dtype=str))
+            if int((~ok & (text != "")).sum()) > int(ok.sum()):
+                labels = j  # mostly text: class names
+        bad = np.zeros((len(data), len(used)), dtype=bool)
+        for k, j in enumerate(used):
+            values, ok = parsed[j]
+            bad[:, k] = (text == "") if j == labels else ~ok | ~np.isfinite(values)
+        if bad.any():
+            r, k = divmod(int(np.argmax(bad)), len(used))
+            j = used[k]
+            raise self._value_error(r + 1, j, j in target_cols, len(target_cols), parsed[j][1])
+        x = np.stack([parsed[j][0] for j in feature_cols], axis=1)
+        class_names = None
+        if labels is not None:
+            names, y = np.unique(text, return_inverse=True)
+            y, class_names = y.astype(np.int64), [str(n) for n in names]
+        elif len(target_cols) == 1:
+            y = parsed[target_cols[0]][0].copy()
+        else:
+            y = np.stack([parsed[j][0] for j in target_cols], axis=1)
+        targets = [header[j] for j in target_cols]
+        return Dataset(x=x, y=y, feature_names=[header[j] for j in feature_cols],
+                       target_names=targets, class_names=class_names,
+                       source=f"csv {self.shown}: {len(data)} samples, {len(feature_cols)} "
+                              f"features, target {', '.join(targets)}")
+
+    def _value_error(self, r: int, j: int, is_target: bool, n_targets: int,
+                     ok: np.ndarray) -> NNDSLError:
+        name, cell = self.rows[0][j], self.rows[r][j].strip()
+        where = f"in {self.shown}, line {self.starts[r]}, column '{name}'"
+        if cell == "":
+            return self._cell_error(r, j, f"{where}: the cell is empty",
+                                    "every sample needs a value in each feature and target")
+        try:
+            value = float(cell)
+        except ValueError:
+            value = None
+        if value is not None:
+            what = "NaN" if value != value else "infinite"
+            return self._cell_error(r, j, f"{where}: the value is {what} ({cell!r})",
+                                    "fill in the missing value or remove the row")
+        if not is_target:
+            hint = None
+            if ok.mean() < 0.5:
+                hint = (f"column '{name}' holds text; leave it out with features=[...] "
+                        f"or make it the target")
+            return self._cell_error(r, j, f"{where}: {cell!r} is not a number", hint)
+        if n_targets > 1:
+            return self._cell_error(r, j, f"{where}: {cell!r} is not a number (with several "
+                                    "target columns, every target must be a number)")
+        return self._cell_error(r, j, f"{where}: {cell!r} is not a number, though other "
+                                f"values of target '{name}' are numbers",
+                                "class labels must be all names or all numbers")
+
+    def _cell_error(self, r: int, j: int, message: str, hint: str | None = None,
+                    after: bool = False) -> NNDSLError:
+        """An error pointing at cell j of row r (after=True: just past the row's last cell)."""
+        first, last = self.starts[r], self.ends[r]
+        record = "".join(self.lines[first - 1:last])
+        spans = _cell_spans(record, self.delimiter)
+        start, end = (spans[-1][1], spans[-1][1] + 1) if after else spans[min(j, len(spans) - 1)]
+        line, column = first, start + 1
+        for text in self.lines[first - 1:last - 1]:  # a quoted cell may span several lines
+            if column <= len(text):
+                break
+            column -= len(text)
+            line += 1
+        return self.error(line, column, message, hint, end_column=column + max(1, end - start))
+
+
+def _read_text(path: str, shown: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise NNDSLError(f"cannot find data file '{shown}' (looked for "
+                         f"{os.path.abspath(path)})",
+                         hint="paths are relative to the folder of the .nn file") from None
+    except IsADirectoryError:
+        raise NNDSLError(f"data file '{shown}' is a folder ({os.path.abspath(path)})") from None
+    except OSError as e:
+        raise NNDSLError(f"cannot read data file {os.path.abspath(path)}: {e.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise NNDSLError(f"{shown} is not UTF-8 text (line {line}, byte {e.start})", path=path,
+                         line=line, column=column, source=data.decode("utf-8", "replace"),
+                         hint="save it as a UTF-8 CSV file") from None
+
+
+def _parse_table(rows: list[list[str]], used: list[int]
+                 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """For each used column: its cells as float64 (NaN where unreadable), and a mask of the
+    readable ones."""
+    try:  # the common case, every cell a number: one conversion of the whole table
+        table = np.array(rows, dtype=np.float64)
+    except ValueError:
+        return {j: _parse([row[j] for row in rows]) for j in used}
+    readable = np.ones(len(rows), dtype=bool)
+    return {j: (table[:, j], readable) for j in used}
+
+
+def _parse(column: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One column's cells as float64 (NaN where unreadable) and a mask of the readable ones."""
+    try:
+        return np.array(list(map(float, column))), np.ones(len(column), dtype=bool)
+    except ValueError:
+        pass
+    values = np.full(len(column), np.nan)
+    ok = np.zeros(len(column), dtype=bool)
+    for i, cell in enumerate(column):
+        try:
+            values[i] = float(cell)
+            ok[i] = True
+        except ValueError:
+            pass
+    return values, ok
+
+
+def _cell_spans(record: str, delimiter: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of each cell in one CSV record, quotes respected."""
+    spans, start, i, quoted, fresh = [], 0, 0, False, True
+    while i < len(record):
+        ch = record[i]
+        if quoted:
+            if ch == '"':
+                if record[i + 1:i + 2] == '"':
+                    i += 2
+                    continue
+                quoted = False
+        elif ch == '"' and fresh:
+            quoted = True
+        elif ch == delimiter:
+            spans.append((start, i))
+            start, fresh, i = i + 1, True, i + 1
+            continue
+        elif ch in "\r\n":
+            break
+        fresh = False
+        i += 1
+    spans.append((start, i))
+    return spans
+
+
+def _quoted(delimiter: str) -> str:
+    return '"\\t"' if delimiter == "\t" else f'"{delimiter}"'

@@ -1,0 +1,58 @@
+"""`Dataset`: the arrays a model trains on, with the names that explain them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+
+@dataclass
+class Dataset:
+    """Samples and targets, one row each.
+
+    x: float64, shape (n, features...).
+    y: shape (n,) for one target column, (n, k) for k columns. float64 for regression and
+       binary 0/1 targets; int64 for class labels (CSV text labels, bundled datasets,
+       synthetic spirals and blobs).
+    class_names: the name of each label value (label i is class_names[i]) when the labels
+       came from names: sorted text labels of a CSV, or a bundled dataset's classes.
+    source: where the data came from, for summaries and run folders.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    target_names: list[str]
+    class_names: list[str] | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.x) != len(self.y):
+            raise ValueError(f"x has {len(self.x)} samples but y has {len(self.y)}")
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @property
+    def n_features(self) -> int:
+        """Number of input values per sample (the product of x's shape without the batch)."""
+        return int(np.prod(self.x.shape[1:], dtype=np.int64))
+
+    @property
+    def num_classes(self) -> int | None:
+        """How many classes integer labels range over; None for float targets."""
+        if self.class_names is not None:
+            return len(self.class_names)
+        if np.issubdtype(self.y.dtype, np.integer) and self.y.size:
+            return int(self.y.max()) + 1
+        return None
+
+    def subset(self, indices: np.ndarray | list[int]) -> Dataset:
+        """The samples at `indices` (in that order), with the same names."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return replace(self, x=self.x[idx], y=self.y[idx])
+
+    def with_x(self, x: np.ndarray) -> Dataset:
+        """The same dataset with its features replaced (e.g. standardized)."""
+        return replace(self, x=x)
