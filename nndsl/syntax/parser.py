@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast as pyast
 import re
+from dataclasses import dataclass
 
 from lark import Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -181,7 +182,7 @@ def _syntax_error(err: UnexpectedInput, path: str | None, source: str) -> NNDSLE
         return NNDSLError(message, line=line, column=column, path=path, source=source, hint=hint)
     assert isinstance(err, UnexpectedToken)
     tok = err.token
-    special = _token_after(_previous_token(err), tok, expected, source)
+    special = _token_after(_previous(err), tok, expected, source)
     if special is not None:
         message, at, width, hint = special
         return NNDSLError(
@@ -222,44 +223,62 @@ def _syntax_error(err: UnexpectedInput, path: str | None, source: str) -> NNDSLE
 _NUMBER_RUN = re.compile(r"[+-]?[0-9A-Za-z_.]+(?:[+-][0-9A-Za-z_.]+)*")
 
 
-def _previous_token(err: UnexpectedToken) -> Token | None:
-    """The last token the parser accepted before the unexpected one."""
+@dataclass(frozen=True)
+class _Prev:
+    """The last thing the parser accepted before an unexpected token."""
+
+    kind: str  # a terminal name, or NUMBER for an already-built ast.Number
+    text: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+def _previous(err: UnexpectedToken) -> _Prev | None:
     parser = getattr(err, "interactive_parser", None)
     stack = parser.parser_state.value_stack if parser is not None else []
     item = stack[-1] if stack else None
     while isinstance(item, Tree):
         item = item.children[-1] if item.children else None
-    return item if isinstance(item, Token) else None
+    if isinstance(item, Token):
+        return _Prev(item.type, str(item), item.line, item.column, item.end_line, item.end_column)
+    if isinstance(item, ast.Number):  # the AST is built while parsing
+        sp = item.span
+        return _Prev("NUMBER", item.text, sp.line, sp.column, sp.end_line, sp.end_column)
+    return None
 
 
 def _token_after(
-    prev: Token | None, tok: Token, expected: set[str], source: str
-) -> tuple[str, Token, int, str] | None:
-    """Mistakes better explained at the token before the unexpected one:
+    prev: _Prev | None, tok: Token, expected: set[str], source: str
+) -> tuple[str, _Prev, int, str] | None:
+    """Mistakes better explained at what came before the unexpected token:
     (message, where, width of the caret, hint), or None."""
     if prev is None:
         return None
-    if prev.type in ("INT", "FLOAT") and tok.start_pos == prev.end_pos:
-        text = _NUMBER_RUN.match(source, prev.start_pos).group()
+    adjacent = (prev.end_line, prev.end_column) == (tok.line, tok.column)
+    if prev.kind in ("INT", "FLOAT", "NUMBER") and adjacent:
+        line = source.splitlines()[prev.line - 1]
+        text = _NUMBER_RUN.match(line, prev.column - 1).group()
         return (
             f"malformed number '{text}'",
             prev,
             len(text),
             "numbers are written like 3, -2, 0.5, .5, 1e-3 or 2.5E+4",
         )
-    if prev.type == "NAME" and str(prev) in ("model", "train") and "EQUAL" in expected:
+    if prev.kind == "NAME" and prev.text in ("model", "train") and "EQUAL" in expected:
         return (
-            f"'{prev}' starts a new block, but the block above it is not closed",
+            f"'{prev.text}' starts a new block, but the block above it is not closed",
             prev,
-            len(prev),
+            len(prev.text),
             "add the missing '}' before it",
         )
-    if prev.type == "NAME" and expected == {"LPAR", "EQUAL"}:
+    if prev.kind == "NAME" and expected == {"LPAR", "EQUAL"}:
         return (
-            f"'{prev}' needs parentheses: a layer is written as a call",
+            f"'{prev.text}' needs parentheses: a layer is written as a call",
             prev,
-            len(prev),
-            f"e.g. {prev}(...)",
+            len(prev.text),
+            f"e.g. {prev.text}(...)",
         )
     return None
 
