@@ -264,7 +264,9 @@ def _load_inputs(model: Any, path: str, need_targets: bool) -> tuple[np.ndarray,
     p = Path(path)
     plan = model.plan
     if p.suffix == ".npz":
-        spec = Spec("npz", {"path": str(p.resolve()), "x": "x", "y": "y"})
+        spec = Spec(
+            "npz", {"path": str(p.resolve()), "x": "x", "y": "y", "inputs_only": not need_targets}
+        )
     elif p.suffix == ".csv":
         base = dict(plan.data.args) if plan and plan.data and plan.data.name == "csv" else {}
         if "target" not in base:
@@ -274,7 +276,7 @@ def _load_inputs(model: Any, path: str, need_targets: bool) -> tuple[np.ndarray,
             )
         spec = Spec("csv", {**base, "path": str(p.resolve())})
         if not need_targets:
-            spec = Spec("csv", {**spec.args, "target_optional": True})
+            spec = Spec("csv", {**spec.args, "inputs_only": True})
     else:
         raise NNDSLError(f"--data {path}: expected a .csv or .npz file")
     ds = load_data(spec, ".")

@@ -302,18 +302,11 @@ def test_evaluate_saved_weights(regression_run, capsys) -> None:
     assert whole and float(whole.group(1)) != float(row.group(1))
 
 
-NO_TARGETS = pytest.mark.xfail(
-    strict=True,
-    reason="the data loaders still require the target column / array: load_data ignores "
-    "run.py's target_optional and npz() needs 'y' (remove this mark once they do not)",
-)
-
-
 def predict(source: Path, weights: Path, data: Path, *out: str) -> int:
     return main(["predict", str(source), "--weights", str(weights), "--data", str(data), *out])
 
 
-@pytest.mark.parametrize("with_target", [True, pytest.param(False, marks=NO_TARGETS)])
+@pytest.mark.parametrize("with_target", [True, False])
 def test_predict_saved_weights_on_a_csv(regression_run, tmp_path, capsys, with_target) -> None:
     folder, source, out = regression_run
     rows = (folder / "data.csv").read_text().splitlines()
@@ -351,7 +344,7 @@ def xor_weights(tmp_path_factory) -> Path:
     return out / "weights.npz"
 
 
-@pytest.mark.parametrize("with_target", [True, pytest.param(False, marks=NO_TARGETS)])
+@pytest.mark.parametrize("with_target", [True, False])
 def test_predict_on_an_npz(xor_weights: Path, tmp_path: Path, capsys, with_target) -> None:
     x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     arrays = {"x": x, "y": np.array([0.0, 1.0, 1.0, 0.0])} if with_target else {"x": x}

@@ -40,7 +40,7 @@ def train_and_test(program: nndsl.Program) -> float:
     model.fit(verbose=0)
     splits = model.load_data()
     assert splits.test is not None, "a learning target is measured on a test split"
-    return model.evaluate(splits.test.x, splits.test.y)["accuracy"]
+    return model.evaluate_scaled(splits.test.x, splits.test.y)["accuracy"]
 
 
 def test_digits_mlp() -> None:

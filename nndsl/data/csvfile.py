@@ -20,8 +20,15 @@ from nndsl.errors import NNDSLError, did_you_mean
 _DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t"}
 
 
-def load_csv(path: str, target: Any, *, features: Any = None, delimiter: str = ",",
-             shown: str | None = None) -> Dataset:
+def load_csv(
+    path: str,
+    target: Any,
+    *,
+    features: Any = None,
+    delimiter: str = ",",
+    shown: str | None = None,
+    inputs_only: bool = False,
+) -> Dataset:
     """Load `path` (already resolved). `target`: a column name or a list of names;
     `features`: names, or None for every other column. Text class labels become int64
     indices into the sorted `class_names`; every other cell must be a finite number."""
@@ -32,6 +39,10 @@ def load_csv(path: str, target: Any, *, features: Any = None, delimiter: str = "
     header = table.header()
     targets = _names(target, "target")
     chosen = _names(features, "features") if features is not None else None
+    if inputs_only:  # new data to predict on: the target columns may be absent
+        if chosen is None:
+            chosen = [h for h in header if h not in targets]
+        targets = [t for t in targets if t in header]
     for name in targets + (chosen or []):
         if name not in header:
             table.unknown_column(name, header)
@@ -41,19 +52,29 @@ def load_csv(path: str, target: Any, *, features: Any = None, delimiter: str = "
         if name in targets:
             raise NNDSLError(f"csv(): column '{name}' is both a feature and the target")
     if not chosen:
-        raise table.error(table.starts[0], 1, f"{table.shown} has no feature columns besides "
-                          f"the target {', '.join(repr(t) for t in targets)}")
+        raise table.error(
+            table.starts[0],
+            1,
+            f"{table.shown} has no feature columns besides "
+            f"the target {', '.join(repr(t) for t in targets)}",
+        )
     table.check_row_lengths(len(header))
     return table.build([header.index(c) for c in chosen], [header.index(t) for t in targets])
 
 
 def _names(value: Any, what: str) -> list[str]:
     names = [value] if isinstance(value, str) else value
-    if not isinstance(names, (list, tuple)) or not names or not all(
-            isinstance(n, str) and n for n in names):
-        raise NNDSLError(f"csv(): {what} must be a column name or a list of column names, "
-                         f"got {value!r}", hint='e.g. target="passed"' if what == "target"
-                         else 'e.g. features=["lectures", "hours"]')
+    if (
+        not isinstance(names, (list, tuple))
+        or not names
+        or not all(isinstance(n, str) and n for n in names)
+    ):
+        raise NNDSLError(
+            f"csv(): {what} must be a column name or a list of column names, got {value!r}",
+            hint='e.g. target="passed"'
+            if what == "target"
+            else 'e.g. features=["lectures", "hours"]',
+        )
     for i, name in enumerate(names):
         if name in names[:i]:
             raise NNDSLError(f"csv(): column '{name}' is named twice in {what}")
@@ -78,35 +99,60 @@ class _Table:
             except StopIteration:
                 break
             except csv.Error as e:
-                raise self.error(reader.line_num, 1, f"in {shown}, line {reader.line_num}: "
-                                 f"malformed CSV ({e})") from None
+                raise self.error(
+                    reader.line_num, 1, f"in {shown}, line {reader.line_num}: malformed CSV ({e})"
+                ) from None
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # a blank line
             self.rows.append(row)
             self.starts.append(start)
             self.ends.append(reader.line_num)
         if not self.rows:
-            raise self.error(1, 1, f"data file {shown} is empty",
-                             "a CSV file needs a header row of column names, then one row "
-                             "per sample")
+            raise self.error(
+                1,
+                1,
+                f"data file {shown} is empty",
+                "a CSV file needs a header row of column names, then one row per sample",
+            )
         if len(self.rows) == 1:
             raise self.error(self.starts[0], 1, f"{shown} has a header but no data rows")
 
-    def error(self, line: int, column: int | None, message: str, hint: str | None = None,
-              end_column: int | None = None) -> NNDSLError:
-        return NNDSLError(message, path=self.path, source=self.text, line=line, column=column,
-                          end_column=end_column, hint=hint)
+    def error(
+        self,
+        line: int,
+        column: int | None,
+        message: str,
+        hint: str | None = None,
+        end_column: int | None = None,
+    ) -> NNDSLError:
+        return NNDSLError(
+            message,
+            path=self.path,
+            source=self.text,
+            line=line,
+            column=column,
+            end_column=end_column,
+            hint=hint,
+        )
 
     def header(self) -> list[str]:
         header = self.rows[0] = [name.strip() for name in self.rows[0]]
         for j, name in enumerate(header):
             if not name:
-                raise self._cell_error(0, j, f"in {self.shown}, line {self.starts[0]}: "
-                                       f"header cell {j + 1} is empty; every column needs a name")
+                raise self._cell_error(
+                    0,
+                    j,
+                    f"in {self.shown}, line {self.starts[0]}: "
+                    f"header cell {j + 1} is empty; every column needs a name",
+                )
             if name in header[:j]:
-                raise self._cell_error(0, j, f"in {self.shown}, line {self.starts[0]}: "
-                                       f"column '{name}' appears twice in the header",
-                                       "rename one of them")
+                raise self._cell_error(
+                    0,
+                    j,
+                    f"in {self.shown}, line {self.starts[0]}: "
+                    f"column '{name}' appears twice in the header",
+                    "rename one of them",
+                )
         return header
 
     def unknown_column(self, name: str, header: list[str]) -> None:
@@ -114,12 +160,19 @@ class _Table:
         if len(header) == 1:
             for other in (";", "\t", "|", ","):
                 if other != self.delimiter and other in header[0]:
-                    hint = (f"the header reads as one column; is the file separated by "
-                            f"{other!r}? write delimiter={_quoted(other)}")
+                    hint = (
+                        f"the header reads as one column; is the file separated by "
+                        f"{other!r}? write delimiter={_quoted(other)}"
+                    )
         line = self.starts[0]
         end = len(self.lines[line - 1].rstrip("\r\n")) + 1
-        raise self.error(line, 1, f"{self.shown} has no column '{name}' (line {line}, "
-                         f"the header)", hint, end_column=end)
+        raise self.error(
+            line,
+            1,
+            f"{self.shown} has no column '{name}' (line {line}, the header)",
+            hint,
+            end_column=end,
+        )
 
     def check_row_lengths(self, width: int) -> None:
         for r, row in enumerate(self.rows[1:], start=1):
@@ -128,10 +181,10 @@ class _Table:
             line, header = self.starts[r], self.rows[0]
             what = f"in {self.shown}, line {line}: {len(row)} cells but the header has {width}"
             if len(row) < width:
-                raise self._cell_error(r, len(row), f"{what}; column '{header[len(row)]}' "
-                                       f"is missing", after=True)
-            raise self._cell_error(r, width, f"{what}; an extra cell after column "
-                                   f"'{header[-1]}'")
+                raise self._cell_error(
+                    r, len(row), f"{what}; column '{header[len(row)]}' is missing", after=True
+                )
+            raise self._cell_error(r, width, f"{what}; an extra cell after column '{header[-1]}'")
 
     def build(self, feature_cols: list[int], target_cols: list[int]) -> Dataset:
         header, data = self.rows[0], self.rows[1:]
@@ -156,53 +209,80 @@ class _Table:
         if labels is not None:
             names, y = np.unique(text, return_inverse=True)
             y, class_names = y.astype(np.int64), [str(n) for n in names]
+        elif not target_cols:
+            y = np.empty((len(data), 0))
         elif len(target_cols) == 1:
             y = parsed[target_cols[0]][0].copy()
         else:
             y = np.stack([parsed[j][0] for j in target_cols], axis=1)
         targets = [header[j] for j in target_cols]
-        return Dataset(x=x, y=y, feature_names=[header[j] for j in feature_cols],
-                       target_names=targets, class_names=class_names,
-                       source=f"csv {self.shown}: {len(data)} samples, {len(feature_cols)} "
-                              f"features, target {', '.join(targets)}")
+        return Dataset(
+            x=x,
+            y=y,
+            feature_names=[header[j] for j in feature_cols],
+            target_names=targets,
+            class_names=class_names,
+            source=f"csv {self.shown}: {len(data)} samples, {len(feature_cols)} "
+            f"features, target {', '.join(targets)}",
+        )
 
-    def _value_error(self, r: int, j: int, is_target: bool, n_targets: int,
-                     ok: np.ndarray) -> NNDSLError:
+    def _value_error(
+        self, r: int, j: int, is_target: bool, n_targets: int, ok: np.ndarray
+    ) -> NNDSLError:
         name, cell = self.rows[0][j], self.rows[r][j].strip()
         where = f"in {self.shown}, line {self.starts[r]}, column '{name}'"
         if cell == "":
-            return self._cell_error(r, j, f"{where}: the cell is empty",
-                                    "every sample needs a value in each feature and target")
+            return self._cell_error(
+                r,
+                j,
+                f"{where}: the cell is empty",
+                "every sample needs a value in each feature and target",
+            )
         try:
             value = float(cell)
         except ValueError:
             value = None
         if value is not None:
             what = "NaN" if value != value else "infinite"
-            return self._cell_error(r, j, f"{where}: the value is {what} ({cell!r})",
-                                    "fill in the missing value or remove the row")
+            return self._cell_error(
+                r,
+                j,
+                f"{where}: the value is {what} ({cell!r})",
+                "fill in the missing value or remove the row",
+            )
         if not is_target:
             hint = None
             if ok.mean() < 0.5:
-                hint = (f"column '{name}' holds text; leave it out with features=[...] "
-                        f"or make it the target")
+                hint = (
+                    f"column '{name}' holds text; leave it out with features=[...] "
+                    f"or make it the target"
+                )
             return self._cell_error(r, j, f"{where}: {cell!r} is not a number", hint)
         if n_targets > 1:
-            return self._cell_error(r, j, f"{where}: {cell!r} is not a number (with several "
-                                    "target columns, every target must be a number)")
-        return self._cell_error(r, j, f"{where}: {cell!r} is not a number, though other "
-                                f"values of target '{name}' are numbers",
-                                "class labels must be all names or all numbers")
+            return self._cell_error(
+                r,
+                j,
+                f"{where}: {cell!r} is not a number (with several "
+                "target columns, every target must be a number)",
+            )
+        return self._cell_error(
+            r,
+            j,
+            f"{where}: {cell!r} is not a number, though other "
+            f"values of target '{name}' are numbers",
+            "class labels must be all names or all numbers",
+        )
 
-    def _cell_error(self, r: int, j: int, message: str, hint: str | None = None,
-                    after: bool = False) -> NNDSLError:
+    def _cell_error(
+        self, r: int, j: int, message: str, hint: str | None = None, after: bool = False
+    ) -> NNDSLError:
         """An error pointing at cell j of row r (after=True: just past the row's last cell)."""
         first, last = self.starts[r], self.ends[r]
-        record = "".join(self.lines[first - 1:last])
+        record = "".join(self.lines[first - 1 : last])
         spans = _cell_spans(record, self.delimiter)
         start, end = (spans[-1][1], spans[-1][1] + 1) if after else spans[min(j, len(spans) - 1)]
         line, column = first, start + 1
-        for text in self.lines[first - 1:last - 1]:  # a quoted cell may span several lines
+        for text in self.lines[first - 1 : last - 1]:  # a quoted cell may span several lines
             if column <= len(text):
                 break
             column -= len(text)
@@ -215,9 +295,10 @@ def _read_text(path: str, shown: str) -> str:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        raise NNDSLError(f"cannot find data file '{shown}' (looked for "
-                         f"{os.path.abspath(path)})",
-                         hint="paths are relative to the folder of the .nn file") from None
+        raise NNDSLError(
+            f"cannot find data file '{shown}' (looked for {os.path.abspath(path)})",
+            hint="paths are relative to the folder of the .nn file",
+        ) from None
     except IsADirectoryError:
         raise NNDSLError(f"data file '{shown}' is a folder ({os.path.abspath(path)})") from None
     except OSError as e:
@@ -227,13 +308,19 @@ def _read_text(path: str, shown: str) -> str:
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise NNDSLError(f"{shown} is not UTF-8 text (line {line}, byte {e.start})", path=path,
-                         line=line, column=column, source=data.decode("utf-8", "replace"),
-                         hint="save it as a UTF-8 CSV file") from None
+        raise NNDSLError(
+            f"{shown} is not UTF-8 text (line {line}, byte {e.start})",
+            path=path,
+            line=line,
+            column=column,
+            source=data.decode("utf-8", "replace"),
+            hint="save it as a UTF-8 CSV file",
+        ) from None
 
 
-def _parse_table(rows: list[list[str]], used: list[int]
-                 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+def _parse_table(
+    rows: list[list[str]], used: list[int]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """For each used column: its cells as float64 (NaN where unreadable), and a mask of the
     readable ones."""
     try:  # the common case, every cell a number: one conversion of the whole table
@@ -268,7 +355,7 @@ def _cell_spans(record: str, delimiter: str) -> list[tuple[int, int]]:
         ch = record[i]
         if quoted:
             if ch == '"':
-                if record[i + 1:i + 2] == '"':
+                if record[i + 1 : i + 2] == '"':
                     i += 2
                     continue
                 quoted = False

@@ -23,14 +23,24 @@ def load_data(spec: Spec, base_dir: str) -> Dataset:
     if spec.name == "csv":
         from nndsl.data.csvfile import load_csv
 
-        return load_csv(resolve_path(args["path"], base_dir), args["target"],
-                        features=args["features"], delimiter=args["delimiter"],
-                        shown=args["path"])
+        return load_csv(
+            resolve_path(args["path"], base_dir),
+            args["target"],
+            features=args["features"],
+            delimiter=args["delimiter"],
+            shown=args["path"],
+            inputs_only=args.get("inputs_only", False),
+        )
     if spec.name == "npz":
         from nndsl.data.npzfile import load_npz
 
-        return load_npz(resolve_path(args["path"], base_dir), x=args["x"], y=args["y"],
-                        shown=args["path"])
+        return load_npz(
+            resolve_path(args["path"], base_dir),
+            x=args["x"],
+            y=args["y"],
+            shown=args["path"],
+            inputs_only=args.get("inputs_only", False),
+        )
     if spec.name == "dataset":
         from nndsl.data.bundled import load_bundled
 
@@ -38,10 +48,16 @@ def load_data(spec: Spec, base_dir: str) -> Dataset:
     if spec.name == "synthetic":
         from nndsl.data.synthetic import make_synthetic
 
-        return make_synthetic(args["name"], n=args["n"], noise=args["noise"],
-                              classes=args["classes"], seed=args["seed"])
-    raise NNDSLError(f"unknown data source '{spec.name}'",
-                     hint="one of: csv, npz, dataset, synthetic")
+        return make_synthetic(
+            args["name"],
+            n=args["n"],
+            noise=args["noise"],
+            classes=args["classes"],
+            seed=args["seed"],
+        )
+    raise NNDSLError(
+        f"unknown data source '{spec.name}'", hint="one of: csv, npz, dataset, synthetic"
+    )
 
 
 def resolve_path(path: str, base_dir: str) -> str:
