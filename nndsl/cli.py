@@ -173,6 +173,9 @@ def _add_training_commands(add: Callable) -> None:
     except ImportError:  # the trainer is not part of this build
         return
     add_commands(add)
+    from nndsl.backends.torch.export import add_command as add_export  # imports no torch
+
+    add_export(add)
 
 
 # ------------------------------------------------------------------ entry point

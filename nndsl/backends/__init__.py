@@ -19,8 +19,10 @@ def create_engine(backend: str, graph: Any, **options: Any) -> Any:
         options.pop("device", None)
         options.pop("compile", None)  # nothing to compile: the interpreter runs as is
         if options.pop("mixed_precision", None) not in (None, "none"):
-            raise NNDSLError("mixed_precision = bf16 needs the torch backend",
-                             hint="use --backend torch, or mixed_precision = none")
+            raise NNDSLError(
+                "mixed_precision = bf16 needs the torch backend",
+                hint="use --backend torch, or mixed_precision = none",
+            )
         return NumpyEngine(graph, **options)
     if backend == "torch":
         try:

@@ -1,0 +1,137 @@
+"""`nndsl export`: a trained model as ONNX or TorchScript, to serve without nndsl.
+
+The exported model is what `nndsl predict` computes: the input standardization the
+model was trained with (if any), the network, its output activation. It takes one
+tensor per input (named after the input layers, any batch size) and returns the
+outputs. Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nndsl.errors import NNDSLError
+
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
+
+
+def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add(
+        "export",
+        cmd_export,
+        "write a model with its trained weights as ONNX or TorchScript",
+        "nndsl export examples/digits.nn --weights runs/digits/weights.npz --to onnx",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--weights", required=True, metavar="W", help="weights saved by a run")
+    p.add_argument("--to", required=True, choices=list(SUFFIXES), help="format to write")
+    p.add_argument("--out", metavar="PATH", help="file to write (default: W with .onnx/.pt)")
+    p.add_argument("--model", help="which model of the file (default: the trained one)")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from nndsl.api import compile_file
+
+    program = compile_file(args.file)
+    model = program.build(backend="torch", device="cpu", model=args.model).load(args.weights)
+    out = Path(args.out) if args.out else Path(args.weights).with_suffix(SUFFIXES[args.to])
+    export_model(model, args.to, out)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def export_model(model: Any, to: str, path: str | Path) -> None:
+    """Write `model` (an nndsl Model on the torch backend) to `path` as `to`."""
+    import torch
+
+    module = servable(model)
+    dtype = getattr(torch, model.engine.dtype)
+    inputs = model.engine.full_graph.inputs
+    examples = tuple(torch.zeros(2, *node.shape, dtype=dtype) for node in inputs)
+    if to not in SUFFIXES:
+        raise NNDSLError(f"cannot export to '{to}'", hint="one of: " + ", ".join(SUFFIXES))
+    with warnings.catch_warnings():  # torch's notes on its own deprecations
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if to == "torchscript":
+            traced = torch.jit.trace(module, examples)
+            _write(path, lambda tmp: torch.jit.save(traced, tmp))
+        else:
+            _write(path, lambda tmp: _onnx(module, examples, [n.name for n in inputs], tmp))
+
+
+def servable(model: Any) -> Any:
+    """The model as one `nn.Module` in evaluation mode, input scaling included."""
+    import torch
+
+    module = model.torch_module().eval()
+    if not model.scaler:
+        return module
+    mean = torch.tensor(model.scaler["mean"], dtype=getattr(torch, model.engine.dtype))
+    std = torch.tensor(model.scaler["std"], dtype=mean.dtype)
+    return standardized_class()(module, mean, std).eval()
+
+
+def _onnx(module: Any, examples: tuple, names: list[str], path: str) -> None:
+    import logging
+
+    import torch
+
+    try:
+        import onnxscript  # noqa: F401  (torch's exporter needs it)
+    except ImportError:
+        raise NNDSLError("exporting to ONNX needs: pip install onnx onnxscript") from None
+    batch = torch.export.Dim("batch")
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # no notes on torchvision ops
+    program = torch.onnx.export(
+        module,
+        examples,
+        dynamo=True,
+        verbose=False,
+        input_names=names,
+        output_names=["output"],
+        dynamic_shapes=tuple({0: batch} for _ in examples),
+    )
+    program.save(path)
+
+
+def _write(path: str | Path, write: Callable[[str], None]) -> None:
+    """`write(temporary path)` beside `path`, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@functools.cache
+def standardized_class() -> type:
+    """The module class that scales inputs first (defined on use: importing needs no torch)."""
+    import torch
+
+    class Standardized(torch.nn.Module):
+        """(x - mean) / std, then the model: inputs as raw as `nndsl predict` takes them."""
+
+        def __init__(self, model: torch.nn.Module, mean: torch.Tensor, std: torch.Tensor):
+            super().__init__()
+            self.model = model
+            self.register_buffer("mean", mean)
+            self.register_buffer("std", std)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.model((x - self.mean) / self.std)
+
+    return Standardized
