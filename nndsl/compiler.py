@@ -156,6 +156,12 @@ class _ModelCompiler:
                 raise _err(
                     f"{call.name}() takes no '{FROM}': it is where data enters", from_arg.span
                 )
+            if "shape" in attrs and not attrs["shape"]:
+                raise _err(
+                    f"{call.name}() needs the shape of one sample",
+                    call.span,
+                    f"e.g. {call.name}(4) for 4 features, {call.name}(28, 28) for 28x28 images",
+                )
             return []
         if from_arg is not None and not isinstance(from_arg.value, ast.Name):
             raise _err(f"'{FROM}' must name a layer, e.g. {FROM}=h", from_arg.span)

@@ -3,7 +3,7 @@
 The layout: blocks separated by one blank line, one statement per line indented four
 spaces per level, `key=value` inside calls, `key = value` settings with their `=` signs
 aligned. Numbers and strings are written exactly as in the source. Inside a block, a run
-of blank lines between statements shrinks to one.
+of blank lines between statements shrinks to one, and trailing comments line up.
 
 Comments are attached to the output line they belong to: a comment alone on its line
 goes before the next statement (or before the `}` that closes its block); a comment after
@@ -20,6 +20,7 @@ from nndsl.syntax import ast
 from nndsl.syntax.parser import parse
 
 INDENT = "    "
+ALIGN_LIMIT = 40  # trailing comments of lines up to this long align in a column
 Pos = tuple[int, int]  # (line, column), 1-based
 
 
@@ -33,7 +34,7 @@ class _Line:
     end: Pos
     kind: str  # "open" | "close" | "stmt"
     top: bool = False  # opens a top-level block
-    align: int | None = None  # settings of one train block share an id: comments align
+    align: int | None = None  # the lines inside one block share an id: comments align
     leading: list[ast.Comment] = field(default_factory=list)
     trailing: ast.Comment | None = None
 
@@ -75,7 +76,7 @@ def _block(block: ast.Model | ast.Train, src: list[str], index: int) -> list[_Li
             "open",
             top=True,
         )
-        return [head, *_statements(block.body, 1, src), _close(block.span, 0)]
+        return [head, *_statements(block.body, 1, src, index), _close(block.span, 0)]
     if block.model_span is not None:
         head_end, text = _end(block.model_span), f"train {block.model} {{"
     else:
@@ -112,7 +113,9 @@ def _brace_after(pos: Pos, src: list[str]) -> Pos:
     return pos
 
 
-def _statements(body: tuple[ast.Statement, ...], depth: int, src: list[str]) -> list[_Line]:
+def _statements(
+    body: tuple[ast.Statement, ...], depth: int, src: list[str], align: int
+) -> list[_Line]:
     out: list[_Line] = []
     for stmt in body:
         if isinstance(stmt, ast.Repeat):
@@ -122,12 +125,15 @@ def _statements(body: tuple[ast.Statement, ...], depth: int, src: list[str]) -> 
                 _start(stmt.span),
                 _brace_after(_end(stmt.count_span), src),
                 "open",
+                align=align,
             )
-            out += [head, *_statements(stmt.body, depth + 1, src), _close(stmt.span, depth)]
+            close = _close(stmt.span, depth)
+            close.align = align
+            out += [head, *_statements(stmt.body, depth + 1, src, align), close]
         else:
             call = _value(stmt.call, src)
             text = call if stmt.target is None else f"{stmt.target} = {call}"
-            out.append(_Line(text, depth, _start(stmt.span), _end(stmt.span), "stmt"))
+            out.append(_Line(text, depth, _start(stmt.span), _end(stmt.span), "stmt", align=align))
     return out
 
 
@@ -236,10 +242,12 @@ def _render(lines: list[_Line], file_end: list[ast.Comment], src: list[str]) -> 
 
 
 def _comment_columns(lines: list[_Line]) -> dict[int, int]:
-    """Per train block: the column where its settings' trailing comments start."""
+    """Per block: the column where the trailing comments of its lines start, two spaces
+    after the longest commented line. Lines longer than ALIGN_LIMIT do not push the
+    column out; their comments just follow them."""
     cols: dict[int, int] = {}
     for line in lines:
-        if line.align is not None and line.trailing is not None:
-            width = len(INDENT * line.depth + line.text) + 2
-            cols[line.align] = max(cols.get(line.align, 0), width)
+        width = len(INDENT * line.depth + line.text)
+        if line.align is not None and line.trailing is not None and width <= ALIGN_LIMIT:
+            cols[line.align] = max(cols.get(line.align, 0), width + 2)
     return cols

@@ -123,20 +123,20 @@ def test_comments_are_kept_in_place():
         "# header\n"
         "model m {  # the model\n"
         "    # first layer\n"
-        "    input(2)  # two features\n"
+        "    input(2)                   # two features\n"
         "    # units\n"
         "    # more about it\n"
         "    dense(8, activation=relu)  # end of a long call\n"
         "    repeat 2 {\n"
         "        dense(8)\n"
         "        # closing the repeat\n"
-        "    }  # after repeat\n"
+        "    }                          # after repeat\n"
         "    # closing the model\n"
         "}\n"
         "\n"
         "# between blocks\n"
         "train m {\n"
-        "    loss      = mse                            # short\n"
+        "    loss      = mse  # short\n"
         "    optimizer = sgd(lr=0.1)\n"
         '    data      = csv("data#1.csv", target="y")  # longer\n'
         "}\n"
@@ -144,12 +144,24 @@ def test_comments_are_kept_in_place():
     )
 
 
-def test_trailing_comments_align_within_a_train_block():
-    out = fmt("train {\n  seed = 1  # a\n  batch_size = 64 # b\n  epochs = 3\n}\n")
-    lines = out.splitlines()
-    assert lines[1] == "    seed       = 1   # a"
-    assert lines[2] == "    batch_size = 64  # b"
-    assert lines[3] == "    epochs     = 3"
+def test_trailing_comments_align_within_a_block():
+    out = fmt(
+        "train {\n  seed = 1  # a\n  batch_size = 64 # b\n  epochs = 3\n"
+        '  data = csv("a/long/path/to/the/data.csv", target="y") # c\n}\n'
+    )
+    assert out.splitlines()[1:5] == [
+        "    seed       = 1   # a",
+        "    batch_size = 64  # b",
+        "    epochs     = 3",
+        '    data       = csv("a/long/path/to/the/data.csv", target="y")  # c',  # too long to align
+    ]
+    out = fmt("model m { input(2) # a\n repeat 2 { dense(2) # b\n } # c\n}")
+    assert out.splitlines()[1:5] == [
+        "    input(2)      # a",
+        "    repeat 2 {",
+        "        dense(2)  # b",
+        "    }             # c",
+    ]
 
 
 def comment_texts(source: str) -> list[str]:
