@@ -308,8 +308,9 @@ TRAIN_SETTINGS = Entry(
         Param(
             "mixed_precision",
             "enum",
-            "none",
-            choices=("none", "bf16"),
+            None,
+            choices=("bf16",),
+            optional=True,
             doc="torch backend: bf16 autocast of the forward pass (float32 weights)",
         ),
         Param("compile", "bool", False, doc="torch backend: compile the model (torch.compile)"),

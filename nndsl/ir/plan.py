@@ -28,7 +28,7 @@ class TrainPlan:
     shuffle: bool = True
     clip_norm: float | None = None
     dtype: str = "float32"
-    mixed_precision: str = "none"
+    mixed_precision: str | None = None  # "bf16" (torch backend)
     compile: bool = False
     checkpoint_every: int = 0
     base_dir: str = "."  # data paths are relative to the .nn file's folder

@@ -284,6 +284,8 @@ def test_bf16_autocast_trains_float32_weights() -> None:
     )
     model = prog.build(backend="torch", device="cpu")
     assert model.engine.amp is torch.bfloat16
+    written_off = prog.source.replace("mixed_precision = bf16", "mixed_precision = none")
+    assert nndsl.compile_string(written_off).build(backend="torch").engine.amp is None
     x, y = data()
     reference = prog.build(backend="torch", device="cpu", mixed_precision="none")
     history = model.fit(x, y, verbose=0).history

@@ -1,0 +1,136 @@
+"""Training speed of the torch backend beside a hand-written PyTorch loop, in one run.
+
+B1: 784-256-128-10 MLP, 60,000 samples, batch 128, Adam: seconds per epoch.
+B2: 30-16-8-1 MLP, 455 samples, batch 32, Adam: us per step.
+The hand-written loop keeps the dataset as tensors on the device and uses fused Adam
+(issue 4's reference). Contenders run interleaved, several rounds; medians, samples/s and
+the ratio nndsl / hand-written are printed. Targets: <= 1.05x on CPU, <= 1.10x on GPU.
+On CUDA each benchmark also runs with bf16 autocast on both sides.
+
+    python benchmarks/bench_torch.py [--device cpu|cuda] [--rounds 5] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import nndsl
+
+
+def nndsl_engine(sizes: list[int], batch: int, binary: bool, device: str, bf16: bool):
+    layers = "\n".join(f"    dense({s}, activation=relu)" for s in sizes[1:-1])
+    out_act = "sigmoid" if binary else "softmax"
+    loss = "binary_crossentropy" if binary else "sparse_categorical_crossentropy"
+    source = f"""
+model bench {{
+    input({sizes[0]})
+{layers}
+    dense({sizes[-1]}, activation={out_act})
+}}
+train bench {{
+    loss = {loss}
+    optimizer = adam(lr=0.001)
+    batch_size = {batch}
+    mixed_precision = {"bf16" if bf16 else "none"}
+}}
+"""
+    return nndsl.compile_string(source).build(backend="torch", device=device, seed=0).engine
+
+
+def hand_written(sizes: list[int], device: str, bf16: bool):
+    """An eager nn.Sequential MLP with fused Adam; returns epoch(x, y, batch, order)."""
+    layers: list[torch.nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    kind = torch.device(device).type
+
+    def epoch(x, y, batch, order):
+        xs, ys = x[order], y[order]
+        for s in range(0, len(x), batch):
+            xb, yb = xs[s : s + batch], ys[s : s + batch]
+            with torch.autocast(kind, dtype=torch.bfloat16, enabled=bf16):
+                out = model(xb)
+            out = out.float()
+            if yb.dtype.is_floating_point:
+                loss = F.binary_cross_entropy_with_logits(out, yb)
+            else:
+                loss = F.cross_entropy(out, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return loss.detach()
+
+    return epoch
+
+
+def bench(name, sizes, n, batch, rounds, binary, device, bf16=False) -> float:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, sizes[0])).astype(np.float32)
+    y = (rng.random((n, 1)) > 0.5).astype(np.float32) if binary else rng.integers(0, sizes[-1], n)
+    steps = -(-n // batch)
+    engine = nndsl_engine(sizes, batch, binary, device, bf16)
+    data = engine.prepare(x, y)
+    tx, ty = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+    hand = hand_written(sizes, device, bf16)
+    orders = np.random.default_rng(1)
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+
+    def run_hand():
+        hand(tx, ty, batch, torch.as_tensor(orders.permutation(n), device=device)).item()
+
+    contenders = {
+        "nndsl torch": lambda: engine.train_epoch(data, orders.permutation(n), batch),
+        "hand-written torch": run_hand,  # .item(): one sync per epoch, as nndsl reads logs
+    }
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    for fn in contenders.values():  # warm up: allocator, kernels, lazy imports
+        fn()
+    for _ in range(rounds):
+        for key, fn in contenders.items():
+            sync()
+            t = time.perf_counter()
+            fn()
+            sync()
+            times[key].append(time.perf_counter() - t)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    base = med["hand-written torch"]
+    tag = " bf16" if bf16 else ""
+    print(f"\n{name}{tag}: {'-'.join(map(str, sizes))}, {n} samples, batch {batch}, {device}, "
+          f"{torch.get_num_threads()} threads, median of {rounds}")  # fmt: skip
+    for key, t in med.items():
+        print(f"  {key:<20} {t:8.3f} s/epoch {t / steps * 1e6:9.1f} us/step "
+              f"{n / t:12,.0f} samples/s {t / base:6.2f}x")  # fmt: skip
+    return med["nndsl torch"] / base
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    ap.add_argument("--quick", action="store_true", help="B2 only")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    target = 1.05 if args.device == "cpu" else 1.10
+    precisions = [False, True] if torch.device(args.device).type == "cuda" else [False]
+    for bf16 in precisions:
+        r2 = bench("B2", [30, 16, 8, 1], 455, 32, max(args.rounds, 20), True, args.device, bf16)
+        print(f"  B2 ratio nndsl/hand: {r2:.2f}x (target <= {target}x)")
+        if not args.quick:
+            r1 = bench("B1", [784, 256, 128, 10], 60000, 128, args.rounds, False, args.device, bf16)
+            print(f"  B1 ratio nndsl/hand: {r1:.2f}x (target <= {target}x)")
+
+
+if __name__ == "__main__":
+    main()
