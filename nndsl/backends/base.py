@@ -40,7 +40,10 @@ class Engine(Protocol):
         on_batch: Callable[[int], None] | None = None,
     ) -> dict[str, float]:
         """One pass over `data` in `order`, in mini-batches; mean loss and metrics.
-        Raises NonFiniteLoss, leaving the weights of the last good step."""
+        Raises NonFiniteLoss for the first bad batch. The NumPy engine stops there, with
+        the weights of the last good step; the torch engine, which reads losses back once
+        per epoch, notices at the epoch's end, after its later steps (the trainer restores
+        the last good epoch's weights either way)."""
 
     def evaluate(self, data: Any, batch_size: int) -> dict[str, float]:
         """Loss and metrics in evaluation mode (no dropout)."""
