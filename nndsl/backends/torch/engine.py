@@ -160,10 +160,9 @@ class TorchEngine:
         # DDP averages the gradient over processes: weigh this process's mean by its
         # share of the global batch, so the step is the global batch's, however split
         data = LOSSES[self.loss.name](out, y, **self.loss.args) if rows else out.sum() * 0.0
-        penalty = sum((l2 * (w * w).sum() for w, l2 in self.penalized), torch.zeros(()))
-        penalty = penalty.to(out.device)
+        penalty = sum(l2 * (w * w).sum() for w, l2 in self.penalized)  # 0 without L2
         loss = data * (rows * self.world / size) + penalty
-        return loss, data.detach() * rows + penalty.detach() * (size / self.world)
+        return loss, (data * rows + penalty * (size / self.world)).detach()
 
     def _shard(self, order: np.ndarray, batch_size: int) -> tuple[np.ndarray, list[tuple]]:
         """(this process's rows of `order`, (start, stop, global batch size) per batch).
