@@ -65,14 +65,11 @@ def flat_state(
     """{step, lr, buffer name: (n,) array over all `params` in order}."""
     state: dict[str, Any] = {"step": steps, "lr": optimizer.param_groups[0]["lr"]}
     per_param = [optimizer.state.get(p, {}) for p in params]
-    names = (
-        [k for k, v in per_param[0].items() if k != "step" and torch.is_tensor(v)]
-        if (per_param)
-        else []
-    )
-    for name in names:
-        parts = [s[name].detach().reshape(-1).cpu().numpy() for s in per_param]
-        state[name] = np.concatenate(parts)
+    first = per_param[0] if per_param else {}
+    for name in [k for k, v in first.items() if k != "step" and torch.is_tensor(v)]:
+        state[name] = np.concatenate(
+            [s[name].detach().reshape(-1).cpu().numpy() for s in per_param]
+        )
     return state
 
 
@@ -85,22 +82,21 @@ def load_flat_state(
         group["lr"] = float(state["lr"])
     if steps == 0:
         return 0  # nothing accumulated yet: keep torch's fresh state
-    names = [k for k in state if k not in ("step", "lr")]
+    total = sum(p.numel() for p in params)
+    buffers = {k: np.asarray(v) for k, v in state.items() if k not in ("step", "lr")}
+    for name, flat in buffers.items():
+        if flat.shape != (total,):
+            raise NNDSLError(
+                f"optimizer state '{name}' has shape {flat.shape}, expected ({total},)"
+            )
     per_param: dict[int, dict[str, torch.Tensor]] = {}
     offset = 0
     for i, p in enumerate(params):
         n = p.numel()
-        entry = {"step": torch.tensor(float(steps))}
-        for name in names:
-            flat = np.asarray(state[name])
-            if flat.shape != (sum(q.numel() for q in params),):
-                raise NNDSLError(
-                    f"optimizer state '{name}' has shape {flat.shape}, expected "
-                    f"({sum(q.numel() for q in params)},)"
-                )
-            entry[name] = torch.as_tensor(flat[offset : offset + n].reshape(p.shape))
-        per_param[i] = entry
+        per_param[i] = {"step": torch.tensor(float(steps))}
+        for name, flat in buffers.items():
+            per_param[i][name] = torch.as_tensor(flat[offset : offset + n].reshape(p.shape))
         offset += n
-    current = optimizer.state_dict()
-    optimizer.load_state_dict({"state": per_param, "param_groups": current["param_groups"]})
+    groups = optimizer.state_dict()["param_groups"]
+    optimizer.load_state_dict({"state": per_param, "param_groups": groups})
     return steps
