@@ -87,6 +87,11 @@ def test_blank_lines_between_blocks_are_normalized_and_kept_once_inside():
     )
 
 
+def test_crlf_sources_format_like_lf_ones():
+    src = "model m {  # c\n  input(2)\n\n  dense(1)  # d\n}\n# end\n"
+    assert fmt(src.replace("\n", "\r\n")) == fmt(src)
+
+
 def test_empty_and_comment_only_sources():
     assert fmt("") == ""
     assert fmt("  \n\n") == ""
@@ -298,11 +303,16 @@ def _block() -> st.SearchStrategy[list[str]]:
     return st.one_of(model, train)
 
 
-@st.composite
-def programs(draw) -> str:
-    tokens = sum(draw(st.lists(_block(), max_size=3)), [])  # strategies are built once
-    rng = random.Random(draw(st.integers(0, 2**32)))  # one draw picks every separator
+def _program(blocks: list[list[str]], seed: int) -> str:
+    tokens = sum(blocks, [])
+    rng = random.Random(seed)  # one draw picks every separator
     return "".join(rng.choice(SEPARATORS) + tok for tok in tokens + [""])
+
+
+def programs() -> st.SearchStrategy[str]:
+    """Random valid source: blocks of random statements, random spaces and comments."""
+    blocks = st.lists(_block(), max_size=3)  # strategies are built once (cached)
+    return st.builds(_program, blocks, st.integers(0, 2**32))
 
 
 def shape_of(node):
