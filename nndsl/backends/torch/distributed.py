@@ -13,6 +13,7 @@ Importing this module does not import torch: the env checks serve the NumPy path
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -25,6 +26,14 @@ def under_torchrun() -> bool:
 
 def launch(argv: list[str], nproc: int) -> int:
     """Run `nndsl <argv>` in `nproc` local worker processes; their exit status."""
+    from nndsl.errors import NNDSLError
+
+    try:
+        found = importlib.util.find_spec("torch") is not None
+    except ValueError:  # torch hidden in sys.modules
+        found = False
+    if not found:
+        raise NNDSLError("the torch backend needs PyTorch: pip install 'nndsl[torch]'")
     argv = without_option(argv, "--nproc")  # workers know from torchrun's env; and
     # torchrun's own parser would take --nproc for an abbreviation of --nproc-per-node
     command = [
@@ -37,7 +46,9 @@ def launch(argv: list[str], nproc: int) -> int:
         "nndsl",
         *argv,
     ]
-    return subprocess.call(command)
+    # one CPU thread per worker, as torchrun would set (saying so in a banner)
+    env = {"OMP_NUM_THREADS": "1", **os.environ}
+    return subprocess.call(command, env=env)
 
 
 def without_option(argv: list[str], option: str) -> list[str]:

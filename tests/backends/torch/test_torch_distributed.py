@@ -3,6 +3,7 @@ as one process with the same global batch, and writes one run folder."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,16 @@ def test_several_processes_need_the_torch_backend(
     source.write_text(SMALL)
     assert main(["run", str(source), "--nproc", "2", "--out", str(tmp_path / "r")]) == 1
     assert "needs --backend torch" in capsys.readouterr().err
+
+
+def test_several_processes_without_torch_say_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    source = tmp_path / "small.nn"
+    source.write_text(SMALL)
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert main(["run", str(source), "--backend", "torch", "--nproc", "2"]) == 1
+    assert "pip install 'nndsl[torch]'" in capsys.readouterr().err
 
 
 def test_nproc_is_not_passed_on_to_torchrun() -> None:
