@@ -24,7 +24,7 @@ class NumpyMLP:
         off = 0
         for i, s in enumerate(shapes):
             n = int(np.prod(s))
-            view, gview = self.p[off:off + n].reshape(s), self.g[off:off + n].reshape(s)
+            view, gview = self.p[off : off + n].reshape(s), self.g[off : off + n].reshape(s)
             if i % 2 == 0:
                 lim = np.sqrt(6 / (s[0] + s[1]))
                 view[...] = rng.uniform(-lim, lim, s)
@@ -91,8 +91,8 @@ class NumpyMLP:
         np.multiply(g, g, out=tmp)
         tmp *= 1 - b2
         v += tmp
-        c1 = 1 - b1 ** self.t
-        c2 = 1 - b2 ** self.t
+        c1 = 1 - b1**self.t
+        c2 = 1 - b2**self.t
         np.sqrt(v, out=tmp)
         tmp /= np.sqrt(c2)
         tmp += eps
@@ -100,13 +100,20 @@ class NumpyMLP:
         tmp *= self.lr / c1
         self.p -= tmp
 
-    def epoch(self, x: np.ndarray, y: np.ndarray, batch: int, rng: np.random.Generator,
-              xbuf: np.ndarray, ybuf: np.ndarray) -> None:
+    def epoch(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch: int,
+        rng: np.random.Generator,
+        xbuf: np.ndarray,
+        ybuf: np.ndarray,
+    ) -> None:
         order = rng.permutation(len(x))
         np.take(x, order, axis=0, out=xbuf, mode="clip")
         np.take(y, order, axis=0, out=ybuf, mode="clip")
         for s in range(0, len(x), batch):
-            self.step(xbuf[s:s + batch], ybuf[s:s + batch])
+            self.step(xbuf[s : s + batch], ybuf[s : s + batch])
 
 
 def torch_mlp(sizes: list[int], lr: float = 1e-3):
@@ -130,7 +137,7 @@ def torch_epoch(model, opt, x, y, batch: int, gen) -> None:
     xs, ys = x[order], y[order]
     binary = ys.dtype.is_floating_point
     for s in range(0, len(x), batch):
-        xb, yb = xs[s:s + batch], ys[s:s + batch]
+        xb, yb = xs[s : s + batch], ys[s : s + batch]
         out = model(xb)
         loss = F.binary_cross_entropy_with_logits(out, yb) if binary else F.cross_entropy(out, yb)
         opt.zero_grad(set_to_none=True)

@@ -20,21 +20,26 @@ def generated_source(layers: int = 1000) -> str:
         else:
             body.append(f"    dense({32 + i % 5 * 16}, activation=relu)")
     body.append("    dense(10, activation=softmax)")
-    return ("model deep {\n" + "\n".join(body) + "\n}\n"
-            "train deep {\n    loss = sparse_categorical_crossentropy\n"
-            "    optimizer = adam(lr=1e-3)\n}\n")
+    return (
+        "model deep {\n" + "\n".join(body) + "\n}\n"
+        "train deep {\n    loss = sparse_categorical_crossentropy\n"
+        "    optimizer = adam(lr=1e-3)\n}\n"
+    )
 
 
 def main() -> None:
     src = generated_source()
     # first compile in a fresh process includes building the LALR parser
-    code = ("import time; t=time.perf_counter(); import nndsl; "
-            "src=open(0).read(); p=nndsl.compile_string(src); "
-            "print(time.perf_counter()-t, len(p.graph.nodes))")
+    code = (
+        "import time; t=time.perf_counter(); import nndsl; "
+        "src=open(0).read(); p=nndsl.compile_string(src); "
+        "print(time.perf_counter()-t, len(p.graph.nodes))"
+    )
     cold = []
     for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", code], input=src, capture_output=True,
-                             text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", code], input=src, capture_output=True, text=True, check=True
+        ).stdout.split()
         cold.append(float(out[0]))
     import nndsl
 
@@ -44,15 +49,20 @@ def main() -> None:
         t = time.perf_counter()
         program = nndsl.compile_string(src)
         warm.append(time.perf_counter() - t)
-    print(f"parse+compile {len(program.graph.nodes)} layers: warm {statistics.median(warm):.3f} s,"
-          f" cold (incl. import and parser build) {statistics.median(cold):.3f} s (target < 0.2 s)")
+    print(
+        f"parse+compile {len(program.graph.nodes)} layers: warm {statistics.median(warm):.3f} s,"
+        f" cold (incl. import and parser build) {statistics.median(cold):.3f} s (target < 0.2 s)"
+    )
 
     imports = []
     for _ in range(7):
         t = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c",
-                              "import nndsl, sys; print('torch' in sys.modules)"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+        out = subprocess.run(
+            [sys.executable, "-c", "import nndsl, sys; print('torch' in sys.modules)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         imports.append(time.perf_counter() - t)
         assert out == "False", "import nndsl imported torch"
     base = []
@@ -60,9 +70,11 @@ def main() -> None:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         base.append(time.perf_counter() - t)
-    print(f"python -c 'import nndsl': {statistics.median(imports):.3f} s as a whole process "
-          f"(bare interpreter {statistics.median(base):.3f} s); torch not imported "
-          f"(target < 0.15 s)")
+    print(
+        f"python -c 'import nndsl': {statistics.median(imports):.3f} s as a whole process "
+        f"(bare interpreter {statistics.median(base):.3f} s); torch not imported "
+        f"(target < 0.15 s)"
+    )
 
 
 if __name__ == "__main__":

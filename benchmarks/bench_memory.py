@@ -23,25 +23,35 @@ y = rng.integers(0, 10, 60000)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 """
 
-NNDSL = COMMON + """
+NNDSL = (
+    COMMON
+    + """
 from bench_training import nndsl_model
 m = nndsl_model([784, 256, 128, 10], 128, False)
 m.fit(x, y, epochs=1, verbose=0)
 print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
+)
 
-HAND = COMMON + """
+HAND = (
+    COMMON
+    + """
 from _reference import NumpyMLP
 ref = NumpyMLP([784, 256, 128, 10], 128)
 xb, yb = np.empty_like(x), np.empty_like(y)
 ref.epoch(x, y, 128, np.random.default_rng(1), xb, yb)
 print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
+)
 
 
 def peak(code: str) -> tuple[float, float]:
-    out = subprocess.run([sys.executable, "-c", code.format(here=str(HERE))],
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code.format(here=str(HERE))],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     return int(out[0]) / 1024, int(out[1]) / 1024  # ru_maxrss is in KiB on Linux
 
 
@@ -51,9 +61,11 @@ def main() -> None:
     print(f"dataset {data_mb:.0f} MiB, parameters {params_mb:.2f} MiB")
     for name, code in (("hand-written numpy", HAND), ("nndsl numpy", NNDSL)):
         before, after = peak(code)
-        print(f"  {name:<20} peak RSS {after:7.0f} MiB (with data loaded: {before:.0f} MiB;"
-              f" training added {after - before:.0f} MiB = {(after - before) / data_mb:.2f}x "
-              f"the dataset)")
+        print(
+            f"  {name:<20} peak RSS {after:7.0f} MiB (with data loaded: {before:.0f} MiB;"
+            f" training added {after - before:.0f} MiB = {(after - before) / data_mb:.2f}x "
+            f"the dataset)"
+        )
 
 
 if __name__ == "__main__":

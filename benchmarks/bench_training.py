@@ -47,8 +47,7 @@ train bench {{
 def bench(name: str, sizes: list[int], n: int, batch: int, rounds: int, binary: bool) -> dict:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, sizes[0])).astype(np.float32)
-    y = (rng.random((n, 1)) > 0.5).astype(np.float32) if binary else \
-        rng.integers(0, sizes[-1], n)
+    y = (rng.random((n, 1)) > 0.5).astype(np.float32) if binary else rng.integers(0, sizes[-1], n)
     steps = -(-n // batch)
     # contenders, each a callable running one epoch
     model = nndsl_model(sizes, batch, binary)
@@ -81,8 +80,13 @@ def bench(name: str, sizes: list[int], n: int, batch: int, rounds: int, binary: 
     try:
         from sklearn.neural_network import MLPClassifier
 
-        clf = MLPClassifier(hidden_layer_sizes=tuple(sizes[1:-1]), batch_size=batch,
-                            max_iter=1, solver="adam", random_state=0)
+        clf = MLPClassifier(
+            hidden_layer_sizes=tuple(sizes[1:-1]),
+            batch_size=batch,
+            max_iter=1,
+            solver="adam",
+            random_state=0,
+        )
         yc = y.ravel() if binary else y
         classes = np.unique(yc)
         contenders["sklearn MLPClassifier"] = lambda: clf.partial_fit(x, yc, classes=classes)
@@ -98,8 +102,10 @@ def bench(name: str, sizes: list[int], n: int, batch: int, rounds: int, binary: 
             times[key].append(time.perf_counter() - t)
     med = {k: statistics.median(v) for k, v in times.items()}
     base = med["hand-written numpy"]
-    print(f"\n{name}: {'-'.join(map(str, sizes))}, {n} samples, batch {batch}, "
-          f"{steps} steps/epoch, median of {rounds}")
+    print(
+        f"\n{name}: {'-'.join(map(str, sizes))}, {n} samples, batch {batch}, "
+        f"{steps} steps/epoch, median of {rounds}"
+    )
     for key, t in med.items():
         per_step = t / steps * 1e6
         print(f"  {key:<24} {t:8.3f} s/epoch  {per_step:9.1f} us/step  {t / base:6.2f}x hand")

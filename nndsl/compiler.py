@@ -14,7 +14,7 @@ from nndsl.ir.catalog import TRAIN_SETTINGS
 from nndsl.ir.graph import Graph, Node, output_activation
 from nndsl.ir.ops import OPS, OpDef, ShapeError, WeightDef, fmt_shape
 from nndsl.ir.plan import TrainPlan
-from nndsl.ir.signature import CATALOGS, Param, bind
+from nndsl.ir.signature import CATALOGS, bind
 from nndsl.syntax import ast
 from nndsl.syntax.parser import parse
 
@@ -351,7 +351,7 @@ def _compile_train(block: ast.Train, graphs: dict[str, Graph], base_dir: str) ->
     if "loss" not in seen:
         raise _err("the train block needs a loss", block.span, _loss_hint(graphs[model]))
     args = tuple(ast.Arg(s.key, s.value, s.span) for s in block.settings)
-    values = bind(_keyword_only(TRAIN_SETTINGS.params), args, "train", block.span)
+    values = bind(TRAIN_SETTINGS.params, args, "train", block.span)
     plan = TrainPlan(model=model, base_dir=base_dir, **values)
     _check_loss_fits(plan, graphs[model], seen["loss"].value.span)
     if plan.validation + plan.test >= 1:
@@ -360,10 +360,6 @@ def _compile_train(block: ast.Train, graphs: dict[str, Graph], base_dir: str) ->
             seen.get("test", seen.get("validation")).value.span,
         )
     return plan
-
-
-def _keyword_only(params: tuple[Param, ...]) -> tuple[Param, ...]:
-    return params
 
 
 def _loss_hint(graph: Graph) -> str:

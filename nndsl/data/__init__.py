@@ -12,5 +12,12 @@ from nndsl.data.scaling import Standardizer, standardize
 from nndsl.data.split import split
 from nndsl.data.synthetic import make_synthetic
 
-__all__ = ["Dataset", "Standardizer", "load_data", "make_synthetic", "resolve_path", "split",
-           "standardize"]
+__all__ = [
+    "Dataset",
+    "Standardizer",
+    "load_data",
+    "make_synthetic",
+    "resolve_path",
+    "split",
+    "standardize",
+]

@@ -17,16 +17,23 @@ def load_bundled(name: str) -> Dataset:
     try:
         from sklearn import datasets
     except ImportError:
-        raise NNDSLError("scikit-learn is needed for dataset(...): "
-                         "pip install 'nndsl[datasets]'") from None
+        raise NNDSLError(
+            "scikit-learn is needed for dataset(...): pip install 'nndsl[datasets]'"
+        ) from None
     bunch = getattr(datasets, f"load_{name}")()
     x = np.asarray(bunch.data, dtype=np.float64)
     y = np.asarray(bunch.target, dtype=np.int64)
     features = getattr(bunch, "feature_names", None)
-    features = [str(f) for f in features] if features is not None else [
-        f"x{i}" for i in range(x.shape[1])]
+    features = (
+        [str(f) for f in features] if features is not None else [f"x{i}" for i in range(x.shape[1])]
+    )
     classes = [str(c) for c in bunch.target_names]
-    return Dataset(x=x, y=y, feature_names=features, target_names=["target"],
-                   class_names=classes,
-                   source=f"scikit-learn's bundled {name} dataset: {len(x)} samples, "
-                          f"{x.shape[1]} features, {len(classes)} classes")
+    return Dataset(
+        x=x,
+        y=y,
+        feature_names=features,
+        target_names=["target"],
+        class_names=classes,
+        source=f"scikit-learn's bundled {name} dataset: {len(x)} samples, "
+        f"{x.shape[1]} features, {len(classes)} classes",
+    )

@@ -34,8 +34,10 @@ class Standardizer:
             raise NNDSLError("Standardizer.transform called before fit")
         x = np.asarray(x)
         if x.shape[1:] != self.mean.shape:
-            raise NNDSLError(f"data with samples of shape {x.shape[1:]} given to a Standardizer "
-                             f"fitted on samples of shape {self.mean.shape}")
+            raise NNDSLError(
+                f"data with samples of shape {x.shape[1:]} given to a Standardizer "
+                f"fitted on samples of shape {self.mean.shape}"
+            )
         out = (x - self.mean) / self.std
         return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
 
@@ -55,15 +57,16 @@ class Standardizer:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Standardizer:
-        return cls(np.asarray(data["mean"], dtype=np.float64),
-                   np.asarray(data["std"], dtype=np.float64))
+        return cls(
+            np.asarray(data["mean"], dtype=np.float64), np.asarray(data["std"], dtype=np.float64)
+        )
 
 
-def standardize(train: Dataset, *others: Dataset | None
-                ) -> tuple[Standardizer, list[Dataset | None]]:
+def standardize(
+    train: Dataset, *others: Dataset | None
+) -> tuple[Standardizer, list[Dataset | None]]:
     """Fit a Standardizer on `train`'s features and apply it to train and each other split
     (None passes through). Returns the scaler and [train, *others] scaled."""
     scaler = Standardizer().fit(train.x)
-    scaled = [None if ds is None else ds.with_x(scaler.transform(ds.x))
-              for ds in (train, *others)]
+    scaled = [None if ds is None else ds.with_x(scaler.transform(ds.x)) for ds in (train, *others)]
     return scaler, scaled

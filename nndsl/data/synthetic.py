@@ -74,7 +74,7 @@ def blobs(rng: np.random.Generator, n: int, noise: float, classes: int):
 
 
 def grades(rng: np.random.Generator, n: int, noise: float, classes: int):
-    """"Will I pass this class?": lectures attended (integer, 0..40) and hours spent on the
+    """ "Will I pass this class?": lectures attended (integer, 0..40) and hours spent on the
     final project (0..60, one decimal). P(pass) is a logistic function of a weighted score
     (40% lectures, 60% project) with temperature 0.2 * noise: at noise 0.1 about 5% of the
     labels go against the rule, so a small MLP reaches about 95%."""
@@ -90,27 +90,42 @@ def grades(rng: np.random.Generator, n: int, noise: float, classes: int):
 
 
 GENERATORS: dict[str, Generator] = {
-    "xor": xor, "spirals": spirals, "moons": moons, "circles": circles, "blobs": blobs,
+    "xor": xor,
+    "spirals": spirals,
+    "moons": moons,
+    "circles": circles,
+    "blobs": blobs,
     "grades": grades,
 }
 _MULTICLASS = ("spirals", "blobs")  # the ones that read `classes`
 
 
-def make_synthetic(name: str, n: int = 500, noise: float = 0.1, classes: int = 2,
-                   seed: int = 0) -> Dataset:
+def make_synthetic(
+    name: str, n: int = 500, noise: float = 0.1, classes: int = 2, seed: int = 0
+) -> Dataset:
     """n samples of a generated dataset, shuffled; the same seed gives the same data."""
     if name not in GENERATORS:
-        raise NNDSLError(f"unknown synthetic dataset '{name}'",
-                         hint="one of: " + ", ".join(GENERATORS))
+        raise NNDSLError(
+            f"unknown synthetic dataset '{name}'", hint="one of: " + ", ".join(GENERATORS)
+        )
     if n < 1 or noise < 0 or classes < 2:
-        raise NNDSLError(f"synthetic(\"{name}\") needs n >= 1, noise >= 0 and classes >= 2, "
-                         f"got n={n}, noise={noise}, classes={classes}")
+        raise NNDSLError(
+            f'synthetic("{name}") needs n >= 1, noise >= 0 and classes >= 2, '
+            f"got n={n}, noise={noise}, classes={classes}"
+        )
     rng = np.random.default_rng(seed)
     x, y = GENERATORS[name](rng, n, float(noise), classes)
     order = rng.permutation(n)
-    features, target = (["lectures_attended", "project_hours"], "passed") if name == "grades" \
+    features, target = (
+        (["lectures_attended", "project_hours"], "passed")
+        if name == "grades"
         else (["x1", "x2"], "label")
+    )
     extra = f", classes={classes}" if name in _MULTICLASS else ""
-    return Dataset(x=np.asarray(x[order], dtype=np.float64), y=y[order],
-                   feature_names=features, target_names=[target],
-                   source=f"synthetic {name}: n={n}, noise={noise}{extra}, seed={seed}")
+    return Dataset(
+        x=np.asarray(x[order], dtype=np.float64),
+        y=y[order],
+        feature_names=features,
+        target_names=[target],
+        source=f"synthetic {name}: n={n}, noise={noise}{extra}, seed={seed}",
+    )

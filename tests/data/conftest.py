@@ -33,8 +33,6 @@ def load_csv_text(tmp_path: Path, write) -> Callable[..., Dataset]:
 
     def _load(text: str, target="y", **args) -> Dataset:
         write("data.csv", text)
-        return load_data(Spec("csv", {"path": "data.csv", "target": target, **args}),
-                         str(tmp_path))
+        return load_data(Spec("csv", {"path": "data.csv", "target": target, **args}), str(tmp_path))
 
     return _load
-

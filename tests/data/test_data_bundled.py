@@ -12,10 +12,15 @@ from nndsl.errors import NNDSLError
 from nndsl.ir.signature import Spec
 
 
-@pytest.mark.parametrize("name, shape, classes", [
-    ("iris", (150, 4), 3), ("digits", (1797, 64), 10), ("breast_cancer", (569, 30), 2),
-    ("wine", (178, 13), 3),
-])
+@pytest.mark.parametrize(
+    "name, shape, classes",
+    [
+        ("iris", (150, 4), 3),
+        ("digits", (1797, 64), 10),
+        ("breast_cancer", (569, 30), 2),
+        ("wine", (178, 13), 3),
+    ],
+)
 def test_bundled_datasets(name: str, shape: tuple[int, int], classes: int) -> None:
     pytest.importorskip("sklearn")
     ds = load_data(Spec("dataset", {"name": name, "standardize": True}), ".")
@@ -37,8 +42,9 @@ def test_without_scikit_learn(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sklearn", None)  # makes `import sklearn` fail
     with pytest.raises(NNDSLError) as info:
         load_data(Spec("dataset", {"name": "iris"}), ".")
-    assert info.value.message == ("scikit-learn is needed for dataset(...): "
-                                  "pip install 'nndsl[datasets]'")
+    assert info.value.message == (
+        "scikit-learn is needed for dataset(...): pip install 'nndsl[datasets]'"
+    )
 
 
 def test_unknown_name() -> None:

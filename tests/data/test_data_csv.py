@@ -26,8 +26,9 @@ def test_numbers_become_float_features_and_target(load_csv_text) -> None:
 
 
 def test_text_labels_become_sorted_class_indices(load_csv_text) -> None:
-    ds = load_csv_text("a,species\n1,virginica\n2,setosa\n3, versicolor \n4,setosa\n",
-                       target="species")
+    ds = load_csv_text(
+        "a,species\n1,virginica\n2,setosa\n3, versicolor \n4,setosa\n", target="species"
+    )
     assert ds.class_names == ["setosa", "versicolor", "virginica"]
     np.testing.assert_array_equal(ds.y, [2, 0, 1, 0])
     assert ds.y.dtype == np.int64 and ds.num_classes == 3
@@ -88,33 +89,63 @@ DEFECTS = [
     ("a,b,y\n", "y", {}, "data.csv has a header but no data rows", 1, 1),
     ("a,b,label\n1,2,3\n", "lable", {}, "data.csv has no column 'lable' (line 1", 1, 1),
     ("a,b,y\n1,2,3\n", "y", {"features": ["a", "c"]}, "has no column 'c'", 1, 1),
-    ("a,b,y\n1,2,3\n4,5\n", "y", {},
-     "line 3: 2 cells but the header has 3; column 'y' is missing", 3, 4),
-    ("a,b,y\n1,2,3\n4,5,6,7\n", "y", {},
-     "line 3: 4 cells but the header has 3; an extra cell after column 'y'", 3, 7),
+    (
+        "a,b,y\n1,2,3\n4,5\n",
+        "y",
+        {},
+        "line 3: 2 cells but the header has 3; column 'y' is missing",
+        3,
+        4,
+    ),
+    (
+        "a,b,y\n1,2,3\n4,5,6,7\n",
+        "y",
+        {},
+        "line 3: 4 cells but the header has 3; an extra cell after column 'y'",
+        3,
+        7,
+    ),
     ("a,b,y\n1,2,3\n4,abc,6\n", "y", {}, "line 3, column 'b': 'abc' is not a number", 3, 3),
     ("a,b,y\n1,2,3\n4,,6\n", "y", {}, "line 3, column 'b': the cell is empty", 3, 3),
     ("a,b,y\n1,2,3\n4,5,\n", "y", {}, "line 3, column 'y': the cell is empty", 3, 5),
     ("a,b,y\n1,2,yes\n4,5,\n", "y", {}, "line 3, column 'y': the cell is empty", 3, 5),
-    ("a,b,y\n1,2,3\n4,5,6\n  nan,5,6\n", "y", {},
-     "line 4, column 'a': the value is NaN", 4, 1),
+    ("a,b,y\n1,2,3\n4,5,6\n  nan,5,6\n", "y", {}, "line 4, column 'a': the value is NaN", 4, 1),
     ("a,b,y\n1,2,3\n4,5,-inf\n", "y", {}, "line 3, column 'y': the value is infinite", 3, 5),
-    ("a,b,y\n1,2,3\n4,5,6\n7,8,O.9\n", "y", {},
-     "line 4, column 'y': 'O.9' is not a number, though other values", 4, 5),
-    ("a,t1,t2\n1,2,3\n4,5,x\n", ["t1", "t2"], {},
-     "line 3, column 't2': 'x' is not a number (with several target columns", 3, 5),
+    (
+        "a,b,y\n1,2,3\n4,5,6\n7,8,O.9\n",
+        "y",
+        {},
+        "line 4, column 'y': 'O.9' is not a number, though other values",
+        4,
+        5,
+    ),
+    (
+        "a,t1,t2\n1,2,3\n4,5,x\n",
+        ["t1", "t2"],
+        {},
+        "line 3, column 't2': 'x' is not a number (with several target columns",
+        3,
+        5,
+    ),
     ('a,b,y\n"1,5",2,3\n', "y", {}, "line 2, column 'a': '1,5' is not a number", 2, 1),
     ('a,b,y\n1,"x ""q""",3\n', "y", {}, "column 'b': 'x \"q\"' is not a number", 2, 3),
     ("a,a,y\n1,2,3\n", "y", {}, "line 1: column 'a' appears twice in the header", 1, 3),
     ("a,,y\n1,2,3\n", "y", {}, "line 1: header cell 2 is empty", 1, 3),
-    ("a,b,y\n1,2,3\n\n4,5,6\n\n7,8,z9\n", "y", {}, "line 6, column 'y': 'z9' is not a number",
-     6, 5),
+    (
+        "a,b,y\n1,2,3\n\n4,5,6\n\n7,8,z9\n",
+        "y",
+        {},
+        "line 6, column 'y': 'z9' is not a number",
+        6,
+        5,
+    ),
 ]
 
 
 @pytest.mark.parametrize("text, target, args, fragment, line, column", DEFECTS)
-def test_defects_are_located_in_the_csv(tmp_path: Path, load_csv_text, text, target, args,
-                                        fragment, line, column) -> None:
+def test_defects_are_located_in_the_csv(
+    tmp_path: Path, load_csv_text, text, target, args, fragment, line, column
+) -> None:
     with pytest.raises(NNDSLError) as info:
         load_csv_text(text, target=target, **args)
     err = info.value
@@ -129,8 +160,9 @@ def test_error_renders_the_line_with_a_caret_under_the_cell(load_csv_text) -> No
     with pytest.raises(NNDSLError) as info:
         load_csv_text("a,b,y\n1,2,3\n4,abc,6\n")
     rendered = str(info.value).splitlines()
-    assert rendered[0].endswith("data.csv:3:3: error: in data.csv, line 3, column 'b': "
-                                "'abc' is not a number")
+    assert rendered[0].endswith(
+        "data.csv:3:3: error: in data.csv, line 3, column 'b': 'abc' is not a number"
+    )
     assert rendered[1] == "   3 | 4,abc,6"
     assert rendered[2] == "         ^^^"
 
@@ -171,13 +203,16 @@ def test_not_utf8_is_located(tmp_path: Path, write) -> None:
     assert (info.value.line, info.value.column) == (3, 3)
 
 
-@pytest.mark.parametrize("target, args, fragment", [
-    ("y", {"features": ["a", "y"]}, "column 'y' is both a feature and the target"),
-    (3, {}, "target must be a column name or a list of column names"),
-    ([], {}, "target must be a column name"),
-    (["y", "y"], {}, "column 'y' is named twice in target"),
-    ("y", {"delimiter": ";;"}, "delimiter must be a single character"),
-])
+@pytest.mark.parametrize(
+    "target, args, fragment",
+    [
+        ("y", {"features": ["a", "y"]}, "column 'y' is both a feature and the target"),
+        (3, {}, "target must be a column name or a list of column names"),
+        ([], {}, "target must be a column name"),
+        (["y", "y"], {}, "column 'y' is named twice in target"),
+        ("y", {"delimiter": ";;"}, "delimiter must be a single character"),
+    ],
+)
 def test_bad_arguments(load_csv_text, target, args, fragment) -> None:
     with pytest.raises(NNDSLError, match=fragment):
         load_csv_text("a,b,y\n1,2,3\n", target=target, **args)

@@ -19,8 +19,7 @@ def test_standardize_is_recorded_not_applied(tmp_path: Path, load_csv_text) -> N
 
 def test_every_declared_default_is_filled_in(tmp_path: Path, write) -> None:
     write("d.csv", "a;y\n1;2\n")
-    ds = load_data(Spec("csv", {"path": "d.csv", "target": "y", "delimiter": ";"}),
-                   str(tmp_path))
+    ds = load_data(Spec("csv", {"path": "d.csv", "target": "y", "delimiter": ";"}), str(tmp_path))
     assert isinstance(ds, Dataset) and ds.feature_names == ["a"]
     np.savez(tmp_path / "d.npz", x=np.zeros((2, 2)), y=np.zeros(2))
     assert len(load_data(Spec("npz", {"path": "d.npz"}), str(tmp_path))) == 2
@@ -40,8 +39,14 @@ def test_resolve_path(tmp_path: Path) -> None:
 
 
 def test_dataset_subset_and_names() -> None:
-    ds = Dataset(x=np.arange(6.0).reshape(3, 2), y=np.array([0, 1, 1]), feature_names=["a", "b"],
-                 target_names=["t"], class_names=["no", "yes"], source="s")
+    ds = Dataset(
+        x=np.arange(6.0).reshape(3, 2),
+        y=np.array([0, 1, 1]),
+        feature_names=["a", "b"],
+        target_names=["t"],
+        class_names=["no", "yes"],
+        source="s",
+    )
     part = ds.subset([2, 0])
     np.testing.assert_array_equal(part.x, [[4, 5], [0, 1]])
     np.testing.assert_array_equal(part.y, [1, 0])

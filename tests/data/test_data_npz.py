@@ -36,8 +36,9 @@ def test_float_and_bool_targets_are_float64(tmp_path: Path) -> None:
 
 
 def test_named_arrays_images_and_one_dimensional_x(tmp_path: Path) -> None:
-    np.savez_compressed(tmp_path / "img.npz", images=np.ones((5, 2, 3), dtype=np.uint8),
-                        labels=np.arange(5))
+    np.savez_compressed(
+        tmp_path / "img.npz", images=np.ones((5, 2, 3), dtype=np.uint8), labels=np.arange(5)
+    )
     ds = load(tmp_path, "img.npz", x="images", y="labels")
     assert ds.x.shape == (5, 2, 3) and ds.n_features == 6
     assert ds.feature_names[:2] == ["images[0,0]", "images[0,1]"]
@@ -62,16 +63,19 @@ def test_a_missing_array_names_the_ones_present(tmp_path: Path) -> None:
         load(tmp_path, x="X")
 
 
-@pytest.mark.parametrize("x, y, fragment", [
-    (np.array([[1], "a"], dtype=object), np.zeros(2), "array 'x' holds Python objects"),
-    (np.array(["a", "b"]), np.zeros(2), "array 'x' holds text (dtype <U1), not numbers"),
-    (np.zeros(2), np.array([1 + 2j, 3]), "array 'y' holds complex numbers"),
-    (np.array([[1.0, np.nan], [2, 3]]), np.zeros(2), "array 'x' holds nan at x[0, 1]"),
-    (np.zeros((2, 2)), np.array([0, np.inf]), "array 'y' holds inf at y[1]"),
-    (np.zeros((3, 2)), np.zeros(2), "'x' has 3 samples (shape (3, 2)) but 'y' has 2"),
-    (np.zeros((0, 2)), np.zeros(0), "hold no samples"),
-    (np.float64(1.0), np.zeros(1), "array 'x' is a single value"),
-])
+@pytest.mark.parametrize(
+    "x, y, fragment",
+    [
+        (np.array([[1], "a"], dtype=object), np.zeros(2), "array 'x' holds Python objects"),
+        (np.array(["a", "b"]), np.zeros(2), "array 'x' holds text (dtype <U1), not numbers"),
+        (np.zeros(2), np.array([1 + 2j, 3]), "array 'y' holds complex numbers"),
+        (np.array([[1.0, np.nan], [2, 3]]), np.zeros(2), "array 'x' holds nan at x[0, 1]"),
+        (np.zeros((2, 2)), np.array([0, np.inf]), "array 'y' holds inf at y[1]"),
+        (np.zeros((3, 2)), np.zeros(2), "'x' has 3 samples (shape (3, 2)) but 'y' has 2"),
+        (np.zeros((0, 2)), np.zeros(0), "hold no samples"),
+        (np.float64(1.0), np.zeros(1), "array 'x' is a single value"),
+    ],
+)
 def test_bad_arrays(tmp_path: Path, x, y, fragment: str) -> None:
     np.savez(tmp_path / "d.npz", x=x, y=y)
     with pytest.raises(NNDSLError) as info:

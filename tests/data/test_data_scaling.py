@@ -53,8 +53,11 @@ def test_round_trips_through_plain_lists() -> None:
 def test_misuse_is_reported() -> None:
     with pytest.raises(NNDSLError, match="before fit"):
         Standardizer().transform(np.zeros((1, 2)))
-    with pytest.raises(NNDSLError, match=r"shape \(3,\) given to a Standardizer fitted on "
-                                         r"samples of shape \(2,\)"):
+    with pytest.raises(
+        NNDSLError,
+        match=r"shape \(3,\) given to a Standardizer fitted on "
+        r"samples of shape \(2,\)",
+    ):
         Standardizer().fit(np.zeros((4, 2))).transform(np.zeros((1, 3)))
     with pytest.raises(NNDSLError, match="no samples"):
         Standardizer().fit(np.zeros((0, 2)))

@@ -108,12 +108,15 @@ def test_through_load_data_with_defaults() -> None:
     np.testing.assert_array_equal(ds.x, make_synthetic("moons", n=500, noise=0.1, seed=0).x)
 
 
-@pytest.mark.parametrize("args, fragment", [
-    ({"name": "swirls"}, "unknown synthetic dataset 'swirls'"),
-    ({"name": "xor", "n": 0}, "needs n >= 1"),
-    ({"name": "xor", "noise": -1.0}, "noise >= 0"),
-    ({"name": "blobs", "classes": 1}, "classes >= 2"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        ({"name": "swirls"}, "unknown synthetic dataset 'swirls'"),
+        ({"name": "xor", "n": 0}, "needs n >= 1"),
+        ({"name": "xor", "noise": -1.0}, "noise >= 0"),
+        ({"name": "blobs", "classes": 1}, "classes >= 2"),
+    ],
+)
 def test_bad_arguments(args, fragment: str) -> None:
     with pytest.raises(NNDSLError, match=fragment):
         make_synthetic(**args)

@@ -37,12 +37,33 @@ CASES = [
     ("cosine", {"t_max": 1}),
     ("reduce_on_plateau", {}),
     ("reduce_on_plateau", {"factor": 0.5, "patience": 2}),
-    ("reduce_on_plateau", {"factor": 0.5, "patience": 1, "threshold": 0.01,
-                           "threshold_mode": "abs", "cooldown": 3, "min_lr": 0.02}),
-    ("reduce_on_plateau", {"factor": 0.3, "patience": 0, "mode": "max", "monitor": "val_accuracy",
-                           "threshold": 1e-3}),
-    ("reduce_on_plateau", {"factor": 0.7, "patience": 2, "mode": "max", "threshold_mode": "abs",
-                           "threshold": 0.005, "cooldown": 1, "monitor": "val_accuracy"}),
+    (
+        "reduce_on_plateau",
+        {
+            "factor": 0.5,
+            "patience": 1,
+            "threshold": 0.01,
+            "threshold_mode": "abs",
+            "cooldown": 3,
+            "min_lr": 0.02,
+        },
+    ),
+    (
+        "reduce_on_plateau",
+        {"factor": 0.3, "patience": 0, "mode": "max", "monitor": "val_accuracy", "threshold": 1e-3},
+    ),
+    (
+        "reduce_on_plateau",
+        {
+            "factor": 0.7,
+            "patience": 2,
+            "mode": "max",
+            "threshold_mode": "abs",
+            "threshold": 0.005,
+            "cooldown": 1,
+            "monitor": "val_accuracy",
+        },
+    ),
     ("reduce_on_plateau", {"factor": 0.5, "patience": 0, "min_lr": 0.1 * 0.5**3 - 1e-9}),
 ]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in o.items()) or 'defaults'}" for name, o in CASES]
@@ -59,18 +80,19 @@ def spec(name: str, **overrides) -> Spec:
 
 
 def logs(epoch: int) -> dict[str, float]:
-    return {"loss": LOSSES[epoch] + 0.1, "val_loss": LOSSES[epoch],
-            "val_accuracy": ACCURACY[epoch]}
+    return {"loss": LOSSES[epoch] + 0.1, "val_loss": LOSSES[epoch], "val_accuracy": ACCURACY[epoch]}
 
 
 def torch_rates(s: Spec) -> list[float]:
     param = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([param], lr=BASE_LR)
     args = {TORCH_ARGS.get(k, k): v for k, v in s.args.items() if k != "monitor"}
-    cls = {"step": torch.optim.lr_scheduler.StepLR,
-           "exponential": torch.optim.lr_scheduler.ExponentialLR,
-           "cosine": torch.optim.lr_scheduler.CosineAnnealingLR,
-           "reduce_on_plateau": torch.optim.lr_scheduler.ReduceLROnPlateau}[s.name]
+    cls = {
+        "step": torch.optim.lr_scheduler.StepLR,
+        "exponential": torch.optim.lr_scheduler.ExponentialLR,
+        "cosine": torch.optim.lr_scheduler.CosineAnnealingLR,
+        "reduce_on_plateau": torch.optim.lr_scheduler.ReduceLROnPlateau,
+    }[s.name]
     sched = cls(opt, **args)
     rates = []
     for epoch in range(EPOCHS):
@@ -112,12 +134,18 @@ def test_resume_from_state_dict(name, overrides):
     assert ours == expected
 
 
-@pytest.mark.parametrize("name, args, closed_form", [
-    ("step", {"step_size": 7, "gamma": 0.5}, lambda e: BASE_LR * 0.5 ** (e // 7)),
-    ("exponential", {"gamma": 0.9}, lambda e: BASE_LR * 0.9**e),
-    ("cosine", {"t_max": 20, "eta_min": 0.0},
-     lambda e: BASE_LR * (1 + math.cos(math.pi * e / 20)) / 2),
-])
+@pytest.mark.parametrize(
+    "name, args, closed_form",
+    [
+        ("step", {"step_size": 7, "gamma": 0.5}, lambda e: BASE_LR * 0.5 ** (e // 7)),
+        ("exponential", {"gamma": 0.9}, lambda e: BASE_LR * 0.9**e),
+        (
+            "cosine",
+            {"t_max": 20, "eta_min": 0.0},
+            lambda e: BASE_LR * (1 + math.cos(math.pi * e / 20)) / 2,
+        ),
+    ],
+)
 def test_jump_without_state_uses_the_closed_form(name, args, closed_form):
     schedule = make_schedule(spec(name, **args), BASE_LR)
     assert schedule.epoch_end(41, {}) == pytest.approx(closed_form(42), rel=1e-12)

@@ -129,8 +129,9 @@ class Adam(Optimizer):
 
     def __init__(self, params, grads, lr, betas, eps, weight_decay, amsgrad):
         if len(betas) != 2:
-            raise NNDSLError(f"{type(self).__name__.lower()}: betas needs two values, "
-                             f"got {len(betas)}")
+            raise NNDSLError(
+                f"{type(self).__name__.lower()}: betas needs two values, got {len(betas)}"
+            )
         super().__init__(params, grads, lr, 0.0 if self.decoupled else weight_decay)
         self.weight_decay = float(weight_decay)
         self.beta1, self.beta2 = float(betas[0]), float(betas[1])
@@ -172,8 +173,7 @@ class Adagrad(Optimizer):
     """t += 1; g += wd*p; clr = lr / (1 + (t-1)*lr_decay); s += g*g;
     p -= clr * g / (sqrt(s) + eps); s starts at initial_accumulator_value."""
 
-    def __init__(self, params, grads, lr, lr_decay, weight_decay, initial_accumulator_value,
-                 eps):
+    def __init__(self, params, grads, lr, lr_decay, weight_decay, initial_accumulator_value, eps):
         super().__init__(params, grads, lr, weight_decay)
         self.lr_decay, self.eps = float(lr_decay), float(eps)
         self._sum = self._state("sum", float(initial_accumulator_value))
@@ -276,8 +276,10 @@ def make_optimizer(spec: Spec, params: np.ndarray, grads: np.ndarray) -> Optimiz
     """The optimizer `spec` names (arguments all bound), over flat buffers (n,)."""
     cls = OPTIMIZERS.get(spec.name)
     if cls is None:
-        raise NNDSLError(f"the numpy backend has no optimizer '{spec.name}'",
-                         hint="one of: " + ", ".join(OPTIMIZERS))
+        raise NNDSLError(
+            f"the numpy backend has no optimizer '{spec.name}'",
+            hint="one of: " + ", ".join(OPTIMIZERS),
+        )
     return cls(params, grads, **spec.args)
 
 
@@ -309,7 +311,8 @@ def _check_buffers(params: np.ndarray, grads: np.ndarray) -> None:
         if buf.dtype not in (np.float32, np.float64):
             raise ValueError(f"{name} must be float32 or float64, got {buf.dtype}")
     if params.shape != grads.shape or params.dtype != grads.dtype:
-        raise ValueError(f"params {params.shape} {params.dtype} and grads {grads.shape} "
-                         f"{grads.dtype} must match")
+        raise ValueError(
+            f"params {params.shape} {params.dtype} and grads {grads.shape} {grads.dtype} must match"
+        )
     if np.may_share_memory(params, grads):
         raise ValueError("params and grads must be separate buffers")
