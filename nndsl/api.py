@@ -18,6 +18,8 @@ from nndsl.syntax.parser import parse
 
 if TYPE_CHECKING:
     from nndsl.model import Model
+    from nndsl.sweep.grid import Sweep
+    from nndsl.sweep.trials import Trial
 
 
 class Program:
@@ -29,6 +31,24 @@ class Program:
         self.plans: list[TrainPlan] = compiled.plans
         self.path: str | None = compiled.module.path
         self.source: str = compiled.module.source
+        self.overrides: list[str] = []  # the `--set key=value` texts applied
+        self._trials: list[Trial] | None = None
+
+    @property
+    def sweep(self) -> Sweep | None:
+        """The grid of the lists written where one value goes; None for a plain file."""
+        return self._compiled.sweep
+
+    @property
+    def trials(self) -> list[Trial]:
+        """A sweep file's trials in grid order, each with `.config` ({axis: value}) and
+        `.program` (a plain Program); [] for a plain file. A sweep file's own models and
+        plans are those of its first trial."""
+        if self._trials is None:
+            from nndsl.sweep.trials import trials_of
+
+            self._trials = trials_of(self)
+        return self._trials
 
     @property
     def train(self) -> TrainPlan | None:
@@ -96,7 +116,9 @@ class Program:
 def compile_string(source: str, path: str | None = None, overrides: list[str] = ()) -> Program:
     """Compile `.nn` source text. `path` is used in messages and to resolve data files;
     `overrides` are `key=value` train settings that replace the file's."""
-    return Program(compile_with_overrides(parse(source, path), list(overrides)))
+    program = Program(compile_with_overrides(parse(source, path), list(overrides)))
+    program.overrides = list(overrides)
+    return program
 
 
 def compile_file(path: str | Path, overrides: list[str] = ()) -> Program:

@@ -34,7 +34,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:
-            _compile(path)
+            program = _compile(path)
+            if program.sweep is not None:  # every combination, not only every value
+                from nndsl.sweep.trials import check_trials
+
+                check_trials(program)
         except NNDSLError as e:
             _print_error(e)
             failed += 1
@@ -43,6 +47,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     program = _compile(args.file)
+    if program.sweep is not None:
+        from nndsl.sweep.trials import sweep_summary
+
+        print(sweep_summary(program, args.model))
+        return 0
     print(program.summary(args.model))
     return 0
 

@@ -15,6 +15,7 @@ from nndsl.ir.graph import Graph, Node, output_activation
 from nndsl.ir.ops import OPS, OpDef, ShapeError, WeightDef, fmt_shape
 from nndsl.ir.plan import TrainPlan
 from nndsl.ir.signature import CATALOGS, bind
+from nndsl.sweep.grid import Sweep, find_sweep
 from nndsl.syntax import ast
 from nndsl.syntax.parser import parse
 
@@ -375,10 +376,29 @@ class CompiledFile:
     models: dict[str, Graph]
     plans: list[TrainPlan]
     module: ast.Module
+    sweep: Sweep | None = None  # lists written where one value goes (nndsl.sweep.grid)
 
 
 def compile_module(module: ast.Module) -> CompiledFile:
-    """Check a parsed file and lower it to graphs and plans; errors carry path and source."""
+    """Check a parsed file and lower it to graphs and plans; errors carry path and source.
+    A sweep file compiles as its first trial, after every value of every list has been
+    checked in some trial; `.sweep` describes the grid."""
+    try:
+        sweep = find_sweep(module)
+    except NNDSLError as e:
+        raise e.located(module.path, module.source) from None
+    if sweep is None:
+        return _compile_plain(module)
+    first = None
+    for index in sweep.covering():
+        compiled = _compile_plain(sweep.module_for(index))
+        first = first or compiled
+    sweep.name_layers(first.models)
+    first.sweep = sweep
+    return first
+
+
+def _compile_plain(module: ast.Module) -> CompiledFile:
     try:
         graphs: dict[str, Graph] = {}
         for m in module.models:

@@ -7,6 +7,7 @@ from nndsl.ir import catalog as _catalog  # noqa: F401  (fills the registries)
 from nndsl.ir.catalog import EARLY_STOP, TRAIN_SETTINGS
 from nndsl.ir.ops import OPS
 from nndsl.ir.signature import CATALOGS, Param, format_value, signature_text
+from nndsl.sweep.grid import reference_section as sweep_reference
 
 FAMILIES = [
     ("core", "Core layers"),
@@ -70,4 +71,5 @@ def reference() -> str:
     out += _param_rows(EARLY_STOP.params) + [""]
     out += ["## Settings of a `train` block", "", TRAIN_SETTINGS.doc]
     out += _param_rows(TRAIN_SETTINGS.params) + [""]
+    out += sweep_reference()
     return "\n".join(out)

@@ -53,6 +53,19 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         metavar="N",
         help="torch: train in N processes (DistributedDataParallel, launched with torchrun)",
     )
+    p.add_argument(
+        "--trials",
+        type=int,
+        metavar="N",
+        help="sweep files: train a seeded random sample of N trials instead of the whole grid",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="sweep files: train N trials at a time, each in its own process",
+    )
 
     p = add(
         "evaluate",
@@ -87,7 +100,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _build(args: argparse.Namespace, sets: list[str] = ()) -> Any:
     from nndsl.api import compile_file
 
-    program = compile_file(args.file, overrides=list(sets))
+    program = getattr(args, "program", None) or compile_file(args.file, overrides=list(sets))
     build: dict[str, Any] = {"backend": args.backend, "model": args.model}
     if args.backend == "torch":
         build["device"] = args.device
@@ -102,6 +115,12 @@ def _build(args: argparse.Namespace, sets: list[str] = ()) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     from nndsl.backends.torch.distributed import under_torchrun
 
+    if getattr(args, "program", None) is None and "rank" not in vars(args):
+        from nndsl.sweep.runner import run_if_sweep  # a sweep file trains each trial
+
+        code = run_if_sweep(args)
+        if code is not None:
+            return code
     if "rank" not in vars(args) and (args.nproc > 1 or under_torchrun()):
         return _run_distributed(args)
     sets = list(args.sets)

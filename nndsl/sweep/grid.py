@@ -1,0 +1,352 @@
+"""Sweeps written in the file: a list where one value is expected.
+
+`optimizer = adam(lr=[1e-2, 1e-3])`, `batch_size = [16, 64]` or `dense([16, 64])` each
+make an axis; the grid of all axes is the set of trials, each an ordinary program with
+one value chosen per axis. A list is a sweep only where the declaration takes a single
+value: `betas=[0.9, 0.999]`, `metrics=[accuracy]` and `input(28, 28)` stay plain values
+(a list of lists sweeps a list-valued argument: `betas=[[0.9, 0.999], [0.8, 0.99]]`).
+
+The expansion works on the AST, before names and arguments are bound, so a trial is
+compiled exactly as a file without lists would be, and an error in one value points at
+that value in the file.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, is_dataclass, replace
+from typing import Any
+
+from nndsl.errors import NNDSLError
+from nndsl.ir import catalog  # noqa: F401  (fills the registries)
+from nndsl.ir.catalog import TRAIN_SETTINGS
+from nndsl.ir.ops import OPS
+from nndsl.ir.signature import CATALOGS, GROUPS, Param, literal
+from nndsl.syntax import ast
+
+# kinds that take one value: a list written for them is a sweep
+_SCALAR = {"int", "float", "bool", "str", "word", "enum"}
+# kinds that take a list: only a list of lists is a sweep
+_LISTY = {"ints", "floats"}
+FROM = "from"  # the compiler's reserved branch keyword takes a layer name, never a sweep
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One list written where a single value is expected."""
+
+    label: str  # "optimizer.lr", "batch_size", "dense_1.units"
+    values: ast.ListValue  # the list as written
+    param: Param
+    setting: str | None = None  # the train setting it sits in (None: inside a model)
+    layer: ast.Layer | None = None  # the layer it sits in (None: in a train block)
+
+    @property
+    def items(self) -> tuple[ast.Value, ...]:
+        return self.values.items
+
+    def __len__(self) -> int:
+        return len(self.values.items)
+
+
+class Sweep:
+    """The grid of a file's axes. Trial i (0-based) takes value `point(i)[k]` of axis k;
+    the last axis varies fastest, as in nested loops written in source order."""
+
+    def __init__(self, module: ast.Module, axes: list[Axis]) -> None:
+        self.module = module
+        self.axes = axes
+
+    def __len__(self) -> int:
+        return math.prod(len(a) for a in self.axes)
+
+    @property
+    def labels(self) -> list[str]:
+        return [a.label for a in self.axes]
+
+    def point(self, index: int) -> tuple[int, ...]:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        out = []
+        for axis in reversed(self.axes):
+            index, k = divmod(index, len(axis))
+            out.append(k)
+        return tuple(reversed(out))
+
+    def chosen(self, index: int) -> list[ast.Value]:
+        return [a.items[k] for a, k in zip(self.axes, self.point(index))]
+
+    def config(self, index: int) -> dict[str, Any]:
+        """{axis label: value} of trial `index`: numbers, booleans, strings, names (as
+        strings) and calls (as Specs)."""
+        return {a.label: literal(v) for a, v in zip(self.axes, self.chosen(index))}
+
+    def config_text(self, index: int) -> dict[str, str]:
+        """{axis label: the value as written in .nn syntax} of trial `index`."""
+        return {a.label: unparse(v) for a, v in zip(self.axes, self.chosen(index))}
+
+    def module_for(self, index: int) -> ast.Module:
+        """The file's AST with each list replaced by trial `index`'s value."""
+        chosen = {id(a.values): v for a, v in zip(self.axes, self.chosen(index))}
+        return _substitute(self.module, chosen, {})
+
+    def source_for(self, index: int, skip: set[str] = frozenset()) -> str:
+        """The file's text with each list replaced by trial `index`'s value, as written
+        (a standalone `.nn` file). Axes in the train settings named in `skip` are left
+        alone: they came from `--set`, so their spans are not in the file."""
+        text = self.module.source
+        starts = _line_starts(text)
+        edits = []
+        for axis, value in zip(self.axes, self.chosen(index)):
+            if axis.setting in skip:
+                continue
+            a, b = _offset(starts, axis.values.span, text)
+            edits.append((a, b, _written(value, text, starts)))
+        for a, b, new in sorted(edits, reverse=True):
+            text = text[:a] + new + text[b:]
+        return text
+
+    def covering(self) -> list[int]:
+        """Trials that between them take every value of every axis at least once (trial 0
+        first): compiling these finds every mistake that lies in one value."""
+        out = [0]
+        for k, axis in enumerate(self.axes):
+            for j in range(1, len(axis)):
+                point = [0] * len(self.axes)
+                point[k] = j
+                out.append(self.index_of(point))
+        return out
+
+    def index_of(self, point: list[int]) -> int:
+        index = 0
+        for axis, k in zip(self.axes, point):
+            index = index * len(axis) + k
+        return index
+
+    def sample(self, n: int, seed: int) -> list[int]:
+        """`n` distinct trials drawn at random (seeded), in grid order; all when n >= size."""
+        import numpy as np
+
+        size = len(self)
+        if n >= size:
+            return list(range(size))
+        rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x5EE9])
+        return sorted(int(i) for i in rng.choice(size, size=n, replace=False))
+
+    def name_layers(self, graphs: dict[str, Any]) -> None:
+        """Label layer axes by node name (`dense_1.units`) once a trial has compiled."""
+        where = {}
+        for g in graphs.values():
+            for node in g.nodes:
+                prefix = f"{g.name}." if len(graphs) > 1 else ""
+                where.setdefault((node.line, node.column), prefix + node.name)
+        axes = []
+        for axis in self.axes:
+            if axis.layer is not None:
+                span = axis.layer.span
+                node = where.get((span.line, span.column))
+                if node is not None:
+                    axis = replace(axis, label=node + axis.label[axis.label.index(".") :])
+            axes.append(axis)
+        self.axes = _unique_labels(axes)
+
+
+def find_sweep(module: ast.Module) -> Sweep | None:
+    """The file's axes, models' first, each block's in source order (a `--set` override
+    comes last in its block); None when it has none."""
+    finder = _Finder()
+    for model in module.models:
+        finder.statements(model.body)
+    params = {p.name: p for p in TRAIN_SETTINGS.params}
+    for block in module.trains:  # not `blocks`: overrides replace train blocks here
+        for s in block.settings:
+            if s.key in params:
+                finder.value(params[s.key], s.value, [s.key], s.key, None)
+    if not finder.axes:
+        return None
+    return Sweep(module, _unique_labels(finder.axes))
+
+
+class _Finder:
+    def __init__(self) -> None:
+        self.axes: list[Axis] = []
+
+    def statements(self, body: tuple[ast.Statement, ...]) -> None:
+        for stmt in body:
+            if isinstance(stmt, ast.Repeat):
+                self.statements(stmt.body)
+                continue
+            opdef = OPS.get(stmt.call.name)
+            if opdef is not None:  # an unknown layer is the compiler's to report
+                label = f"{stmt.call.name}@{stmt.span.line}"
+                self.args(opdef.params, stmt.call.args, [label], None, stmt)
+
+    def args(
+        self,
+        params: tuple[Param, ...],
+        args: tuple[ast.Arg, ...],
+        path: list[str],
+        setting: str | None,
+        layer: ast.Layer | None,
+    ) -> None:
+        by_name = {p.name: p for p in params}
+        position = 0
+        for arg in args:
+            if arg.name is None:
+                if position >= len(params) or params[position].variadic:
+                    return  # too many arguments, or a variadic tail: not a sweep's business
+                param = params[position]
+                position += 1
+            elif arg.name == FROM or arg.name not in by_name:
+                continue
+            else:
+                param = by_name[arg.name]
+            if not param.variadic:
+                self.value(param, arg.value, [*path, param.name], setting, layer)
+
+    def value(
+        self,
+        param: Param,
+        value: ast.Value,
+        path: list[str],
+        setting: str | None,
+        layer: ast.Layer | None,
+    ) -> None:
+        if isinstance(value, ast.ListValue) and _is_sweep(param, value):
+            if not value.items:
+                raise _located(
+                    f"'{param.name}': an empty list sweeps nothing",
+                    value.span,
+                    f"give one or more values, e.g. {param.name} = [a, b]",
+                )
+            label = ".".join(path)
+            for item in value.items:
+                inner = _Finder()
+                inner.value(param, item, path, setting, layer)
+                if inner.axes:
+                    raise _located(
+                        f"'{label}': a sweep inside a sweep's value",
+                        inner.axes[0].values.span,
+                        "write the combinations out, or sweep each argument once",
+                    )
+            self.axes.append(Axis(label, value, param, setting, layer))
+            return
+        self.inside(param, value, path, setting, layer)
+
+    def inside(self, param, value, path, setting, layer) -> None:
+        """Sweeps nested in a call (`adam(lr=[...])`) or a group (`(patience=[...])`)."""
+        kind = param.kind
+        if kind.startswith("list:") and isinstance(value, ast.ListValue):
+            for item in value.items:
+                self.inside(replace(param, kind=kind[5:]), item, path, setting, layer)
+        elif kind in CATALOGS and isinstance(value, ast.Call):
+            entry = CATALOGS[kind].get(value.name)
+            if entry is not None:
+                self.args(entry.params, value.args, path, setting, layer)
+        elif kind in GROUPS and isinstance(value, ast.Group):
+            self.args(GROUPS[kind].params, value.args, path, setting, layer)
+
+
+def _is_sweep(param: Param, value: ast.ListValue) -> bool:
+    kind = param.kind
+    if kind in _SCALAR or kind in CATALOGS or kind in GROUPS:
+        return True
+    if kind in _LISTY or kind.startswith("list:"):
+        return bool(value.items) and all(isinstance(v, ast.ListValue) for v in value.items)
+    return False  # any, tensor, refs: a list is the value itself
+
+
+def _unique_labels(axes: list[Axis]) -> list[Axis]:
+    counts: dict[str, int] = {}
+    for a in axes:
+        counts[a.label] = counts.get(a.label, 0) + 1
+    return [
+        replace(a, label=f"{a.label}@{a.values.span.line}") if counts[a.label] > 1 else a
+        for a in axes
+    ]
+
+
+def _located(message: str, span: ast.Span, hint: str | None = None) -> NNDSLError:
+    end = span.end_column if span.end_line == span.line else None
+    return NNDSLError(message, line=span.line, column=span.column, end_column=end, hint=hint)
+
+
+def _substitute(node: Any, chosen: dict[int, ast.Value], memo: dict[int, Any]) -> Any:
+    """A copy of `node` with the lists in `chosen` replaced; shared subtrees stay shared
+    (a Module's `blocks` holds the same objects as its `models` and `trains`)."""
+    key = id(node)
+    if key in chosen:
+        return chosen[key]
+    if key in memo:
+        return memo[key]
+    if isinstance(node, (tuple, list)):
+        new = type(node)(_substitute(x, chosen, memo) for x in node)
+        out = node if all(a is b for a, b in zip(new, node)) else new
+    elif is_dataclass(node) and not isinstance(node, (ast.Span, ast.Comment)):
+        changes = {f.name: _substitute(getattr(node, f.name), chosen, memo) for f in fields(node)}
+        same = all(changes[k] is getattr(node, k) for k in changes)
+        out = node if same and not isinstance(node, ast.Module) else replace(node, **changes)
+    else:
+        out = node
+    memo[key] = out
+    return out
+
+
+def unparse(v: ast.Value) -> str:
+    """A value in .nn syntax (numbers as written)."""
+    if isinstance(v, ast.Number):
+        return v.text or repr(v.value)
+    if isinstance(v, ast.String):
+        return '"' + v.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, ast.Bool):
+        return "true" if v.value else "false"
+    if isinstance(v, ast.NoneValue):
+        return "none"
+    if isinstance(v, ast.Name):
+        return v.name
+    if isinstance(v, ast.ListValue):
+        return "[" + ", ".join(unparse(x) for x in v.items) + "]"
+    args = ", ".join((f"{a.name}=" if a.name else "") + unparse(a.value) for a in v.args)
+    if isinstance(v, ast.Call):
+        return f"{v.name}({args})"
+    return f"({args})"
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            starts.append(i + 1)
+    return starts
+
+
+def _offset(starts: list[int], span: ast.Span, text: str) -> tuple[int, int]:
+    return starts[span.line - 1] + span.column - 1, starts[span.end_line - 1] + span.end_column - 1
+
+
+def _written(value: ast.Value, text: str, starts: list[int]) -> str:
+    a, b = _offset(starts, value.span, text)
+    return text[a:b]
+
+
+def reference_section() -> list[str]:
+    """The reference's note on sweeps (`nndsl docs`)."""
+    scalar = ", ".join(f"`{k}`" for k in sorted(_SCALAR))
+    return [
+        "## Sweeps (a list where one value goes)",
+        "",
+        "A list written where an argument or setting takes one value makes a sweep: "
+        "`optimizer = adam(lr=[1e-2, 1e-3])`, `batch_size = [16, 64]`, "
+        "`dense([16, 64], activation=[relu, tanh])`, `optimizer = [adam, sgd(lr=0.1)]`. "
+        "Every combination of the lists is a trial (the last list varies fastest); "
+        "`nndsl run` trains each into its own run folder, ranks them and marks the best.",
+        "",
+        f"- Arguments of kind {scalar}, or naming a catalog entry (an activation, "
+        "initializer, loss, optimizer, schedule, metric, data source) or a group "
+        "(`early_stop`), take a sweep list.",
+        "- Arguments that take a list (`floats`, `ints`, `list:...`) are swept by a list of "
+        "lists: `betas=[[0.9, 0.999], [0.8, 0.99]]`; `betas=[0.9, 0.999]` is one value.",
+        "- `any`, `tensor` and variadic arguments (`input(28, 28)`, `weights=...`, "
+        "`csv(target=[...])`) are never swept; neither is a list inside a sweep's value.",
+        "",
+    ]

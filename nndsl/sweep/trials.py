@@ -1,0 +1,122 @@
+"""The trials of a sweep file, each an ordinary `Program` compiled on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from nndsl.sweep.grid import unparse
+
+if TYPE_CHECKING:
+    from nndsl.api import Program
+
+
+@dataclass
+class Trial:
+    """One point of the grid: `config` maps each axis label to its value here."""
+
+    index: int  # 0-based position in the grid
+    name: str  # "trial-03": 1-based, zero-padded to the grid's size
+    config: dict[str, Any]
+    text: dict[str, str]  # the same values in .nn syntax, for tables and file names
+    parent: Program = field(repr=False)
+
+    @cached_property
+    def program(self) -> Program:
+        """This trial as a plain program; its `source` is the file with each list
+        replaced by this trial's value, its `overrides` the `--set`s with theirs."""
+        from nndsl.api import Program
+        from nndsl.compiler import compile_module
+
+        sweep = self.parent.sweep
+        module = sweep.module_for(self.index)
+        program = Program(compile_module(module))
+        keys = set(_override_keys(self.parent.overrides))
+        program.source = sweep.source_for(self.index, skip=keys)
+        program.overrides = _concrete_overrides(self.parent.overrides, module)
+        return program
+
+    def describe(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.text.items())
+
+
+def trials_of(program: Program) -> list[Trial]:
+    sweep = program.sweep
+    if sweep is None:
+        return []
+    width = len(str(len(sweep)))
+    return [
+        Trial(i, f"trial-{i + 1:0{width}d}", sweep.config(i), sweep.config_text(i), program)
+        for i in range(len(sweep))
+    ]
+
+
+def _override_keys(overrides: list[str]) -> list[str]:
+    return [text.partition("=")[0].strip() for text in overrides]
+
+
+def _concrete_overrides(overrides: list[str], module: Any) -> list[str]:
+    """`--set` texts with this trial's value where an override held a sweep."""
+    settings = {s.key: s for block in module.trains for s in block.settings}
+    out = []
+    for key, text in zip(_override_keys(overrides), overrides):
+        setting = settings.get(key)
+        out.append(f"{key}={unparse(setting.value)}" if setting is not None else text)
+    return out
+
+
+CHECK_LIMIT = 1000  # `nndsl check` compiles every trial of a grid up to this size
+
+
+def check_trials(program: Program, limit: int = CHECK_LIMIT) -> int:
+    """Compile every trial (a grid larger than `limit`: none beyond those that take each
+    value once, already compiled) so that a combination that cannot work (validation
+    and test fractions leaving nothing, a loss that does not fit an activation) is found
+    before anything runs. Returns how many were compiled."""
+    from nndsl.errors import NNDSLError
+
+    trials = program.trials
+    if len(trials) > limit:
+        return 0
+    for trial in trials:
+        try:
+            trial.program  # noqa: B018  (compiles it)
+        except NNDSLError as e:
+            e.message = f"{trial.name} ({trial.describe()}): {e.message}"
+            e.args = (e.message,)
+            raise
+    return len(trials)
+
+
+def sweep_header(program: Program) -> str:
+    sweep = program.sweep
+    lines = [f"Sweep: {len(sweep)} trial{'s' if len(sweep) != 1 else ''}"]
+    for axis in sweep.axes:
+        lines.append(f"  {axis.label} = [{', '.join(unparse(v) for v in axis.items)}]")
+    return "\n".join(lines)
+
+
+def sweep_summary(program: Program, model: str | None = None, most: int = 16) -> str:
+    """The grid, then the layer table of each distinct model the grid builds."""
+    import itertools
+
+    sweep = program.sweep
+    out = [sweep_header(program), ""]
+    shaping = [k for k, a in enumerate(sweep.axes) if a.layer is not None]
+    combos = itertools.product(*(range(len(sweep.axes[k])) for k in shaping))
+    for n, combo in enumerate(combos):
+        if n == most:
+            out.append(f"(and more: {len(sweep)} trials in all)")
+            break
+        point = [0] * len(sweep.axes)
+        for k, j in zip(shaping, combo):
+            point[k] = j
+        trial = program.trials[sweep.index_of(point)]
+        if shaping:
+            shown = " ".join(
+                f"{sweep.axes[k].label}={trial.text[sweep.axes[k].label]}" for k in shaping
+            )
+            out.append(f"With {shown}:")
+        out += [trial.program.summary(model), ""]
+    return "\n".join(out).rstrip("\n")
