@@ -185,6 +185,9 @@ def _add_training_commands(add: Callable) -> None:
     from nndsl.backends.torch.export import add_command as add_export  # imports no torch
 
     add_export(add)
+    from nndsl.lrfind import add_command as add_lr_find
+
+    add_lr_find(add)
 
 
 # ------------------------------------------------------------------ entry point
