@@ -48,7 +48,9 @@ class OpDef:
         default=lambda shapes, attrs: []
     )
     inputs: str = "one"  # "none" (a source), "one", or "many" (merges)
-    family: str = "core"  # core | activation | merge | regularization (docs grouping)
+    # docs grouping: core | convolution | normalization | recurrent | activation |
+    # regularization | merge
+    family: str = "core"
 
 
 OPS: dict[str, OpDef] = {}
@@ -152,6 +154,46 @@ op(
     )
 )
 
+
+def _reshape_shape(shapes: list[Shape], a: dict[str, Any]) -> Shape:
+    (s,) = shapes
+    want = list(a["shape"])
+    size = math.prod(s)
+    if not want:
+        raise ShapeError("reshape needs the new shape of one sample, e.g. reshape(8, 8, 1)")
+    if any(d == 0 or d < -1 for d in want) or want.count(-1) > 1:
+        raise ShapeError(
+            f"reshape takes positive sizes and at most one -1 (inferred), got {tuple(want)}"
+        )
+    if -1 in want:
+        known = -math.prod(want)
+        if size % known:
+            raise ShapeError(
+                f"reshape cannot infer -1: {size} values of {fmt_shape(s)} do not divide "
+                f"into parts of {known}"
+            )
+        want[want.index(-1)] = size // known
+    if math.prod(want) != size:
+        shown = "x".join(map(str, want))
+        raise ShapeError(
+            f"reshape to {shown} needs {math.prod(want)} values per sample, but "
+            f"{fmt_shape(s)} has {size}",
+            "the product of the new sizes must equal the old one (-1 infers one size)",
+        )
+    return tuple(want)
+
+
+op(
+    OpDef(
+        "reshape",
+        "Gives each sample a new shape with the same number of values, in row-major "
+        "order (as NumPy and Keras): reshape(8, 8, 1) turns 64 features into an 8x8 image "
+        "with one channel. One size may be -1 (inferred).",
+        (Param("shape", "int", doc="new dimensions of one sample", low=-1, variadic=True),),
+        shape=_reshape_shape,
+    )
+)
+
 # ---------------------------------------------------------------- activations
 
 _ACTIVATIONS: list[tuple[str, str, tuple[Param, ...]]] = [
@@ -234,3 +276,7 @@ op(
 
 def activation_names() -> list[str]:
     return [name for name, o in OPS.items() if o.family == "activation"]
+
+
+# the other families register themselves in OPS when imported
+from nndsl.ir import ops_conv  # noqa: E402,F401

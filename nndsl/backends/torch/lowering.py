@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import fx, nn
 
+from nndsl.backends.torch import layers_conv as conv
 from nndsl.ir.graph import Graph, Node
 from nndsl.ir.init import initial_weights
 from nndsl.ir.signature import Spec
@@ -109,6 +110,12 @@ def _dense(node: Node) -> nn.Module:
     return Dense(inputs, units, node.attrs["use_bias"], node.attrs["activation"], rank)
 
 
+def _fused(node: Node) -> nn.Module | None:
+    """The module of a node's `activation=` argument (None for linear)."""
+    act = node.attrs["activation"]
+    return None if act.name == "linear" else activation(act)
+
+
 # op name -> the node's module; "input" nodes become the GraphModule's arguments
 LOWERINGS: dict[str, Callable[[Node], nn.Module]] = {
     "dense": _dense,
@@ -116,6 +123,15 @@ LOWERINGS: dict[str, Callable[[Node], nn.Module]] = {
     "flatten": lambda node: nn.Flatten(),
     "add": lambda node: Add(),
     "concat": lambda node: Concat(node.attrs["axis"]),
+    "reshape": conv.Reshape,
+    "conv1d": lambda node: conv.Conv(node, _fused(node)),
+    "conv2d": lambda node: conv.Conv(node, _fused(node)),
+    "max_pool1d": lambda node: conv.Pool(node, "max"),
+    "max_pool2d": lambda node: conv.Pool(node, "max"),
+    "avg_pool1d": lambda node: conv.Pool(node, "avg"),
+    "avg_pool2d": lambda node: conv.Pool(node, "avg"),
+    "global_avg_pool": lambda node: conv.GlobalAvgPool(),
+    "upsample": conv.Upsample,
     **{name: (lambda node, name=name: ACTIVATIONS[name](**node.attrs)) for name in ACTIVATIONS},
 }
 

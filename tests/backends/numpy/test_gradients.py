@@ -199,6 +199,87 @@ model m {{
 train m {{ loss = mse }}
 """
 
+
+def _image_cases(op: str, rows: list[tuple[str, str, tuple[int, ...]]]) -> list[Case]:
+    """Cases of a layer on images or sequences: `tanh` first (no ties for max pooling),
+    then the layer, then flatten and a dense output."""
+    return [
+        Case(f"{op}-{tag}", f"  tanh()\n  {layer}\n  flatten()\n  dense(2)", shape=shape, batch=3)
+        for tag, layer, shape in rows
+    ]
+
+
+CONV_CASES: dict[str, list[Case]] = {
+    "conv2d": _image_cases(
+        "conv2d",
+        [
+            ("valid", "conv2d(3, 3, activation=tanh)", (5, 5, 2)),
+            ("same-stride2-even", "conv2d(2, [2, 3], strides=2, padding=same)", (6, 5, 2)),
+            (
+                "dilated-no-bias",
+                "conv2d(2, 2, dilation=[2, 1], use_bias=false, activation=elu)",
+                (5, 4, 1),
+            ),
+            (
+                "same-stride-1x2",
+                "conv2d(2, 3, strides=[1, 2], padding=same, activation=relu)",
+                (4, 5, 2),
+            ),
+        ],
+    ),
+    "conv1d": _image_cases(
+        "conv1d",
+        [
+            ("valid", "conv1d(3, 3, activation=sigmoid)", (6, 2)),
+            ("same-stride2-dilated", "conv1d(2, 2, strides=2, dilation=2, padding=same)", (7, 2)),
+        ],
+    ),
+    "max_pool2d": _image_cases(
+        "max_pool2d",
+        [
+            ("valid", "max_pool2d(2)", (5, 4, 2)),
+            ("same-overlapping", "max_pool2d(3, strides=2, padding=same)", (5, 4, 2)),
+            ("rect-stride1", "max_pool2d([2, 1], strides=1)", (3, 3, 2)),
+        ],
+    ),
+    "max_pool1d": _image_cases(
+        "max_pool1d",
+        [
+            ("valid", "max_pool1d(2)", (5, 2)),
+            ("same", "max_pool1d(3, strides=2, padding=same)", (6, 2)),
+        ],
+    ),
+    "avg_pool2d": _image_cases(
+        "avg_pool2d",
+        [
+            ("valid", "avg_pool2d(2)", (5, 4, 2)),
+            ("same-overlapping", "avg_pool2d(3, strides=2, padding=same)", (5, 4, 2)),
+        ],
+    ),
+    "avg_pool1d": _image_cases(
+        "avg_pool1d",
+        [
+            ("valid", "avg_pool1d(3, strides=1)", (5, 2)),
+            ("same", "avg_pool1d(2, padding=same)", (5, 2)),
+        ],
+    ),
+    "global_avg_pool": _image_cases(
+        "global_avg_pool",
+        [("image", "global_avg_pool()", (3, 4, 2)), ("sequence", "global_avg_pool()", (5, 3))],
+    ),
+    "upsample": _image_cases(
+        "upsample",
+        [("image", "upsample([2, 3])", (2, 3, 2)), ("sequence", "upsample(3)", (3, 2))],
+    ),
+    "reshape": _image_cases(
+        "reshape",
+        [
+            ("to-image", "reshape(2, 3, 1)", (6,)),
+            ("inferred", "reshape(-1, 3)\n  dense(2, activation=tanh)", (2, 6)),
+        ],
+    ),
+}
+
 OP_CASES: dict[str, list[Case]] = {
     "input": [
         Case("input-vector", "  dense(2)"),
@@ -251,6 +332,7 @@ OP_CASES: dict[str, list[Case]] = {
         ),
     ],
     **{name: _activation_cases(name) for name in activation_names()},
+    **CONV_CASES,
 }
 
 
