@@ -197,6 +197,12 @@ def _print_error(e: NNDSLError) -> None:
     text = e.render()
     if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
         text = text.replace(": error: ", ": \033[1;31merror:\033[0m ", 1)
+        try:  # the source line in colour, when Pygments is installed
+            from nndsl.syntax.lexer import colour_snippet
+
+            text = colour_snippet(text, e.line if e.source else None)
+        except ImportError:
+            pass
     print(text, file=sys.stderr)
 
 
