@@ -188,6 +188,9 @@ def _add_training_commands(add: Callable) -> None:
     from nndsl.lrfind import add_command as add_lr_find
 
     add_lr_find(add)
+    from nndsl.report import add_command as add_report
+
+    add_report(add)
 
 
 # ------------------------------------------------------------------ entry point

@@ -24,9 +24,8 @@ def plot_curves(history: History, path: Path, title: str = "") -> str | None:
         ax.plot(epochs, history.history[key], label=f"train {key}")
         if f"val_{key}" in history.history:
             ax.plot(epochs, history.history[f"val_{key}"], label=f"validation {key}")
-        for mark, style in (("restored_epoch", "best"), ("stopped_epoch", "stopped")):
-            if mark in history.info:
-                ax.axvline(history.info[mark] + 1, color="grey", linestyle=":", label=style)
+        for epoch, label, style in epoch_marks(history):
+            ax.axvline(epoch, label=label, **style)
         ax.set_xlabel("epoch")
         ax.set_title(key)
         ax.grid(alpha=0.3)
@@ -39,3 +38,17 @@ def plot_curves(history: History, path: Path, title: str = "") -> str | None:
     plt.close(fig)
     tmp.replace(path)
     return None
+
+
+def epoch_marks(history: History) -> list[tuple[int, str, dict]]:
+    """Vertical lines for the plot: (1-based epoch, legend label, line style) for the
+    early-stopping epoch and, with restore_best, the epoch whose weights were kept."""
+    marks = []
+    if "stopped_epoch" in history.info:
+        epoch = history.info["stopped_epoch"] + 1
+        marks.append((epoch, f"early stop (epoch {epoch})", {"color": "grey", "linestyle": ":"}))
+    if "restored_epoch" in history.info:
+        epoch = history.info["restored_epoch"] + 1
+        style = {"color": "tab:green", "linestyle": "--", "alpha": 0.8}
+        marks.append((epoch, f"best, restored (epoch {epoch})", style))
+    return marks
