@@ -17,6 +17,10 @@ examples:
   nndsl run examples/will_i_pass.nn      # train; writes a run folder under runs/
   nndsl run examples/digits.nn --epochs 5 --set optimizer=sgd(lr=0.1)
   nndsl graph examples/residual.nn --format dot | dot -Tpng > graph.png
+  nndsl run sweep.nn --jobs 4               # lists in the file: train every combination
+  nndsl lr-find examples/digits.nn          # loss against learning rate; a suggestion
+  nndsl report runs/digits-20250101-120000  # one HTML page about a run folder
+  nndsl docs --out docs/reference.md        # the language reference
   nndsl fmt --check examples/*.nn
 """
 
@@ -115,12 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nndsl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, func: Callable, help: str, example: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable, help: str, example: str | list[str]
+    ) -> argparse.ArgumentParser:
+        examples = [example] if isinstance(example, str) else list(example)
         p = sub.add_parser(
             name,
             help=help,
             description=help,
-            epilog=f"example:\n  {example}",
+            epilog=("examples:" if len(examples) > 1 else "example:")
+            + "".join(f"\n  {e}" for e in examples),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         p.set_defaults(func=func)
@@ -130,9 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         cmd_check,
         "check .nn files; silent on success, exit 1 on any error",
-        "nndsl check examples/*.nn",
+        ["nndsl check examples/*.nn", "nndsl check model.nn && nndsl run model.nn"],
     )
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".nn files to check")
 
     p = add(
         "summary",
@@ -140,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         "print a model's layers, output shapes and parameters",
         "nndsl summary examples/digits.nn",
     )
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the .nn file")
     p.add_argument("--model", help="which model of the file (default: the trained one)")
 
     p = add(
@@ -149,17 +157,22 @@ def build_parser() -> argparse.ArgumentParser:
         "print the compiled graph (IR)",
         "nndsl graph examples/residual.nn --format yaml",
     )
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--format", choices=["text", "yaml", "json", "dot"], default="text")
+    p.add_argument("file", metavar="FILE", help="the .nn file")
+    p.add_argument(
+        "--format",
+        choices=["text", "yaml", "json", "dot"],
+        default="text",
+        help="a table (text), YAML or JSON (what the backends read), or Graphviz dot",
+    )
     p.add_argument("--model", help="which model of the file (default: the trained one)")
 
     p = add(
         "fmt",
         cmd_fmt,
         "rewrite .nn files in the canonical layout (comments kept)",
-        "nndsl fmt --check examples/*.nn",
+        ["nndsl fmt --check examples/*.nn", "nndsl fmt model.nn"],
     )
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".nn files to rewrite in place")
     p.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if a file is not formatted"
     )

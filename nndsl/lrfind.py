@@ -21,16 +21,21 @@ def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
         "lr-find",
         cmd_lr_find,
         "sweep the learning rate over a few hundred mini-batch steps and suggest one",
-        "nndsl lr-find examples/digits.nn --min 1e-6 --max 1 --out lr.png",
+        [
+            "nndsl lr-find examples/digits.nn --min 1e-6 --max 1 --out lr.png",
+            "nndsl lr-find examples/xor.nn --set optimizer=sgd(momentum=0.9) --steps 300",
+        ],
     )
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the .nn file (its optimizer, batch size, data)")
     p.add_argument("--min", dest="min_lr", type=float, default=1e-7, help="first rate (1e-7)")
     p.add_argument("--max", dest="max_lr", type=float, default=10.0, help="last rate (10)")
     p.add_argument("--steps", type=int, default=200, help="mini-batch steps (200)")
     p.add_argument(
         "--out", metavar="PNG", help="the plot (default: MODEL-lr-find.png in this folder)"
     )
-    p.add_argument("--backend", choices=["numpy", "torch"], default="numpy")
+    p.add_argument(
+        "--backend", choices=["numpy", "torch"], default="numpy", help="numpy (default) or torch"
+    )
     p.add_argument("--device", default="auto", help="torch: auto, cpu, cuda or cuda:N")
     p.add_argument("--model", help="which model of the file (default: the trained one)")
     p.add_argument("--seed", type=int, help="override the train block's seed")

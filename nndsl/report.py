@@ -48,7 +48,10 @@ def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
         "report",
         cmd_report,
         "write one self-contained HTML page about a run (or sweep) folder",
-        "nndsl report runs/will_i_pass-20250101-120000 --out report.html",
+        [
+            "nndsl report runs/will_i_pass-20250101-120000 --out report.html",
+            "nndsl report runs/xor-sweep-20250101-120000   # a sweep: ranked trials, the best",
+        ],
     )
     p.add_argument("folder", metavar="RUN_DIR", help="a run folder, or a sweep folder")
     p.add_argument("--out", metavar="HTML", help="where to write it (default: RUN_DIR/report.html)")

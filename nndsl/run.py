@@ -30,9 +30,13 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         "run",
         cmd_run,
         "train the model of a .nn file and write a run folder",
-        "nndsl run examples/will_i_pass.nn --epochs 50 --set optimizer=sgd(lr=0.1)",
+        [
+            "nndsl run examples/will_i_pass.nn --epochs 50 --set optimizer=sgd(lr=0.1)",
+            "nndsl run sweep.nn --trials 8 --jobs 4     # a file with lists: a sweep",
+            "nndsl run examples/digits.nn --backend torch --device cuda",
+        ],
     )
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the .nn file")
     _common(p)
     p.add_argument("--epochs", type=int, help="override the train block's epochs")
     p.add_argument("--seed", type=int, help="override the train block's seed")
@@ -73,9 +77,9 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         "evaluate saved weights on the file's data or --data",
         "nndsl evaluate examples/digits.nn --weights runs/digits/weights.npz",
     )
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the .nn file")
     _common(p)
-    p.add_argument("--weights", required=True, metavar="W")
+    p.add_argument("--weights", required=True, metavar="W", help="weights saved by a run")
     p.add_argument("--data", metavar="D", help=".csv or .npz (default: the test split)")
 
     p = add(
@@ -84,15 +88,20 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         "predict with saved weights; writes a CSV",
         "nndsl predict examples/will_i_pass.nn --weights W --data new.csv --out p.csv",
     )
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the .nn file")
     _common(p)
-    p.add_argument("--weights", required=True, metavar="W")
+    p.add_argument("--weights", required=True, metavar="W", help="weights saved by a run")
     p.add_argument("--data", required=True, metavar="D", help=".csv or .npz of inputs")
     p.add_argument("--out", metavar="PATH", help="CSV to write (default: standard output)")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=BACKENDS, default="numpy")
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="numpy",
+        help="numpy (the default, nothing to install) or torch (CPU or GPU)",
+    )
     p.add_argument("--device", default="auto", help="torch: auto, cpu, cuda or cuda:N")
     p.add_argument("--model", help="which model of the file (default: the trained one)")
 

@@ -17,12 +17,22 @@ for _name, _doc, _params in [
     (
         "normal",
         "N(mean, std**2).",
-        (Param("std", "float", 0.05, low=0), Param("mean", "float", 0.0)),
+        (
+            Param("std", "float", 0.05, doc="standard deviation", low=0),
+            Param("mean", "float", 0.0, doc="mean"),
+        ),
     ),
-    ("uniform", "U(low, high).", (Param("low", "float", -0.05), Param("high", "float", 0.05))),
+    (
+        "uniform",
+        "U(low, high).",
+        (
+            Param("low", "float", -0.05, doc="lower bound"),
+            Param("high", "float", 0.05, doc="upper bound"),
+        ),
+    ),
     ("zeros", "All zeros.", ()),
     ("ones", "All ones.", ()),
-    ("constant", "Every value the same.", (Param("value", "float", 0.0),)),
+    ("constant", "Every value the same.", (Param("value", "float", 0.0, doc="the value"),)),
 ]:
     register("initializer", Entry(_name, _params, _doc))
 
@@ -35,7 +45,7 @@ for _name, _doc, _params, _extra in [
     (
         "huber",
         "Squared error below `delta`, linear above (torch's HuberLoss).",
-        (Param("delta", "float", 1.0, low=0, low_open=True),),
+        (Param("delta", "float", 1.0, doc="where squared turns linear", low=0, low_open=True),),
         {"target": "values"},
     ),
     (
@@ -61,6 +71,7 @@ for _name, _doc, _params, _extra in [
 
 # ---------------------------------------------------------------- optimizers (torch.optim)
 _LR = "learning rate"
+_EPS = "added to the denominator for stability"
 _WD = Param("weight_decay", "float", 0.0, doc="L2 penalty added to the gradient", low=0)
 for _name, _doc, _params in [
     (
@@ -70,9 +81,9 @@ for _name, _doc, _params in [
         "nesterov else b; w -= lr*g.",
         (
             Param("lr", "float", 1e-3, doc=_LR, low=0),
-            Param("momentum", "float", 0.0, low=0),
-            Param("dampening", "float", 0.0, low=0),
-            Param("nesterov", "bool", False),
+            Param("momentum", "float", 0.0, doc="weight of the previous step", low=0),
+            Param("dampening", "float", 0.0, doc="damping of the gradient in momentum", low=0),
+            Param("nesterov", "bool", False, doc="Nesterov momentum"),
             _WD,
         ),
     ),
@@ -92,9 +103,9 @@ for _name, _doc, _params in [
                 high=1,
                 high_open=True,
             ),
-            Param("eps", "float", 1e-8, low=0),
+            Param("eps", "float", 1e-8, doc=_EPS, low=0),
             _WD,
-            Param("amsgrad", "bool", False),
+            Param("amsgrad", "bool", False, doc="use the running maximum of v"),
         ),
     ),
     (
@@ -102,10 +113,18 @@ for _name, _doc, _params in [
         "AdamW (torch.optim.AdamW): w *= 1 - lr*weight_decay, then the Adam step on grad.",
         (
             Param("lr", "float", 1e-3, doc=_LR, low=0),
-            Param("betas", "floats", [0.9, 0.999], low=0, high=1, high_open=True),
-            Param("eps", "float", 1e-8, low=0),
+            Param(
+                "betas",
+                "floats",
+                [0.9, 0.999],
+                doc="decay of the moment estimates",
+                low=0,
+                high=1,
+                high_open=True,
+            ),
+            Param("eps", "float", 1e-8, doc=_EPS, low=0),
             Param("weight_decay", "float", 1e-2, doc="decoupled decay", low=0),
-            Param("amsgrad", "bool", False),
+            Param("amsgrad", "bool", False, doc="use the running maximum of v"),
         ),
     ),
     (
@@ -115,10 +134,10 @@ for _name, _doc, _params in [
         "s += g^2 (s starts at initial_accumulator_value); w -= clr * g / (sqrt(s) + eps).",
         (
             Param("lr", "float", 1e-2, doc=_LR, low=0),
-            Param("lr_decay", "float", 0.0, low=0),
+            Param("lr_decay", "float", 0.0, doc="decay of lr per step", low=0),
             _WD,
-            Param("initial_accumulator_value", "float", 0.0, low=0),
-            Param("eps", "float", 1e-10, low=0),
+            Param("initial_accumulator_value", "float", 0.0, doc="starting value of s", low=0),
+            Param("eps", "float", 1e-10, doc=_EPS, low=0),
         ),
     ),
     (
@@ -127,8 +146,8 @@ for _name, _doc, _params in [
         "d = sqrt(u + eps) / sqrt(v + eps) * g; u = rho*u + (1-rho)*d^2; w -= lr*d.",
         (
             Param("lr", "float", 1.0, doc=_LR, low=0),
-            Param("rho", "float", 0.9, low=0, high=1),
-            Param("eps", "float", 1e-6, low=0),
+            Param("rho", "float", 0.9, doc="decay of the running averages", low=0, high=1),
+            Param("eps", "float", 1e-6, doc=_EPS, low=0),
             _WD,
         ),
     ),
@@ -141,10 +160,10 @@ for _name, _doc, _params in [
         (
             Param("lr", "float", 1e-2, doc=_LR, low=0),
             Param("alpha", "float", 0.99, doc="smoothing constant", low=0, high=1),
-            Param("eps", "float", 1e-8, low=0),
+            Param("eps", "float", 1e-8, doc=_EPS, low=0),
             _WD,
-            Param("momentum", "float", 0.0, low=0),
-            Param("centered", "bool", False),
+            Param("momentum", "float", 0.0, doc="weight of the previous step", low=0),
+            Param("centered", "bool", False, doc="normalize by the gradient's variance"),
         ),
     ),
 ]:
@@ -155,31 +174,49 @@ for _name, _doc, _params in [
     (
         "step",
         "lr * gamma ** (epoch // step_size) (torch StepLR).",
-        (Param("step_size", "int", low=1), Param("gamma", "float", 0.1, low=0)),
+        (
+            Param("step_size", "int", doc="epochs between decays", low=1),
+            Param("gamma", "float", 0.1, doc="factor per decay", low=0),
+        ),
     ),
     (
         "exponential",
         "lr * gamma ** epoch (torch ExponentialLR).",
-        (Param("gamma", "float", low=0),),
+        (Param("gamma", "float", doc="factor per epoch", low=0),),
     ),
     (
         "cosine",
         "Cosine annealing from lr to eta_min over t_max epochs (torch CosineAnnealingLR).",
-        (Param("t_max", "int", low=1), Param("eta_min", "float", 0.0, low=0)),
+        (
+            Param("t_max", "int", doc="epochs of one half cosine", low=1),
+            Param("eta_min", "float", 0.0, doc="lowest learning rate", low=0),
+        ),
     ),
     (
         "reduce_on_plateau",
         "Multiply lr by `factor` when the monitored value stops improving "
         "(torch ReduceLROnPlateau).",
         (
-            Param("factor", "float", 0.1, low=0, high=1, high_open=True),
-            Param("patience", "int", 10, low=0),
-            Param("monitor", "word", "val_loss"),
-            Param("mode", "enum", "min", choices=("min", "max")),
-            Param("threshold", "float", 1e-4, low=0),
-            Param("threshold_mode", "enum", "rel", choices=("rel", "abs")),
-            Param("cooldown", "int", 0, low=0),
-            Param("min_lr", "float", 0.0, low=0),
+            Param("factor", "float", 0.1, doc="lr multiplier", low=0, high=1, high_open=True),
+            Param("patience", "int", 10, doc="epochs without improvement first", low=0),
+            Param("monitor", "word", "val_loss", doc="history key to watch"),
+            Param(
+                "mode",
+                "enum",
+                "min",
+                doc="whether lower or higher is better",
+                choices=("min", "max"),
+            ),
+            Param("threshold", "float", 1e-4, doc="smallest change that counts", low=0),
+            Param(
+                "threshold_mode",
+                "enum",
+                "rel",
+                doc="threshold relative to the best, or absolute",
+                choices=("rel", "abs"),
+            ),
+            Param("cooldown", "int", 0, doc="epochs to wait after a reduction", low=0),
+            Param("min_lr", "float", 0.0, doc="lowest learning rate", low=0),
         ),
     ),
 ]:
@@ -202,7 +239,7 @@ for _name, _doc, _params in [
         "csv",
         "A CSV file with a header row; path relative to the .nn file.",
         (
-            Param("path", "str"),
+            Param("path", "str", doc="file path, relative to the .nn file"),
             Param("target", "any", doc="target column name (or list of names)"),
             Param("features", "any", None, doc="feature column names (default: all others)"),
             Param(
@@ -211,24 +248,29 @@ for _name, _doc, _params in [
                 False,
                 doc="scale features to mean 0, std 1 (fitted on the training split)",
             ),
-            Param("delimiter", "str", ","),
+            Param("delimiter", "str", ",", doc="column separator"),
         ),
     ),
     (
         "npz",
         "A NumPy .npz archive with arrays x and y (loaded without pickle).",
         (
-            Param("path", "str"),
-            Param("x", "str", "x"),
-            Param("y", "str", "y"),
+            Param("path", "str", doc="file path, relative to the .nn file"),
+            Param("x", "str", "x", doc="name of the inputs array"),
+            Param("y", "str", "y", doc="name of the targets array"),
         ),
     ),
     (
         "dataset",
         "A dataset bundled with scikit-learn: iris, digits, breast_cancer, wine.",
         (
-            Param("name", "enum", choices=("iris", "digits", "breast_cancer", "wine")),
-            Param("standardize", "bool", False),
+            Param(
+                "name",
+                "enum",
+                doc="which dataset",
+                choices=("iris", "digits", "breast_cancer", "wine"),
+            ),
+            Param("standardize", "bool", False, doc="scale features to mean 0, std 1"),
         ),
     ),
     (
@@ -236,12 +278,15 @@ for _name, _doc, _params in [
         "A generated dataset: xor, spirals, moons, circles, blobs, grades.",
         (
             Param(
-                "name", "enum", choices=("xor", "spirals", "moons", "circles", "blobs", "grades")
+                "name",
+                "enum",
+                doc="which generator",
+                choices=("xor", "spirals", "moons", "circles", "blobs", "grades"),
             ),
             Param("n", "int", 500, doc="number of samples", low=1),
-            Param("noise", "float", 0.1, low=0),
-            Param("classes", "int", 2, low=2),
-            Param("seed", "int", 0),
+            Param("noise", "float", 0.1, doc="scale of the added noise", low=0),
+            Param("classes", "int", 2, doc="number of classes (blobs, spirals)", low=2),
+            Param("seed", "int", 0, doc="seeds the generator"),
         ),
     ),
 ]:
@@ -254,7 +299,13 @@ EARLY_STOP = Entry(
         Param("monitor", "word", "val_loss", doc="history key to watch"),
         Param("min_delta", "float", 0.0, doc="smallest change that counts as improvement", low=0),
         Param("patience", "int", 0, doc="epochs without improvement before stopping", low=0),
-        Param("mode", "enum", "auto", choices=("auto", "min", "max")),
+        Param(
+            "mode",
+            "enum",
+            "auto",
+            doc="min, max, or auto (max for accuracies)",
+            choices=("auto", "min", "max"),
+        ),
         Param("baseline", "float", None, optional=True, doc="value to beat"),
         Param("restore_best", "bool", False, doc="restore the best weights when training ends"),
         Param("start_from_epoch", "int", 0, low=0, doc="epochs to wait before watching"),
@@ -289,12 +340,12 @@ TRAIN_SETTINGS = Entry(
         Param("loss", "loss", doc="the loss to minimize"),
         Param("optimizer", "optimizer", Spec("adam"), doc="how weights are updated"),
         Param("schedule", "schedule", None, optional=True, doc="learning-rate schedule per epoch"),
-        Param("batch_size", "int", 32, low=1),
-        Param("epochs", "int", 10, low=1),
-        Param("early_stop", "early_stop", None, optional=True),
+        Param("batch_size", "int", 32, doc="samples per gradient step", low=1),
+        Param("epochs", "int", 10, doc="passes over the training data", low=1),
+        Param("early_stop", "early_stop", None, optional=True, doc="stop when learning stalls"),
         Param("metrics", "list:metric", [], doc="reported each epoch"),
         Param("seed", "int", 0, doc="seeds weights, shuffling and dropout"),
-        Param("shuffle", "bool", True),
+        Param("shuffle", "bool", True, doc="reshuffle the training data every epoch"),
         Param(
             "clip_norm",
             "float",
@@ -304,7 +355,9 @@ TRAIN_SETTINGS = Entry(
             low_open=True,
             doc="clip the gradient's global L2 norm to this value",
         ),
-        Param("dtype", "enum", "float32", choices=("float32", "float64")),
+        Param(
+            "dtype", "enum", "float32", doc="floating-point type", choices=("float32", "float64")
+        ),
         Param(
             "mixed_precision",
             "enum",

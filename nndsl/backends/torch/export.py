@@ -30,7 +30,7 @@ def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
         "write a model with its trained weights as ONNX or TorchScript",
         "nndsl export examples/digits.nn --weights runs/digits/weights.npz --to onnx",
     )
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the .nn file")
     p.add_argument("--weights", required=True, metavar="W", help="weights saved by a run")
     p.add_argument("--to", required=True, choices=list(SUFFIXES), help="format to write")
     p.add_argument("--out", metavar="PATH", help="file to write (default: W with .onnx/.pt)")
