@@ -12,6 +12,7 @@ from nndsl.sweep.grid import reference_section as sweep_reference
 FAMILIES = [
     ("core", "Core layers"),
     ("convolution", "Convolution and pooling (channels last: `input(height, width, channels)`)"),
+    ("normalization", "Normalization"),
     ("activation", "Activations (as layers, or as `activation=` of dense)"),
     ("regularization", "Regularization"),
     ("merge", "Merges (graphs that are not a plain stack)"),

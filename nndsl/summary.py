@@ -30,14 +30,14 @@ def summary_table(graph: Graph) -> str:
         return "  ".join(parts).rstrip()
 
     rule = "-" * len(line(header))
-    total = graph.param_count
+    total, trainable = graph.param_count, graph.trainable_count
     out = [f'Model: "{graph.name}"', rule, line(header), "=" * len(rule)]
     out += [line(r) for r in rows]
     out += [
         "=" * len(rule),
         f"Total params: {total:,} ({_bytes(total * 4)})",
-        f"Trainable params: {total:,}",
-        "Non-trainable params: 0",
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {total - trainable:,}",
         rule,
     ]
     return "\n".join(out)

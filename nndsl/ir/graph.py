@@ -29,7 +29,12 @@ class Node:
 
     @property
     def param_count(self) -> int:
+        """All values of its tensors, trainable or not (as Keras counts)."""
         return sum(math.prod(w.shape) for w in self.weights)
+
+    @property
+    def trainable_count(self) -> int:
+        return sum(math.prod(w.shape) for w in self.weights if w.trainable)
 
     def weight_key(self, weight: WeightDef) -> str:
         """The name of a weight tensor in weight dictionaries and files: `dense_1.weight`."""
@@ -81,6 +86,10 @@ class Graph:
     @property
     def param_count(self) -> int:
         return sum(n.param_count for n in self.nodes)
+
+    @property
+    def trainable_count(self) -> int:
+        return sum(n.trainable_count for n in self.nodes)
 
     def consumers(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {n.name: [] for n in self.nodes}
@@ -209,6 +218,7 @@ def _weight_to_dict(w: WeightDef) -> dict[str, Any]:
         "fan_in": w.fan_in,
         "fan_out": w.fan_out,
         "value": w.value,
+        **({} if w.trainable else {"trainable": False}),  # state, not a parameter
     }
 
 
@@ -221,6 +231,7 @@ def _weight_from_dict(d: dict[str, Any]) -> WeightDef:
         d["fan_in"],
         d["fan_out"],
         d.get("value"),
+        d.get("trainable", True),
     )
 
 

@@ -27,7 +27,9 @@ class ShapeError(Exception):
 
 @dataclass(frozen=True)
 class WeightDef:
-    """A trainable tensor of a node: its shape, initializer and per-layer L2 factor."""
+    """A tensor of a node: its shape, initializer and per-layer L2 factor. A tensor that
+    is not `trainable` (batch_norm's running statistics) is state the layer updates
+    itself: saved and restored with the weights, never touched by an optimizer."""
 
     name: str
     shape: Shape
@@ -36,6 +38,7 @@ class WeightDef:
     fan_in: int = 0
     fan_out: int = 0
     value: Any = None  # literal values written in the file (`weights=[[3], [-2]]`)
+    trainable: bool = True
 
 
 @dataclass(frozen=True)
@@ -279,4 +282,4 @@ def activation_names() -> list[str]:
 
 
 # the other families register themselves in OPS when imported
-from nndsl.ir import ops_conv  # noqa: E402,F401
+from nndsl.ir import ops_conv, ops_norm  # noqa: E402,F401

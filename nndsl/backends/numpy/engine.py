@@ -75,28 +75,34 @@ class NumpyEngine:
         self.graph, self.out_act, self.from_logits = plan_output(graph, loss)
         self.metrics = list(metrics)
         self.clip_norm = clip_norm
-        self._layout(initial_weights(graph, seed, dtype))
+        self._layout(initial_weights(graph, seed, dtype), _state_keys(graph))
         self.rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x5EED])  # dropout masks
         self._build_kernels()
         self.optimizer = None
         if optimizer is not None:
             from nndsl.backends.numpy.optimizers import make_optimizer
 
-            self.optimizer = make_optimizer(optimizer, self.params, self.grads)
+            self.optimizer = make_optimizer(optimizer, self.trainable, self.grads)
 
     # ------------------------------------------------------------------ layout
-    def _layout(self, init: dict[str, np.ndarray]) -> None:
+    def _layout(self, init: dict[str, np.ndarray], state: set[str]) -> None:
+        """One flat buffer: the trainable tensors first (the optimizer's and the
+        gradient's part), then the state layers update themselves (running statistics)."""
         self.shapes = {k: v.shape for k, v in init.items()}
         total = sum(v.size for v in init.values())
+        n_trainable = sum(v.size for k, v in init.items() if k not in state)
         self.params = np.zeros(total, self.dtype)
-        self.grads = np.zeros(total, self.dtype)
+        self.trainable = self.params[:n_trainable]
+        self.grads = np.zeros(n_trainable, self.dtype)
         self.views: dict[str, np.ndarray] = {}
         self.grad_views: dict[str, np.ndarray] = {}
         offset = 0
-        for key, value in init.items():
+        for key in sorted(init, key=lambda k: k in state):  # stable: trainable first
+            value = init[key]
             n = value.size
             self.views[key] = self.params[offset : offset + n].reshape(value.shape)
-            self.grad_views[key] = self.grads[offset : offset + n].reshape(value.shape)
+            if key not in state:
+                self.grad_views[key] = self.grads[offset : offset + n].reshape(value.shape)
             self.views[key][...] = value
             offset += n
 
@@ -105,11 +111,12 @@ class NumpyEngine:
         index = {n.name: i for i, n in enumerate(nodes)}
         requires = []
         for n in nodes:
-            requires.append(bool(n.weights) or any(requires[index[i]] for i in n.inputs))
+            own = any(w.trainable for w in n.weights)
+            requires.append(own or any(requires[index[i]] for i in n.inputs))
         self.kernels = []
         for n in nodes:
             own = {w.name: self.views[n.weight_key(w)] for w in n.weights}
-            grads = {w.name: self.grad_views[n.weight_key(w)] for w in n.weights}
+            grads = {w.name: self.grad_views[n.weight_key(w)] for w in n.weights if w.trainable}
             needs = [requires[index[i]] for i in n.inputs]
             self.kernels.append(KERNELS[n.op](n, own, grads, needs, np.dtype(self.dtype), self.rng))
         self.in_idx = [tuple(index[i] for i in n.inputs) for n in nodes]
@@ -250,7 +257,7 @@ class NumpyEngine:
         return loss, {k: v.copy() for k, v in self.grad_views.items()}
 
     def get_weights(self) -> dict[str, np.ndarray]:
-        return {k: v.copy() for k, v in self.views.items()}
+        return {k: self.views[k].copy() for k in self.shapes}  # in graph order
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         check_weights(self.shapes, weights)
@@ -281,3 +288,8 @@ class NumpyEngine:
             )
         if "rng" in state:
             self.rng.bit_generator.state = state["rng"]
+
+
+def _state_keys(graph: Graph) -> set[str]:
+    """The weight keys of non-trainable state (running statistics)."""
+    return {n.weight_key(w) for n in graph.nodes for w in n.weights if not w.trainable}

@@ -15,6 +15,7 @@ import numpy as np
 from nndsl.backends.numpy.activations import ACTIVATIONS
 from nndsl.backends.numpy.kernel import Kernel
 from nndsl.backends.numpy.kernels_conv import CONV_KERNELS
+from nndsl.backends.numpy.kernels_norm import NORM_KERNELS
 
 
 class InputKernel(Kernel):
@@ -178,4 +179,5 @@ KERNELS: dict[str, type[Kernel]] = {
     "linear": LinearKernel,
     **{name: ActivationKernel for name in ACTIVATIONS if name != "linear"},
     **CONV_KERNELS,
+    **NORM_KERNELS,
 }

@@ -29,7 +29,7 @@ from nndsl.backends.base import (
 )
 from nndsl.backends.torch.distributed import rank_and_world
 from nndsl.backends.torch.losses import LOSSES
-from nndsl.backends.torch.lowering import activation, load_weights, lower
+from nndsl.backends.torch.lowering import activation, load_weights, lower, named_tensors
 from nndsl.backends.torch.optimizers import flat_state, load_flat_state, make_optimizer
 from nndsl.errors import NNDSLError
 from nndsl.ir.graph import Graph
@@ -117,7 +117,7 @@ class TorchEngine:
             generator=self.generator,
         )
         self.params = list(self.net.parameters())
-        self.shapes = {k: tuple(p.shape) for k, p in self.net.named_parameters()}
+        self.shapes = {k: tuple(p.shape) for k, p in named_tensors(self.net).items()}
         named = dict(self.net.named_parameters())
         self.penalized = [
             (named[n.weight_key(w)], w.l2) for n in self.graph.nodes for w in n.weights if w.l2
@@ -325,7 +325,7 @@ class TorchEngine:
         return float(loss.detach()), grads
 
     def get_weights(self) -> dict[str, np.ndarray]:
-        return {k: p.detach().cpu().numpy().copy() for k, p in self.net.named_parameters()}
+        return {k: p.detach().cpu().numpy().copy() for k, p in named_tensors(self.net).items()}
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         check_weights(self.shapes, weights)
@@ -335,7 +335,7 @@ class TorchEngine:
         """The whole model (output activation included) as a plain `nn.Module` taking one
         tensor per input. Its parameters are this engine's: training one trains both."""
         module = lower(self.full_graph, self.get_weights(), dtype=self.dtype, device=self.device)
-        for key, p in self.net.named_parameters():
+        for key, p in named_tensors(self.net).items():  # buffers too: running statistics
             owner, attr = key.rsplit(".", 1)
             setattr(module.get_submodule(owner), attr, p)
         return module

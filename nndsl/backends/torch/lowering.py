@@ -16,6 +16,7 @@ import torch
 from torch import fx, nn
 
 from nndsl.backends.torch import layers_conv as conv
+from nndsl.backends.torch import layers_norm as norm
 from nndsl.ir.graph import Graph, Node
 from nndsl.ir.init import initial_weights
 from nndsl.ir.signature import Spec
@@ -132,6 +133,8 @@ LOWERINGS: dict[str, Callable[[Node], nn.Module]] = {
     "avg_pool2d": lambda node: conv.Pool(node, "avg"),
     "global_avg_pool": lambda node: conv.GlobalAvgPool(),
     "upsample": conv.Upsample,
+    "batch_norm": norm.BatchNorm,
+    "layer_norm": norm.LayerNorm,
     **{name: (lambda node, name=name: ACTIVATIONS[name](**node.attrs)) for name in ACTIVATIONS},
 }
 
@@ -175,9 +178,15 @@ def lower(
     return gm
 
 
+def named_tensors(module: nn.Module) -> dict[str, torch.Tensor]:
+    """{`node.weight`: tensor}: the parameters, and the state layers keep as buffers
+    (batch_norm's running statistics): everything a weight file holds."""
+    return module.state_dict(keep_vars=True)
+
+
 def load_weights(module: nn.Module, weights: dict[str, Any]) -> None:
-    """Copy {`node.weight`: array or tensor} into `module`'s parameters of those names."""
-    params = dict(module.named_parameters())
+    """Copy {`node.weight`: array or tensor} into `module`'s tensors of those names."""
+    params = named_tensors(module)
     with torch.no_grad():
         for key, value in weights.items():
             params[key].copy_(torch.as_tensor(value))

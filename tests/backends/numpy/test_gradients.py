@@ -85,12 +85,22 @@ def make_data(model, case: Case, rng: np.random.Generator):
     return x, y
 
 
+def state_keys(model) -> set[str]:
+    """Keys of non-trainable state (running statistics): no gradient, never perturbed."""
+    return {n.weight_key(w) for n in model.graph.nodes for w in n.weights if not w.trainable}
+
+
 def randomize_weights(model, case: Case, rng: np.random.Generator) -> None:
-    """Random weights and biases everywhere, except the probes' identity matrices."""
-    fixed = {f"{p}.weight" for p in case.probes.values()}
+    """Random weights and biases everywhere, except the probes' identity matrices; state
+    (running means and variances) random but positive."""
+    fixed, state = {f"{p}.weight" for p in case.probes.values()}, state_keys(model)
     model.set_weights(
         {
-            k: v if k in fixed else rng.normal(scale=0.6, size=v.shape)
+            k: v
+            if k in fixed
+            else rng.uniform(0.5, 1.5, v.shape)
+            if k in state
+            else rng.normal(scale=0.6, size=v.shape)
             for k, v in model.get_weights().items()
         }
     )
@@ -119,10 +129,11 @@ def check_case(case: Case, seed: int = 0) -> None:
     w0 = engine.get_weights()
     loss, grads = loss_at()
     assert np.isfinite(loss)
-    assert set(grads) == set(w0)
+    assert set(grads) == set(w0) - state_keys(model)
 
-    # every weight, every entry
-    for key, w in w0.items():
+    # every trainable weight, every entry
+    for key in grads:
+        w = w0[key]
         numeric = np.zeros_like(w)
         for idx in np.ndindex(w.shape):
             shifted = {k: v.copy() for k, v in w0.items()}
@@ -280,6 +291,37 @@ CONV_CASES: dict[str, list[Case]] = {
     ),
 }
 
+# batch_norm in training mode uses the batch's statistics (their gradient included)
+NORM_CASES: dict[str, list[Case]] = {
+    "batch_norm": [
+        Case(
+            "batch_norm-training",
+            "  dense(4, activation=tanh)\n  batch_norm()\n  dense(2)",
+            training=True,
+            batch=5,
+        ),
+        Case(
+            "batch_norm-training-images",
+            "  tanh()\n  batch_norm(momentum=0.3)\n  flatten()\n  dense(2)",
+            shape=(3, 2, 2),
+            batch=3,
+            training=True,
+        ),
+        Case(
+            "batch_norm-evaluation",
+            "  dense(4, activation=tanh)\n  batch_norm(epsilon=0.01)\n  dense(2)",
+        ),
+    ],
+    "layer_norm": [
+        Case("layer_norm-vectors", "  dense(4, activation=tanh)\n  layer_norm()\n  dense(2)"),
+        Case(
+            "layer_norm-sequence",
+            "  layer_norm(epsilon=0.1)\n  flatten()\n  dense(2)",
+            shape=(3, 4),
+        ),
+    ],
+}
+
 OP_CASES: dict[str, list[Case]] = {
     "input": [
         Case("input-vector", "  dense(2)"),
@@ -333,6 +375,7 @@ OP_CASES: dict[str, list[Case]] = {
     ],
     **{name: _activation_cases(name) for name in activation_names()},
     **CONV_CASES,
+    **NORM_CASES,
 }
 
 

@@ -1,0 +1,83 @@
+"""Declarations of the normalization family: batch_norm (over the batch and every
+position, per channel: the last axis, as Keras' default) and layer_norm (over the last
+axis of each sample). Imported by `nndsl.ir.ops`, whose registry they join."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nndsl.ir.ops import OpDef, Shape, ShapeError, WeightDef, fmt_shape, op
+from nndsl.ir.signature import Param, Spec
+
+_EPSILON = Param(
+    "epsilon", "float", 1e-5, doc="added to the variance before the square root", low=0
+)
+
+
+def _features(name: str):
+    def rule(shapes: list[Shape], a: dict[str, Any]) -> Shape:
+        (s,) = shapes
+        if not s:
+            raise ShapeError(
+                f"{name} needs samples with at least one dimension, got {fmt_shape(s)}"
+            )
+        return s
+
+    return rule
+
+
+def _affine(channels: int) -> list[WeightDef]:
+    return [
+        WeightDef("weight", (channels,), Spec("ones"), fan_in=channels, fan_out=channels),
+        WeightDef("bias", (channels,), Spec("zeros"), fan_in=channels, fan_out=channels),
+    ]
+
+
+def _batch_norm_weights(shapes: list[Shape], a: dict[str, Any]) -> list[WeightDef]:
+    c = shapes[0][-1]
+    return _affine(c) + [
+        WeightDef("running_mean", (c,), Spec("zeros"), trainable=False),
+        WeightDef("running_var", (c,), Spec("ones"), trainable=False),
+    ]
+
+
+op(
+    OpDef(
+        "batch_norm",
+        "Batch normalization, per channel (the last axis). In training: "
+        "y = weight * (x - mean) / sqrt(var + epsilon) + bias, with the mean and (biased) "
+        "variance of the batch over every axis but the last; the running statistics move "
+        "as in torch: running = (1 - momentum) * running + momentum * batch statistic "
+        "(the unbiased variance). In evaluation the running statistics are used. They are "
+        "state, not parameters: saved with the weights, never changed by an optimizer "
+        "(Keras counts them as non-trainable parameters).",
+        (
+            Param(
+                "momentum",
+                "float",
+                0.1,
+                doc="weight of each new batch in the running statistics (torch's convention; "
+                "Keras' momentum is 1 minus this)",
+                low=0,
+                high=1,
+            ),
+            _EPSILON,
+        ),
+        shape=_features("batch_norm"),
+        weights=_batch_norm_weights,
+        family="normalization",
+    )
+)
+
+op(
+    OpDef(
+        "layer_norm",
+        "Layer normalization over the last axis of each sample: "
+        "y = weight * (x - mean) / sqrt(var + epsilon) + bias, mean and (biased) variance "
+        "of that sample's last axis; the same in training and evaluation.",
+        (_EPSILON,),
+        shape=_features("layer_norm"),
+        weights=lambda shapes, a: _affine(shapes[0][-1]),
+        family="normalization",
+    )
+)
