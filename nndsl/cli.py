@@ -1,4 +1,5 @@
-"""The `nndsl` command: check, summary, graph, fmt, run, evaluate, predict."""
+"""The `nndsl` command: check, summary, graph, fmt, run, evaluate, predict, trace,
+boundary."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ examples:
   nndsl report runs/digits-20250101-120000  # one HTML page about a run folder
   nndsl docs --out docs/reference.md        # the language reference
   nndsl fmt --check examples/*.nn
+  nndsl trace examples/lecture/perceptron.nn --input "-1, 2" --target 1
 """
 
 
@@ -204,6 +206,9 @@ def _add_training_commands(add: Callable) -> None:
     from nndsl.report import add_command as add_report
 
     add_report(add)
+    from nndsl.lecture.commands import add_commands as add_lecture
+
+    add_lecture(add)
 
 
 # ------------------------------------------------------------------ entry point

@@ -214,13 +214,14 @@ class _ModelCompiler:
                 or math.prod(got) != math.prod(w.shape)
                 or (len(got) == len(w.shape) and got != w.shape)
             ):
-                span = _arg_span(call, opdef, "weights" if w.name == "weight" else w.name)
+                arg = "weights" if w.name == "weight" else w.name
+                span = _arg_span(call, opdef, arg)
                 shown = "ragged" if got is None else fmt_shape(got).replace("batch, ", "")
                 raise _err(
                     f"{call.name}(): literal '{w.name}' has shape {shown}, "
                     f"but the layer needs {fmt_shape(w.shape).replace('batch, ', '')}",
                     span,
-                    f"{w.name} is (inputs, units)" if w.name == "weight" else None,
+                    next((p.doc for p in opdef.params if p.name == arg), None),
                 )
 
     def _check_size(self, stmt: ast.Layer, name: str, shape: tuple, weights: list) -> None:

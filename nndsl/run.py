@@ -79,7 +79,11 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("file", metavar="FILE", help="the .nn file")
     _common(p)
-    p.add_argument("--weights", required=True, metavar="W", help="weights saved by a run")
+    p.add_argument(
+        "--weights",
+        metavar="W",
+        help="weights saved by a run (not needed when the file writes them all)",
+    )
     p.add_argument("--data", metavar="D", help=".csv or .npz (default: the test split)")
 
     p = add(
@@ -90,7 +94,11 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("file", metavar="FILE", help="the .nn file")
     _common(p)
-    p.add_argument("--weights", required=True, metavar="W", help="weights saved by a run")
+    p.add_argument(
+        "--weights",
+        metavar="W",
+        help="weights saved by a run (not needed when the file writes them all)",
+    )
     p.add_argument("--data", required=True, metavar="D", help=".csv or .npz of inputs")
     p.add_argument("--out", metavar="PATH", help="CSV to write (default: standard output)")
 
@@ -110,6 +118,12 @@ def _build(args: argparse.Namespace, sets: list[str] = ()) -> Any:
     from nndsl.api import compile_file
 
     program = getattr(args, "program", None) or compile_file(args.file, overrides=list(sets))
+    if program.sweep is not None:  # evaluate, predict: one trial's own file, not the grid
+        raise NNDSLError(
+            f"{args.file} is a sweep of {len(program.trials)} trials; give one trial's file",
+            hint="each trial's run folder holds the trial as model.nn (its data paths are "
+            "relative to this file's folder: save it beside this file) and its weights.npz",
+        )
     build: dict[str, Any] = {"backend": args.backend, "model": args.model}
     if args.backend == "torch":
         build["device"] = args.device
@@ -311,9 +325,25 @@ def _load_inputs(model: Any, path: str, need_targets: bool) -> tuple[np.ndarray,
     return ds.x, ds.y  # raw: the model applies its own input scaling
 
 
+def _load_weights(model: Any, path: str | None) -> None:
+    """Load `path`; without one, every weight must be written in the file."""
+    if path:
+        model.load(path)
+        return
+    weights = [w for node in model.graph.nodes for w in node.weights]
+    if any(w.value is None and getattr(w, "trainable", True) for w in weights):
+        raise NNDSLError(
+            "--weights W is needed: this model's weights are not all written in the file",
+            hint="train it first: nndsl run FILE, then pass RUN/weights.npz",
+        )
+    plan = model.plan
+    if plan is not None and plan.data is not None and plan.data.args.get("standardize"):
+        model.load_data()  # the input scaling of the training split
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     _, model = _build(args)
-    model.load(args.weights)
+    _load_weights(model, args.weights)
     if args.data:
         x, y = _load_inputs(model, args.data, need_targets=True)
         result = model.evaluate(x, y)
@@ -325,7 +355,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     _, model = _build(args)
-    model.load(args.weights)
+    _load_weights(model, args.weights)
     x, _ = _load_inputs(model, args.data, need_targets=False)
     pred = model.predict(x).reshape(len(x), -1)
     names = model.class_names

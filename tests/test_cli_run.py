@@ -91,9 +91,22 @@ def test_every_example_runs(example_path: Path, tmp_path: Path, capsys) -> None:
     assert main(["run", str(example_path), "--epochs", "2", "--out", str(out), "--quiet"]) == 0
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("", "")
+    assert leftovers(tmp_path) == []
+    program = nndsl.compile_file(example_path)
+    if program.sweep is None:
+        check_run_folder(out, program.source, program)
+        return
+    # a sweep example: one run folder per trial, and the comparison
+    assert {"sweep.csv"} | ({"sweep.png"} if has_matplotlib() else set()) <= {
+        p.name for p in out.iterdir()
+    }
+    for trial in program.trials:
+        check_run_folder(out / trial.name, trial.program.source, trial.program)
+
+
+def check_run_folder(out: Path, source: str, program: nndsl.Program) -> None:
     expected = RUN_FILES | ({"curves.png"} if has_matplotlib() else set())
     assert expected <= {p.name for p in out.iterdir()}
-    assert leftovers(tmp_path) == []
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["status"] in ("completed", "stopped early")
     assert config["train"]["epochs"] == 2
@@ -102,10 +115,10 @@ def test_every_example_runs(example_path: Path, tmp_path: Path, capsys) -> None:
     assert 1 <= len(rows) <= 2 and rows[0]["epoch"] == "1"
     metrics = json.loads((out / "metrics.json").read_text())
     assert "train" in metrics and np.isfinite(metrics["train"]["loss"])
-    assert (out / "model.nn").read_text() == example_path.read_text()
+    assert (out / "model.nn").read_text() == source
     # the weights load, without pickle, into the example's model
     tensors, _ = load_weights(out / "weights.npz")
-    model = nndsl.compile_file(example_path).build()
+    model = program.build()
     model.load(out / "weights.npz")
     assert set(tensors) == set(model.get_weights())
 

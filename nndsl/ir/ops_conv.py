@@ -125,9 +125,12 @@ def _conv_weights(rank: int):
         cin, filters = shapes[0][-1], a["filters"]
         kernel = (*per_axis(a["kernel_size"], rank), cin, filters)
         # Keras' fans: the receptive field times the channels on each side
-        out = [WeightDef("weight", kernel, a["init"], 0.0, size * cin, size * filters)]
+        fans = (size * cin, size * filters)
+        out = [WeightDef("weight", kernel, a["init"], 0.0, *fans, value=a["weights"])]
         if a["use_bias"]:
-            out.append(WeightDef("bias", (filters,), a["bias_init"], 0.0, size * cin, filters))
+            out.append(
+                WeightDef("bias", (filters,), a["bias_init"], 0.0, size * cin, filters, a["bias"])
+            )
         return out
 
     return weights
@@ -152,6 +155,14 @@ def _conv_params(rank: int) -> tuple[Param, ...]:
         Param("use_bias", "bool", True, doc="add a learned bias per filter"),
         Param("init", "initializer", Spec("glorot_uniform"), doc="initializer of the kernel"),
         Param("bias_init", "initializer", Spec("zeros"), doc="initializer of the bias"),
+        Param(
+            "weights",
+            "tensor",
+            None,
+            doc=f"literal kernel values, shape ({', '.join(f'kernel_{d}' for d in DIMS[rank])}, "
+            "in_channels, filters)",
+        ),
+        Param("bias", "tensor", None, doc="literal bias values, shape (filters,)"),
     )
 
 
