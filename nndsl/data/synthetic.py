@@ -1,7 +1,8 @@
 """Generated datasets for teaching, numpy only and deterministic for a given seed.
 
-Every generator returns (x, y) with x float64 of shape (n, 2); `noise` is the standard
-deviation of Gaussian noise added to each point (for `grades`, the fuzziness of the rule).
+Every generator returns (x, y) with x float64 of shape (n, 2) (`waves`: sequences of
+shape (n, 32, 1)); `noise` is the standard deviation of Gaussian noise added to each
+point (for `grades`, the fuzziness of the rule).
 """
 
 from __future__ import annotations
@@ -89,6 +90,37 @@ def grades(rng: np.random.Generator, n: int, noise: float, classes: int):
     return np.stack([lectures, hours], axis=1), passed.astype(np.float64)
 
 
+WAVE_STEPS = 32
+WAVE_SHAPES = ("sine", "square", "sawtooth", "triangle")
+
+
+def waves(rng: np.random.Generator, n: int, noise: float, classes: int):
+    """Which shape is this noisy periodic signal? `classes` of sine, square, sawtooth,
+    triangle (labels 0..3, int64, balanced), each 32 steps long with a random frequency
+    (2 to 4 periods), phase and amplitude (0.5 to 1.5): x (n, 32, 1), a sequence task for
+    recurrent and 1-d convolutional layers."""
+    if classes > len(WAVE_SHAPES):
+        raise NNDSLError(
+            f'synthetic("waves") has {len(WAVE_SHAPES)} shapes, got classes={classes}',
+            hint="classes from 2 to 4: " + ", ".join(WAVE_SHAPES),
+        )
+    y = rng.permutation(np.arange(n) % classes)
+    periods = rng.uniform(2.0, 4.0, (n, 1))
+    phase = rng.uniform(0.0, 1.0, (n, 1))
+    u = (np.arange(WAVE_STEPS) / WAVE_STEPS * periods + phase) % 1.0  # place in the period
+    shapes = np.stack(
+        [
+            np.sin(2 * np.pi * u),
+            np.where(u < 0.5, 1.0, -1.0),
+            2 * u - 1,
+            1 - 4 * np.abs(u - 0.5),
+        ]
+    )
+    x = shapes[y, np.arange(n)] * rng.uniform(0.5, 1.5, (n, 1))
+    x += noise * rng.standard_normal(x.shape)
+    return x[:, :, None], y.astype(np.int64)
+
+
 GENERATORS: dict[str, Generator] = {
     "xor": xor,
     "spirals": spirals,
@@ -96,8 +128,9 @@ GENERATORS: dict[str, Generator] = {
     "circles": circles,
     "blobs": blobs,
     "grades": grades,
+    "waves": waves,
 }
-_MULTICLASS = ("spirals", "blobs")  # the ones that read `classes`
+_MULTICLASS = ("spirals", "blobs", "waves")  # the ones that read `classes`
 
 
 def make_synthetic(
@@ -119,6 +152,8 @@ def make_synthetic(
     features, target = (
         (["lectures_attended", "project_hours"], "passed")
         if name == "grades"
+        else ([f"t{i}" for i in range(WAVE_STEPS)], "shape")
+        if name == "waves"
         else (["x1", "x2"], "label")
     )
     extra = f", classes={classes}" if name in _MULTICLASS else ""

@@ -30,6 +30,12 @@ for _name, _doc, _params in [
             Param("high", "float", 0.05, doc="upper bound"),
         ),
     ),
+    (
+        "orthogonal",
+        "A random orthogonal matrix (rows or columns orthonormal) times gain, as Keras' "
+        "Orthogonal: the default of recurrent weights.",
+        (Param("gain", "float", 1.0, doc="scale of the matrix"),),
+    ),
     ("zeros", "All zeros.", ()),
     ("ones", "All ones.", ()),
     ("constant", "Every value the same.", (Param("value", "float", 0.0, doc="the value"),)),
@@ -275,17 +281,19 @@ for _name, _doc, _params in [
     ),
     (
         "synthetic",
-        "A generated dataset: xor, spirals, moons, circles, blobs, grades.",
+        "A generated dataset: xor, spirals, moons, circles, blobs, grades (points in 2-d); "
+        "waves (sequences (32, 1): noisy sine, square, sawtooth or triangle waves to tell "
+        "apart).",
         (
             Param(
                 "name",
                 "enum",
                 doc="which generator",
-                choices=("xor", "spirals", "moons", "circles", "blobs", "grades"),
+                choices=("xor", "spirals", "moons", "circles", "blobs", "grades", "waves"),
             ),
             Param("n", "int", 500, doc="number of samples", low=1),
             Param("noise", "float", 0.1, doc="scale of the added noise", low=0),
-            Param("classes", "int", 2, doc="number of classes (blobs, spirals)", low=2),
+            Param("classes", "int", 2, doc="number of classes (blobs, spirals, waves)", low=2),
             Param("seed", "int", 0, doc="seeds the generator"),
         ),
     ),

@@ -30,6 +30,13 @@ def _draw(w: WeightDef, rng: np.random.Generator) -> np.ndarray:
         return rng.normal(args["mean"], args["std"], w.shape)
     if name == "uniform":
         return rng.uniform(args["low"], args["high"], w.shape)
+    if name == "orthogonal":
+        return args["gain"] * _orthogonal(w.shape, rng)
+    if name == "unit_forget_bias":  # lstm: the forget gate's quarter of the bias at 1
+        out = np.zeros(w.shape)
+        quarter = w.shape[-1] // 4
+        out[..., quarter : 2 * quarter] = 1.0
+        return out
     if name == "zeros":
         return np.zeros(w.shape)
     if name == "ones":
@@ -37,6 +44,15 @@ def _draw(w: WeightDef, rng: np.random.Generator) -> np.ndarray:
     if name == "constant":
         return np.full(w.shape, args["value"])
     raise ValueError(f"unknown initializer {name!r}")  # the checker rejects these earlier
+
+
+def _orthogonal(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Q of the QR decomposition of a normal matrix, signs fixed so Q is uniformly
+    distributed (Keras' Orthogonal, on the last axis against all others)."""
+    rows, cols = int(np.prod(shape[:-1])), shape[-1]
+    q, r = np.linalg.qr(rng.normal(size=(max(rows, cols), min(rows, cols))))
+    q *= np.sign(np.diag(r))
+    return (q.T if rows < cols else q).reshape(shape)
 
 
 def initial_weights(graph: Graph, seed: int, dtype: str = "float64") -> dict[str, np.ndarray]:

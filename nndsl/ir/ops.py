@@ -282,4 +282,4 @@ def activation_names() -> list[str]:
 
 
 # the other families register themselves in OPS when imported
-from nndsl.ir import ops_conv, ops_norm  # noqa: E402,F401
+from nndsl.ir import ops_conv, ops_norm, ops_recurrent  # noqa: E402,F401

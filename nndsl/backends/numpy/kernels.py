@@ -16,6 +16,7 @@ from nndsl.backends.numpy.activations import ACTIVATIONS
 from nndsl.backends.numpy.kernel import Kernel
 from nndsl.backends.numpy.kernels_conv import CONV_KERNELS
 from nndsl.backends.numpy.kernels_norm import NORM_KERNELS
+from nndsl.backends.numpy.kernels_recurrent import RECURRENT_KERNELS
 
 
 class InputKernel(Kernel):
@@ -180,4 +181,5 @@ KERNELS: dict[str, type[Kernel]] = {
     **{name: ActivationKernel for name in ACTIVATIONS if name != "linear"},
     **CONV_KERNELS,
     **NORM_KERNELS,
+    **RECURRENT_KERNELS,
 }

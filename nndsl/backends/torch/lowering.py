@@ -17,6 +17,7 @@ from torch import fx, nn
 
 from nndsl.backends.torch import layers_conv as conv
 from nndsl.backends.torch import layers_norm as norm
+from nndsl.backends.torch import layers_recurrent as rnn
 from nndsl.ir.graph import Graph, Node
 from nndsl.ir.init import initial_weights
 from nndsl.ir.signature import Spec
@@ -117,6 +118,11 @@ def _fused(node: Node) -> nn.Module | None:
     return None if act.name == "linear" else activation(act)
 
 
+def _recurrent(node: Node) -> nn.Module:
+    ract = node.attrs.get("recurrent_activation")
+    return rnn.Recurrent(node, activation(node.attrs["activation"]), ract and activation(ract))
+
+
 # op name -> the node's module; "input" nodes become the GraphModule's arguments
 LOWERINGS: dict[str, Callable[[Node], nn.Module]] = {
     "dense": _dense,
@@ -135,6 +141,8 @@ LOWERINGS: dict[str, Callable[[Node], nn.Module]] = {
     "upsample": conv.Upsample,
     "batch_norm": norm.BatchNorm,
     "layer_norm": norm.LayerNorm,
+    "embedding": rnn.Embedding,
+    **{name: _recurrent for name in ("simple_rnn", "lstm", "gru")},
     **{name: (lambda node, name=name: ACTIVATIONS[name](**node.attrs)) for name in ACTIVATIONS},
 }
 

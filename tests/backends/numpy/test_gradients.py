@@ -45,6 +45,7 @@ class Case:
     training: bool = False  # run in training mode (dropout active, with a fixed mask)
     targets: str = "values"  # values | binary | soft_binary | one_hot | soft | labels
     source: str | None = None  # a whole program instead of `body` (several inputs)
+    inputs: int | None = None  # whole numbers in [0, inputs) instead of normal values
     probes: dict[str, str] = field(default_factory=lambda: {"input_1": "probe"})
 
 
@@ -60,7 +61,12 @@ def program_source(case: Case) -> str:
 
 
 def make_data(model, case: Case, rng: np.random.Generator):
-    xs = {n.name: rng.normal(size=(case.batch, *n.shape)) for n in model.graph.inputs}
+    xs = {
+        n.name: rng.normal(size=(case.batch, *n.shape))
+        if case.inputs is None
+        else rng.integers(0, case.inputs, (case.batch, *n.shape)).astype(float)
+        for n in model.graph.inputs
+    }
     x = xs if len(xs) > 1 else next(iter(xs.values()))
     out_shape = (case.batch, *model.graph.output.shape)
     units = out_shape[-1]
@@ -322,6 +328,64 @@ NORM_CASES: dict[str, list[Case]] = {
     ],
 }
 
+EMBEDDING = """
+model m {
+  input(5)
+  embedding(6, 3)
+  flatten()
+  dense(2)
+}
+train m { loss = mse }
+"""
+
+
+def _recurrent_cases(op: str, layers: list[tuple[str, str]]) -> list[Case]:
+    """Each layer on 4 steps of 3 features, its output (the last step, or every step)
+    into a dense output."""
+    return [
+        Case(f"{op}-{tag}", f"  {layer}\n  flatten()\n  dense(2)", shape=(4, 3), batch=3)
+        for tag, layer in layers
+    ]
+
+
+RECURRENT_CASES: dict[str, list[Case]] = {
+    "embedding": [
+        # indices repeat across the batch: their gradients add up
+        Case("embedding-lookup", "", source=EMBEDDING, probes={}, inputs=6, batch=4),
+        Case(
+            "embedding-into-lstm",
+            "",
+            source=EMBEDDING.replace("flatten()", "lstm(2)"),
+            probes={},
+            inputs=6,
+        ),
+    ],
+    "simple_rnn": _recurrent_cases(
+        "simple_rnn",
+        [
+            ("last", "simple_rnn(3)"),
+            ("sequences-relu", "simple_rnn(2, activation=relu, return_sequences=true)"),
+            ("no-bias", "simple_rnn(2, use_bias=false, activation=sigmoid)"),
+        ],
+    ),
+    "lstm": _recurrent_cases(
+        "lstm",
+        [
+            ("last", "lstm(3)"),
+            ("sequences", "lstm(2, return_sequences=true, unit_forget_bias=false)"),
+            ("activations", "lstm(2, activation=elu, recurrent_activation=tanh, use_bias=false)"),
+        ],
+    ),
+    "gru": _recurrent_cases(
+        "gru",
+        [
+            ("last", "gru(3)"),
+            ("sequences", "gru(2, return_sequences=true, activation=relu)"),
+            ("no-bias", "gru(2, use_bias=false, recurrent_activation=tanh)"),
+        ],
+    ),
+}
+
 OP_CASES: dict[str, list[Case]] = {
     "input": [
         Case("input-vector", "  dense(2)"),
@@ -376,6 +440,7 @@ OP_CASES: dict[str, list[Case]] = {
     **{name: _activation_cases(name) for name in activation_names()},
     **CONV_CASES,
     **NORM_CASES,
+    **RECURRENT_CASES,
 }
 
 
