@@ -20,6 +20,7 @@ from nndsl.syntax import ast
 from nndsl.syntax.parser import parse
 
 FROM = "from"  # reserved keyword: `dense(8, from=x)` starts a branch at layer x
+MAX_LAYERS = 10_000  # per model; `repeat 100000000 {...}` is refused, not stamped out
 
 
 def _err(message: str, span: ast.Span | None, hint: str | None = None) -> NNDSLError:
@@ -73,6 +74,16 @@ class _ModelCompiler:
                 if stmt.count < 1:
                     raise _err(
                         f"repeat needs a count of at least 1, got {stmt.count}", stmt.count_span
+                    )
+                stamped = _layer_count((stmt,))
+                if stamped == 0:  # an empty body: nothing to stamp out, however often
+                    continue
+                total = len(self.nodes) + stamped
+                if total > MAX_LAYERS:  # refused before it is stamped out
+                    raise _err(
+                        f"this repeat makes the model {total:,} layers long; "
+                        f"nndsl compiles at most {MAX_LAYERS:,}",
+                        stmt.count_span,
                     )
                 self.scope.repeat_depth += 1
                 for _ in range(stmt.count):
@@ -236,6 +247,11 @@ class _ModelCompiler:
                 stmt.call.span,
                 "use fewer units or a smaller input",
             )
+
+
+def _layer_count(body: tuple[ast.Statement, ...]) -> int:
+    """Layers `body` stamps out, repeats multiplied (without stamping them out)."""
+    return sum(s.count * _layer_count(s.body) if isinstance(s, ast.Repeat) else 1 for s in body)
 
 
 def _targets(body: tuple[ast.Statement, ...]) -> list[str]:

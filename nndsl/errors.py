@@ -7,6 +7,7 @@ way compilers do: ``file:line:col: error: message``, the source line, a caret, a
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 
 
@@ -62,10 +63,11 @@ class NNDSLError(Exception):
     def _snippet(self) -> list[str]:
         if self.source is None or self.line is None:
             return []
-        src_lines = self.source.splitlines()
+        # lines as the parser counts them: only "\n" ends one (not \f, \x1c, U+2028...)
+        src_lines = self.source.split("\n")
         if not 1 <= self.line <= len(src_lines):
             return []
-        text = src_lines[self.line - 1].replace("\t", " ")
+        text = display_line(src_lines[self.line - 1])
         gutter = f"{self.line:>4} | "
         out = [gutter + text]
         if self.column is not None:
@@ -75,6 +77,13 @@ class NNDSLError(Exception):
                 width = min(self.end_column - col, max(1, len(text) - col + 1))
             out.append(" " * (len(gutter) + col - 1) + "^" * width)
         return out
+
+
+def display_line(text: str) -> str:
+    """A source line as an error shows it: tabs as spaces, and control characters (a
+    terminal escape smuggled into a file) as '?', one column each so the caret fits."""
+    text = text.rstrip("\r").replace("\t", " ")
+    return "".join("?" if unicodedata.category(c)[0] == "C" else c for c in text)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

@@ -218,9 +218,13 @@ class Model:
                     f"{path} holds no model description; load it into a model "
                     "built from its .nn file: model.load(path)"
                 )
-            graph = Graph.from_dict(meta["graph"])
-            plan = TrainPlan.from_dict(meta["plan"]) if meta.get("plan") else None
-            model = cls(graph, plan, **build)
+            from nndsl.ir.check import graph_from_description
+
+            graph, plan = graph_from_description(meta, str(path))
+            try:
+                model = cls(graph, plan, **build)
+            except (TypeError, ValueError, KeyError, AttributeError) as e:  # a damaged plan
+                raise NNDSLError(f"{path}: its training plan is corrupt ({e})") from None
         return model.load(path)
 
     def torch_module(self) -> Any:

@@ -118,7 +118,7 @@ def _build(args: argparse.Namespace, sets: list[str] = ()) -> Any:
     from nndsl.api import compile_file
 
     program = getattr(args, "program", None) or compile_file(args.file, overrides=list(sets))
-    if program.sweep is not None:  # evaluate, predict: one trial's own file, not the grid
+    if program.sweep is not None and program.train is not None:  # evaluate, predict
         raise NNDSLError(
             f"{args.file} is a sweep of {len(program.trials)} trials; give one trial's file",
             hint="each trial's run folder holds the trial as model.nn (its data paths are "

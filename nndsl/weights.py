@@ -63,33 +63,83 @@ def save_weights(path: str | Path, tensors: dict[str, np.ndarray], meta: dict[st
 
 
 def load_weights(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """(tensors, metadata) from a file written by `save_weights`; never unpickles."""
+    """(tensors, metadata) from a file written by `save_weights`; never unpickles. Any
+    defect of the file (truncated, corrupt, a pickle, not numbers) is an NNDSLError."""
     path = Path(path)
     if not path.is_file():
         raise NNDSLError(f"no such weights file: {path}")
     with open(path, "rb") as f:
         head = f.read(8)
+    if head[:1] == b"\x80":  # the first byte of a pickle (protocol 2 and later)
+        raise NNDSLError(
+            f"{path} is a Python pickle, which nndsl never loads (unpickling can run code)",
+            hint="save weights with model.save(...) as .npz or .safetensors",
+        )
     if head[:2] == b"PK":
-        return _load_npz(path)
-    return _load_safetensors(path)
+        tensors, meta = _load_npz(path)
+    else:
+        tensors, meta = _load_safetensors(path)
+    for name, value in tensors.items():
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+            what = getattr(value, "dtype", type(value).__name__)
+            raise NNDSLError(f"{path}: tensor '{name}' holds {what}, not numbers")
+    return tensors, meta
 
 
 def _load_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m.filename for m in archive.infolist()]
+        foreign = [m for m in members if not m.endswith(".npy")]
+        if foreign:
+            pickled = any(m.endswith(".pkl") for m in foreign)
+            raise NNDSLError(
+                f"{path} is not an nndsl weights file: it holds '{foreign[0]}', "
+                + (
+                    "a pickle (a torch.save file?), which nndsl never loads"
+                    if pickled
+                    else "which is not a NumPy array"
+                ),
+                hint="save weights with model.save(...) as .npz or .safetensors",
+            )
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise NNDSLError(
-            f"{path} is not a readable weights file (corrupt or truncated): {e}"
-        ) from None
+    except NNDSLError:
+        raise
+    except ValueError as e:
+        if "bject arrays" in str(e):
+            raise NNDSLError(
+                f"{path} holds Python objects (pickled), which nndsl never loads"
+            ) from None
+        raise _unreadable(path, e) from None
+    except Exception as e:  # zipfile, zlib and numpy raise many kinds for damaged files
+        raise _unreadable(path, e) from None
     meta_raw = arrays.pop(META_KEY, None)
-    meta = {}
+    meta_text = None
     if meta_raw is not None:
         try:
-            meta = json.loads(meta_raw.tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            meta_text = meta_raw.tobytes().decode("utf-8")
+        except UnicodeDecodeError:
             raise NNDSLError(f"{path}: its metadata record is corrupt") from None
-    return arrays, meta
+    return arrays, _meta(path, meta_text)
+
+
+def _unreadable(path: Path, e: BaseException) -> NNDSLError:
+    reason = str(e) or type(e).__name__
+    return NNDSLError(f"{path} is not a readable weights file (corrupt or truncated): {reason}")
+
+
+def _meta(path: Path, text: str | None) -> dict[str, Any]:
+    """The metadata record, which must be a JSON object (or absent)."""
+    if text is None:
+        return {}
+    try:
+        meta = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise NNDSLError(f"{path}: its metadata record is corrupt") from None
+    if not isinstance(meta, dict):
+        raise NNDSLError(f"{path}: its metadata record is corrupt (not a JSON object)")
+    return meta
 
 
 def _load_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -101,10 +151,8 @@ def _load_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]
         ) from None
     try:
         with safe_open(str(path), framework="numpy") as f:
-            meta_text = (f.metadata() or {}).get(META_KEY, "{}")
+            meta_text = (f.metadata() or {}).get(META_KEY)
             arrays = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:  # safetensors raises its own error types for corrupt files
-        raise NNDSLError(
-            f"{path} is not a readable weights file (corrupt or truncated): {e}"
-        ) from None
-    return arrays, json.loads(meta_text)
+        raise _unreadable(path, e) from None
+    return arrays, _meta(path, meta_text)

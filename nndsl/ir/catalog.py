@@ -4,7 +4,7 @@ sources, early stopping, and the `train` settings themselves."""
 
 from __future__ import annotations
 
-from nndsl.ir.signature import GROUPS, Entry, Param, Spec, register
+from nndsl.ir.signature import CATALOGS, GROUPS, Entry, Param, Spec, register
 
 # ---------------------------------------------------------------- initializers
 # fan_in / fan_out come from the weight's declaration (WeightDef).
@@ -174,6 +174,18 @@ for _name, _doc, _params in [
     ),
 ]:
     register("optimizer", Entry(_name, _params, _doc))
+
+# Buffers each optimizer keeps per parameter (torch's state), by its arguments: the
+# memory estimate counts them before anything is allocated.
+for _name, _state in [
+    ("sgd", lambda a: 1 if a.get("momentum") else 0),
+    ("adam", lambda a: 3 if a.get("amsgrad") else 2),
+    ("adamw", lambda a: 3 if a.get("amsgrad") else 2),
+    ("adagrad", lambda a: 1),
+    ("adadelta", lambda a: 2),
+    ("rmsprop", lambda a: 1 + bool(a.get("momentum")) + bool(a.get("centered"))),
+]:
+    CATALOGS["optimizer"][_name].extra["state"] = _state
 
 # ---------------------------------------------------------------- schedules (per epoch)
 for _name, _doc, _params in [

@@ -77,7 +77,7 @@ def run_if_sweep(args: argparse.Namespace) -> int | None:
 
     sets = list(args.sets) + ([f"epochs={args.epochs}"] if args.epochs is not None else [])
     program = compile_file(args.file, overrides=sets)
-    if program.sweep is None:
+    if program.sweep is None or program.train is None:  # no train block: run says so
         if getattr(args, "trials", None) is not None:
             raise NNDSLError(
                 "--trials samples a sweep, but this file has none",
@@ -240,6 +240,14 @@ def _run_parallel(tasks: list, jobs: int, done: Any) -> bool:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     fork = sys.platform == "linux" and "torch" not in sys.modules
+    if fork:  # every trial draws its curves: load matplotlib once, before the workers fork
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot  # noqa: F401
+        except ImportError:
+            pass
     context = multiprocessing.get_context("fork" if fork else "spawn")
     interrupted = False
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker) as pool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast as pyast
 import re
+import warnings
 from dataclasses import dataclass
 
 from lark import Token, Transformer, Tree
@@ -115,7 +116,7 @@ class _ToAst(Transformer):
 
     def string(self, items):
         (tok,) = items
-        return ast.String(pyast.literal_eval(str(tok)), _span(tok))
+        return ast.String(_string_value(tok), _span(tok))
 
     def true(self, items):
         return ast.Bool(True, _span(items[0]))
@@ -139,6 +140,25 @@ class _ToAst(Transformer):
         lpar, rpar = items[0], items[-1]
         args = items[1] if len(items) == 3 else []
         return ast.Group(tuple(args), _join(_span(lpar), _span(rpar)))
+
+
+def _string_value(tok: Token) -> str:
+    """A string literal's value: escapes as in Python ("\\t", "\\u00e9", "\\\\")."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "\\d" stays a backslash and a d, silently
+            return pyast.literal_eval(str(tok))
+    except (SyntaxError, ValueError) as e:
+        reason = str(getattr(e, "msg", e)).rsplit(": ", 1)[-1]
+        if "null bytes" in reason:
+            reason = "it holds a NUL byte"
+        raise NNDSLError(
+            f"bad string: {reason}",
+            line=tok.line,
+            column=tok.column,
+            end_column=tok.end_column if tok.end_line == tok.line else None,
+            hint='escapes: \\\\ \\" \\n \\t \\xHH \\uHHHH; a string cannot hold a NUL byte',
+        ) from None
 
 
 def _expected_words(expected: set[str]) -> str:
@@ -174,8 +194,10 @@ def _syntax_error(err: UnexpectedInput, path: str | None, source: str) -> NNDSLE
         and err.token.type == "$END"
         or isinstance(err, UnexpectedEOF)
     ):
-        lines = source.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
+        lines = source.split("\n")  # as the parser counts lines
+        if len(lines) > 1 and not lines[-1]:
+            lines.pop()  # the end of the last line, not the empty one after it
+        line, column = len(lines), len(lines[-1].rstrip("\r")) + 1
         message = f"unexpected end of file, expected {_expected_words(expected)}"
         if "RBRACE" in expected:
             hint = "a block is missing its closing '}'"
@@ -258,8 +280,9 @@ def _token_after(
         return None
     adjacent = (prev.end_line, prev.end_column) == (tok.line, tok.column)
     if prev.kind in ("INT", "FLOAT", "NUMBER") and adjacent:
-        line = source.splitlines()[prev.line - 1]
-        text = _NUMBER_RUN.match(line, prev.column - 1).group()
+        line = source.split("\n")[prev.line - 1]
+        run = _NUMBER_RUN.match(line, prev.column - 1)
+        text = run.group() if run else prev.text
         return (
             f"malformed number '{text}'",
             prev,
@@ -286,7 +309,7 @@ def _token_after(
 def _comments(source: str) -> list[ast.Comment]:
     """Every `# comment` with its position (strings may contain '#')."""
     out = []
-    for lineno, text in enumerate(source.splitlines(), start=1):
+    for lineno, text in enumerate(source.split("\n"), start=1):  # lines as the parser counts
         in_string = escaped = False
         for col, ch in enumerate(text):
             if in_string:
@@ -304,13 +327,43 @@ def _comments(source: str) -> list[ast.Comment]:
     return out
 
 
+MAX_NESTING = 64  # brackets inside brackets; deeper ones would exhaust Python's stack
+_BRACKETS = re.compile(r'[(\[]|[)\]]|"(?:[^"\\\n]|\\.)*"?|#[^\n]*|\n')
+
+
+def _check_nesting(source: str, path: str | None) -> None:
+    """Refuse brackets nested deeper than MAX_NESTING, at the first one too deep."""
+    if source.count("(") + source.count("[") <= MAX_NESTING:
+        return
+    depth, line, line_start = 0, 1, 0
+    for m in _BRACKETS.finditer(source):
+        ch = m.group()
+        if ch == "\n":
+            line, line_start = line + 1, m.end()
+        elif ch in "([":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise NNDSLError(
+                    f"brackets nested more than {MAX_NESTING} deep",
+                    line=line,
+                    column=m.start() - line_start + 1,
+                    path=path,
+                    source=source,
+                )
+        elif ch in ")]":
+            depth = max(depth - 1, 0)
+
+
 def parse(source: str, path: str | None = None) -> ast.Module:
     """Parse `.nn` source text into a `Module`; raise `NNDSLError` on a syntax error."""
+    _check_nesting(source, path)
     try:
         # the AST is built during parsing (no intermediate parse tree)
         blocks = lalr_parser(transformer=_ToAst()).parse(source)
     except UnexpectedInput as err:
         raise _syntax_error(err, path, source) from None
+    except NNDSLError as err:  # raised while building the AST (a bad string)
+        raise err.located(path, source) from None
     models = [b for b in blocks if isinstance(b, ast.Model)]
     trains = [b for b in blocks if isinstance(b, ast.Train)]
     return ast.Module(models, trains, blocks, _comments(source), path, source)

@@ -158,3 +158,16 @@ def test_sweep_plot(tmp_path, monkeypatch):
     assert main(["run", str(write(tmp_path, batch="16")), "--out", str(out), "-q"]) == 0
     png = (out / "sweep.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_evaluate_wants_one_trial(tmp_path, capsys):
+    path = write(tmp_path)
+    assert main(["evaluate", str(path), "--weights", str(tmp_path / "w.npz")]) == 1
+    assert "is a sweep of 4 trials; give one trial's file" in capsys.readouterr().err
+
+
+def test_lists_in_a_model_without_train_block(tmp_path, capsys):
+    path = tmp_path / "m.nn"
+    path.write_text("model m {\n    input(2)\n    dense([1, 2])\n}\n")
+    assert main(["run", str(path)]) == 1
+    assert "has no train block" in capsys.readouterr().err
