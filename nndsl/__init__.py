@@ -12,10 +12,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nndsl.errors import NNDSLError
+from nndsl.errors import NNDSLError, NNDSLWarning
 
 __version__ = "0.1.0"
-__all__ = ["NNDSLError", "Program", "compile_file", "compile_string", "load", "__version__"]
+__all__ = [
+    "NNDSLError",
+    "NNDSLWarning",
+    "Program",
+    "compile_file",
+    "compile_string",
+    "load",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from nndsl.api import Program, compile_file, compile_string, load

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nndsl.compiler import CompiledFile, compile_with_overrides
-from nndsl.errors import NNDSLError, did_you_mean
+from nndsl.errors import NNDSLError, NNDSLWarning, did_you_mean
 from nndsl.ir.graph import Graph
 from nndsl.ir.plan import TrainPlan
 from nndsl.summary import summary_table
@@ -33,6 +33,15 @@ class Program:
         self.source: str = compiled.module.source
         self.overrides: list[str] = []  # the `--set key=value` texts applied
         self._trials: list[Trial] | None = None
+
+    @property
+    def warnings(self) -> list[NNDSLWarning]:
+        """What compiles but is probably not meant (nndsl.lint): located, never fatal."""
+        if not hasattr(self, "_warnings"):
+            from nndsl.lint import check_program
+
+            self._warnings = check_program(self)
+        return self._warnings
 
     @property
     def sweep(self) -> Sweep | None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from nndsl.errors import NNDSLError
+from nndsl.errors import NNDSLError, NNDSLWarning
 
 EPILOG = """\
 examples:
@@ -45,6 +46,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 from nndsl.sweep.trials import check_trials
 
                 check_trials(program)
+            for warning in program.warnings:  # printed, never fatal
+                _print_error(warning)
         except NNDSLError as e:
             _print_error(e)
             failed += 1
@@ -217,7 +220,8 @@ def _add_training_commands(add: Callable) -> None:
 def _print_error(e: NNDSLError) -> None:
     text = e.render()
     if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
-        text = text.replace(": error: ", ": \033[1;31merror:\033[0m ", 1)
+        colour = "1;31" if e.severity == "error" else "1;33"
+        text = text.replace(f": {e.severity}: ", f": \033[{colour}m{e.severity}:\033[0m ", 1)
         try:  # the source line in colour, when Pygments is installed
             from nndsl.syntax.lexer import colour_snippet
 
@@ -225,6 +229,26 @@ def _print_error(e: NNDSLError) -> None:
         except ImportError:
             pass
     print(text, file=sys.stderr)
+
+
+def _run_command(args: argparse.Namespace) -> int | None:
+    """Run a command; nndsl's warnings (`NNDSLWarning`, e.g. from fit) print like errors,
+    or not at all with --quiet."""
+    with warnings.catch_warnings():
+        if getattr(args, "quiet", False):
+            warnings.simplefilter("ignore", NNDSLWarning)
+            return args.func(args)
+        warnings.simplefilter("always", NNDSLWarning)
+        show = warnings.showwarning
+
+        def show_nndsl(message, category, *rest, **kwargs):
+            if isinstance(message, NNDSLWarning):
+                _print_error(message)
+            else:
+                show(message, category, *rest, **kwargs)
+
+        warnings.showwarning = show_nndsl
+        return args.func(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -235,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        return int(_run_command(args) or 0)
     except NNDSLError as e:
         _print_error(e)
         return 1

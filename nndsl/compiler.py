@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nndsl.errors import NNDSLError, did_you_mean
 from nndsl.ir import catalog  # noqa: F401  (registers losses, optimizers, ...)
+from nndsl.ir import check as memory
 from nndsl.ir.catalog import TRAIN_SETTINGS
 from nndsl.ir.graph import Graph, Node, output_activation
 from nndsl.ir.ops import OPS, OpDef, ShapeError, WeightDef, fmt_shape
@@ -31,10 +32,7 @@ def _err(message: str, span: ast.Span | None, hint: str | None = None) -> NNDSLE
 
 
 def _memory_bytes() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 64 << 30
+    return memory.machine_memory()
 
 
 @dataclass
@@ -372,12 +370,27 @@ def _compile_train(block: ast.Train, graphs: dict[str, Graph], base_dir: str) ->
     values = bind(TRAIN_SETTINGS.params, args, "train", block.span)
     plan = TrainPlan(model=model, base_dir=base_dir, **values)
     _check_loss_fits(plan, graphs[model], seen["loss"].value.span)
+    _check_memory(plan, graphs[model], seen, block)
     if plan.validation + plan.test >= 1:
         raise _err(
             "validation and test fractions leave no data to train on",
             seen.get("test", seen.get("validation")).value.span,
         )
     return plan
+
+
+def _check_memory(
+    plan: TrainPlan, graph: Graph, seen: dict[str, ast.Setting], block: ast.Train
+) -> None:
+    """Refuse training that needs more memory than this machine has (parameters,
+    gradients, optimizer state, the batch's activations), before anything is allocated."""
+    need = memory.estimate_memory(graph, plan.dtype, plan.batch_size, plan.optimizer)
+    try:
+        memory.check_fits(need, f"training '{plan.model}'")
+    except NNDSLError as e:
+        batch = seen.get("batch_size") if need.activations > need.total // 2 else None
+        span = batch.value.span if batch is not None else (block.model_span or block.span)
+        raise _err(e.message, span, e.hint) from None
 
 
 def _loss_hint(graph: Graph) -> str:

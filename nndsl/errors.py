@@ -14,6 +14,8 @@ from collections.abc import Iterable
 class NNDSLError(Exception):
     """A mistake in a `.nn` file, its data or its use; never a bug in nndsl itself."""
 
+    severity = "error"  # the word after `file:line:col:` when rendered
+
     def __init__(
         self,
         message: str,
@@ -52,7 +54,8 @@ class NNDSLError(Exception):
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        lines = [f"{where}: error: {self.message}" if where else f"error: {self.message}"]
+        head = f"{self.severity}: {self.message}"
+        lines = [f"{where}: {head}" if where else head]
         snippet = self._snippet()
         if snippet:
             lines.extend(snippet)
@@ -77,6 +80,14 @@ class NNDSLError(Exception):
                 width = min(self.end_column - col, max(1, len(text) - col + 1))
             out.append(" " * (len(gutter) + col - 1) + "^" * width)
         return out
+
+
+class NNDSLWarning(NNDSLError, UserWarning):
+    """Something that will run but is probably not what was meant (nndsl.lint): located
+    and rendered like an error (`file:line:col: warning: ...`), never raised by nndsl;
+    `Model.fit` hands it to Python's `warnings`."""
+
+    severity = "warning"
 
 
 def display_line(text: str) -> str:

@@ -6,13 +6,14 @@ from it (including the data, when the block names a data source).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nndsl.backends import create_engine
-from nndsl.errors import NNDSLError
+from nndsl.errors import NNDSLError, NNDSLWarning
 from nndsl.ir.graph import Graph
 from nndsl.ir.plan import TrainPlan
 from nndsl.summary import summary_table
@@ -46,6 +47,7 @@ class Model:
         self.scaler: dict[str, Any] | None = None  # input standardization, if any
         self.class_names: list[str] | None = None
         self.history: History | None = None
+        self.warnings: list[NNDSLWarning] = []  # found by the last fit (nndsl.lint)
         if plan is not None:  # the file's engine settings, unless build() gives them
             options.setdefault("mixed_precision", plan.mixed_precision)
             options.setdefault("compile", plan.compile)
@@ -96,6 +98,7 @@ class Model:
         train_data = self.engine.prepare(tx, ty)
         val_data = self.engine.prepare(*validation_data) if validation_data is not None else None
         bs = batch_size or plan.batch_size
+        self._check_before_training(len(train_data), batch_size, verbose)
         n_epochs = epochs or plan.epochs
         cbs: list[Callback] = []
         if plan.early_stop is not None:
@@ -121,6 +124,31 @@ class Model:
         self.trainer = Trainer(self.engine, config)
         self.history = self.trainer.fit(train_data, val_data)
         return self.history
+
+    def _check_before_training(self, n_train: int, batch_size: int | None, verbose: int) -> None:
+        """Refuse a batch that does not fit in memory (with the estimate); collect the
+        warnings (nndsl.lint) about what will train but probably not as meant, the file's
+        and the data's, in `self.warnings`, and hand them to Python's `warnings`."""
+        from nndsl.ir.check import check_fits, estimate_memory
+        from nndsl.lint import check_batch, check_program
+
+        plan = self.plan
+        bs = batch_size or plan.batch_size
+        need = estimate_memory(self.graph, self.dtype, min(bs, n_train), plan.optimizer)
+        check_fits(need, f"training '{self.graph.name}' with batch_size {bs}")
+        program = self.program
+        found = check_program(program, self.graph.name) if program is not None else []
+        batch = check_batch(
+            plan,
+            n_train,
+            batch_size,
+            module=program._compiled.module if program is not None else None,
+            overrides=program.overrides if program is not None else (),
+        )
+        self.warnings = found + ([batch] if batch else [])
+        if verbose:
+            for warning in self.warnings:
+                warnings.warn(warning, stacklevel=3)
 
     def load_data(self, validation_split: float | None = None) -> Splits:
         """The train block's data, split and scaled as the plan says (the splits hold

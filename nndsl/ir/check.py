@@ -32,8 +32,12 @@ def machine_memory() -> int:
         return 64 << 30
 
 
-def gib(n: float) -> str:
-    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 / 10 else f"{n / 2**20:,.1f} MiB"
+def human_bytes(n: float) -> str:
+    """A byte count in the largest unit that keeps it at least 0.1: `1.3 KiB`, `23.5 GiB`."""
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size / 10:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n:,.0f} B"
 
 
 @dataclass(frozen=True)
@@ -58,17 +62,18 @@ class MemoryEstimate:
         return self.activations // max(self.batch_size, 1)
 
     def describe(self) -> str:
-        parts = [f"parameters {gib(self.parameters)}"]
+        parts = [f"parameters {human_bytes(self.parameters)}"]
         if self.gradients:
-            parts.append(f"gradients {gib(self.gradients)}")
+            parts.append(f"gradients {human_bytes(self.gradients)}")
         if self.optimizer:
             parts.append(
-                f"{self.optimizer_name} state {gib(self.optimizer)} "
+                f"{self.optimizer_name} state {human_bytes(self.optimizer)} "
                 f"({self.state_per_parameter} per parameter)"
             )
         if self.activations:
-            parts.append(f"activations {gib(self.activations)} (batch of {self.batch_size:,})")
-        return f"about {gib(self.total)}: " + ", ".join(parts)
+            batch = f"batch of {self.batch_size:,}"
+            parts.append(f"activations {human_bytes(self.activations)} ({batch})")
+        return f"about {human_bytes(self.total)}: " + ", ".join(parts)
 
 
 def optimizer_state(optimizer: Spec | None) -> int:
@@ -123,7 +128,7 @@ def check_fits(estimate: MemoryEstimate, what: str) -> None:
         batch = largest_batch(estimate)
         hint = f"a batch_size of at most {batch:,} fits" if batch else "use a smaller model"
     raise NNDSLError(
-        f"{what} needs {estimate.describe()}; this machine has {gib(machine_memory())}",
+        f"{what} needs {estimate.describe()}; this machine has {human_bytes(machine_memory())}",
         hint=hint or "use fewer units or a smaller input",
     )
 
