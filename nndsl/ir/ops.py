@@ -225,16 +225,19 @@ for _name, _doc, _params in _ACTIVATIONS:
 # ---------------------------------------------------------------- merges
 
 
-def _add_shape(shapes: list[Shape], a: dict[str, Any]) -> Shape:
-    first = shapes[0]
-    for i, s in enumerate(shapes[1:], start=2):
-        if s != first:
-            raise ShapeError(
-                f"add needs equal shapes, got {fmt_shape(first)} and {fmt_shape(s)} "
-                f"(operands 1 and {i})",
-                "project one side to the other's size with a dense layer",
-            )
-    return first
+def _elementwise_shape(name: str):
+    def rule(shapes: list[Shape], a: dict[str, Any]) -> Shape:
+        first = shapes[0]
+        for i, s in enumerate(shapes[1:], start=2):
+            if s != first:
+                raise ShapeError(
+                    f"{name} needs equal shapes, got {fmt_shape(first)} and {fmt_shape(s)} "
+                    f"(operands 1 and {i})",
+                    "project one side to the other's size with a dense layer",
+                )
+        return first
+
+    return rule
 
 
 def _concat_shape(shapes: list[Shape], a: dict[str, Any]) -> Shape:
@@ -258,7 +261,19 @@ op(
         "add",
         "Element-wise sum of its inputs. With one name, adds it to the previous layer's output.",
         (_REFS,),
-        shape=_add_shape,
+        shape=_elementwise_shape("add"),
+        inputs="many",
+        family="merge",
+    )
+)
+
+op(
+    OpDef(
+        "multiply",
+        "Element-wise product of its inputs (e.g. a gate: multiply(h, g) with g a sigmoid "
+        "layer). With one name, multiplies the previous layer's output by it.",
+        (_REFS,),
+        shape=_elementwise_shape("multiply"),
         inputs="many",
         family="merge",
     )

@@ -149,3 +149,14 @@ def test_test_programs_totals():
         " dense(10, softmax)\n}\n"
     )
     assert "Total params: 235,146" in program.summary()
+
+
+def test_multiply_keeps_the_shape():
+    # Keras: Multiply()([Dense(16), Dense(16, "sigmoid")]) -> (None, 16), no parameters
+    g = graph(
+        "x = input(16)\nh = dense(16)\ng = dense(16, activation=sigmoid, from=x)\nmultiply(h, g)"
+    )
+    assert g.output.shape == (16,) and g.output.param_count == 0
+    assert g.output.inputs == ["h", "g"]
+    with pytest.raises(nndsl.NNDSLError, match="multiply needs equal shapes"):
+        graph("x = input(4)\nh = dense(3)\nmultiply(h, x)")

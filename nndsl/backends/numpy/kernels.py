@@ -155,6 +155,31 @@ class AddKernel(Kernel):
         return [dy if need else None for need in self.needs_input_grad]
 
 
+class MultiplyKernel(Kernel):
+    """y = x_1 * x_2 * ...; d y / d x_i is the product of the others."""
+
+    def forward(self, xs, training):
+        self.xs = xs
+        out = self.buffer("y", xs[0].shape)
+        np.multiply(xs[0], xs[1], out=out)
+        for x in xs[2:]:
+            out *= x
+        return out
+
+    def backward(self, dy):
+        grads: list[np.ndarray | None] = []
+        for i, need in enumerate(self.needs_input_grad):
+            if not need:
+                grads.append(None)
+                continue
+            g = dy.copy()  # one per operand: the engine may add them up
+            for j, x in enumerate(self.xs):
+                if j != i:
+                    g *= x
+            grads.append(g)
+        return grads
+
+
 class ConcatKernel(Kernel):
     def forward(self, xs, training):
         axis = self.node.attrs["axis"]  # an axis of a sample; the batch axis comes first
@@ -176,6 +201,7 @@ KERNELS: dict[str, type[Kernel]] = {
     "dropout": DropoutKernel,
     "flatten": FlattenKernel,
     "add": AddKernel,
+    "multiply": MultiplyKernel,
     "concat": ConcatKernel,
     "linear": LinearKernel,
     **{name: ActivationKernel for name in ACTIVATIONS if name != "linear"},

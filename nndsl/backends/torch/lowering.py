@@ -92,6 +92,14 @@ class Add(nn.Module):
         return out
 
 
+class Multiply(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0] * xs[1]
+        for x in xs[2:]:
+            out = out * x
+        return out
+
+
 class Concat(nn.Module):
     """Joins samples along `axis` (an axis of a sample: the batch axis comes first)."""
 
@@ -129,6 +137,7 @@ LOWERINGS: dict[str, Callable[[Node], nn.Module]] = {
     "dropout": lambda node: Dropout(node.attrs["rate"]),
     "flatten": lambda node: nn.Flatten(),
     "add": lambda node: Add(),
+    "multiply": lambda node: Multiply(),
     "concat": lambda node: Concat(node.attrs["axis"]),
     "reshape": conv.Reshape,
     "conv1d": lambda node: conv.Conv(node, _fused(node)),

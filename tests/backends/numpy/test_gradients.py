@@ -421,6 +421,20 @@ OP_CASES: dict[str, list[Case]] = {
         ),
         Case("add-input-to-itself", "  h = dense(3, activation=tanh)\n  add(h, h)\n  dense(2)"),
     ],
+    "multiply": [
+        Case(
+            "multiply-gate",
+            "  h = dense(3, activation=tanh)\n  g = dense(3, activation=sigmoid, from=probe)\n"
+            "  multiply(h, g)\n  dense(2)",
+        ),
+        Case(
+            "multiply-previous-by-named",
+            "  h = dense(3, activation=tanh)\n  dense(3)\n  multiply(h)\n  dense(2)",
+        ),
+        Case(
+            "multiply-by-itself", "  h = dense(3, activation=tanh)\n  multiply(h, h, h)\n  dense(2)"
+        ),
+    ],
     "concat": [
         Case(
             "concat-last-axis",
