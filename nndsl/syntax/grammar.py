@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lark import Lark, Transformer
+from lark import lexer as lark_lexer
 
 GRAMMAR_NAME = "nndsl.lark"
 
@@ -32,12 +33,20 @@ def lalr_parser(strict: bool = False, transformer: Transformer | None = None) ->
     key = (type(transformer) if transformer is not None else None, strict)
     parser = _PARSERS.get(key)
     if parser is None:
-        parser = _PARSERS[key] = Lark(
-            grammar_text(),
-            parser="lalr",
-            strict=strict,
-            propagate_positions=transformer is None,
-            maybe_placeholders=False,
-            transformer=transformer,
-        )
+        # Where `interegular` is installed, lark checks every pair of terminals for
+        # collisions on each build (~0.3 s). The strict build proves there are none (a test
+        # does it), so runtime builds skip the check.
+        saved = getattr(lark_lexer, "has_interegular", False)
+        lark_lexer.has_interegular = saved and strict
+        try:
+            parser = _PARSERS[key] = Lark(
+                grammar_text(),
+                parser="lalr",
+                strict=strict,
+                propagate_positions=transformer is None,
+                maybe_placeholders=False,
+                transformer=transformer,
+            )
+        finally:
+            lark_lexer.has_interegular = saved
     return parser
