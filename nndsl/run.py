@@ -3,14 +3,15 @@
 A run folder holds the resolved configuration (config.yaml), the metrics history
 (history.csv), the weights (weights.npz, no pickle), final metrics (metrics.json), a copy
 of the source (model.nn) and the learning curves (curves.png, with matplotlib). It is
-assembled under `<dir>.partial` and renamed into place only when complete.
+assembled under `<dir>.partial` and renamed into place only when complete; an
+interrupted run keeps a checkpoint that `nndsl run --resume DIR` continues (the layout
+and its guarantees: nndsl.runfolder).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +21,15 @@ from typing import Any
 import numpy as np
 
 from nndsl.errors import NNDSLError
+from nndsl.runfolder import (
+    CHECKPOINT,
+    checkpoint_meta,
+    discard_partial,
+    partial_of,
+    prepare_partial,
+    swap_in,
+)
+from nndsl.train.checkpoint import Checkpoint, signals_interrupt
 from nndsl.weights import atomic_write_text
 
 BACKENDS = ["numpy", "torch"]
@@ -36,8 +46,13 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
             "nndsl run examples/digits.nn --backend torch --device cuda",
         ],
     )
-    p.add_argument("file", metavar="FILE", help="the .nn file")
+    p.add_argument("file", metavar="FILE", nargs="?", help="the .nn file")
     _common(p)
+    p.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue an interrupted run from its checkpoint (--epochs may extend it)",
+    )
     p.add_argument("--epochs", type=int, help="override the train block's epochs")
     p.add_argument("--seed", type=int, help="override the train block's seed")
     p.add_argument(
@@ -137,6 +152,13 @@ def _build(args: argparse.Namespace, sets: list[str] = ()) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from nndsl.backends.torch.distributed import under_torchrun
+    from nndsl.runfolder import resume_args
+
+    resume = None
+    if getattr(args, "resume", None) and "rank" not in vars(args):
+        resume = resume_args(args)  # the run's own program, overrides, backend and folder
+    elif not args.file:
+        raise NNDSLError("nndsl run needs a FILE, or --resume RUN_DIR to continue a run")
 
     if getattr(args, "program", None) is None and "rank" not in vars(args):
         from nndsl.sweep.runner import run_if_sweep  # a sweep file trains each trial
@@ -171,34 +193,42 @@ def cmd_run(args: argparse.Namespace) -> int:
         + f" [{model.backend}]"
     )
     final = Path(args.out) if args.out else _default_dir(model.graph.name)
-    partial = final.with_name(final.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
+    partial = partial_of(final)
+    prepare_partial(partial, resuming=resume is not None)
+    checkpoint = Checkpoint(  # state of the last finished epoch: periodically, on Ctrl-C
+        partial / CHECKPOINT,
+        plan.checkpoint_every,
+        resume=resume or False,
+        meta=checkpoint_meta(args, program, model, final),
+    )
     status = "completed"
     started = time.perf_counter()
     error: NNDSLError | None = None
     try:
-        model.fit(verbose=0 if args.quiet else 1)
+        with signals_interrupt():  # SIGTERM stops it as Ctrl-C does
+            model.fit(verbose=0 if args.quiet else 1, callbacks=[checkpoint])
         if model.history.info.get("stopped_epoch"):
             status = "stopped early"
     except (KeyboardInterrupt, NNDSLError) as e:
-        if getattr(model, "trainer", None) is None:  # refused before training began: no run
-            shutil.rmtree(partial)
+        if checkpoint.last is None:  # refused before training began: no run
+            discard_partial(partial, resuming=resume is not None)
             raise
         if isinstance(e, KeyboardInterrupt):
             status = "interrupted"
-            say("interrupted: saving the weights so far")
+            say(
+                f"interrupted: saving the weights so far and a checkpoint of epoch "
+                f"{checkpoint.written_epoch}; continue with: nndsl run --resume {final}"
+            )
         else:  # diverged, bad monitor...: keep what is good, then report
             status = "failed"
             error = e
     seconds = time.perf_counter() - started
     history = model.history or model.trainer.history
     metrics = _final_metrics(model, splits) if status != "failed" else {}
+    if status != "interrupted":
+        checkpoint.remove()  # finished: nothing to continue
     _write_run(partial, program, model, history, metrics, status, seconds, args)
-    if final.exists():
-        shutil.rmtree(final)
-    partial.rename(final)
+    swap_in(partial, final)  # a complete folder replaces the old one at once
     if not args.quiet and metrics:
         print(_metrics_table(metrics))
     say(f"run folder: {final}")
@@ -226,7 +256,7 @@ def _default_dir(name: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = Path("runs") / f"{name}-{stamp}"
     path, k = base, 1
-    while path.exists() or path.with_name(path.name + ".partial").exists():
+    while path.exists() or partial_of(path).exists():
         k += 1
         path = base.with_name(f"{base.name}-{k}")
     return path

@@ -56,7 +56,8 @@ class Trainer:
         )
         on_batch = self._on_batch if wants_batches else None
         try:
-            for epoch in range(cfg.initial_epoch, cfg.epochs):
+            # from self.epoch: a callback's on_train_begin may move it (a resumed checkpoint)
+            for epoch in range(self.epoch, cfg.epochs):
                 self.epoch = epoch
                 order = self.rng.permutation(n) if cfg.shuffle else np.arange(n)
                 self._call("on_epoch_begin", epoch)
@@ -82,6 +83,9 @@ class Trainer:
                 last_good = self.engine.get_weights()
                 if self.stop_training:
                     break
+        except KeyboardInterrupt:  # Ctrl-C: callbacks may save what they can (a checkpoint)
+            end_logs["interrupted"] = True
+            raise
         finally:
             self._call("on_train_end", end_logs)
             self.history.info.update(end_logs)

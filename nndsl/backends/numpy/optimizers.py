@@ -155,6 +155,8 @@ class Adam(Optimizer):
         # step_size is folded into the denominator (as torch's capturable path does),
         # which saves a pass: p -= m / ((sqrt(v) / sqrt(bc2) + eps) / step_size)
         step_size = self.lr / (1.0 - self.beta1**self.steps)
+        if step_size == 0:  # lr 0 (e.g. a schedule's floor): moments move, weights do not
+            return
         bc2_sqrt = math.sqrt(1.0 - self.beta2**self.steps)
         np.sqrt(v, out=tmp)
         tmp /= bc2_sqrt * step_size
