@@ -157,12 +157,48 @@ class Model:
 
         plan = self._require_plan("load data")
         try:
-            splits = load_splits(plan, validation_split)
+            splits = load_splits(plan, validation_split, check=self._check_targets)
         except NNDSLError as e:  # a missing or bad data file: say which .nn file names it
             raise e.located(self.program.path if self.program else None, None) from None
         self.scaler = splits.scaler
         self.class_names = splits.class_names
         return splits
+
+    def _check_targets(self, dataset: Any) -> None:
+        """A target the loss cannot take (a class label out of range for the output), named
+        by the data's own row before any split or shuffle: for a CSV, its line and cell."""
+        from nndsl.train.targets import first_bad_target
+
+        plan = self.plan
+        units = self.graph.output.shape[-1] if self.graph.output.shape else 1
+        found = first_bad_target(dataset.y, plan.loss.name, self.graph.output.shape)
+        if found is None:
+            return
+        row, col, problem, hint = found
+        names = dataset.class_names
+        if names is not None:  # the file holds names: say which one
+            label = int(np.asarray(dataset.y).reshape(len(dataset.y), -1)[row, col])
+            listed = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+            problem = f"class '{names[label]}' is label {label} of {len(names)} ({listed}): "
+            problem += f"{units} output unit{'s' if units > 1 else ''} cannot tell them apart"
+        spec = plan.data
+        if spec.name == "csv":
+            from nndsl.data.csvfile import cell_error
+            from nndsl.data.load import resolve_path
+
+            target = spec.args["target"]
+            column = target if isinstance(target, str) else list(target)[col]
+            raise cell_error(
+                resolve_path(spec.args["path"], plan.base_dir),
+                row,
+                column,
+                problem,
+                hint,
+                delimiter=spec.args.get("delimiter", ","),
+                shown=spec.args["path"],
+            )
+        where = f"{spec.args['path']}: y[{row}]" if spec.name == "npz" else f"sample {row}"
+        raise NNDSLError(f"{where}: {problem}", hint=hint)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None) -> dict:
         """{"loss": ..., metric: ...} in evaluation mode (no dropout). Without x, on the

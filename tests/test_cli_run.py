@@ -209,7 +209,9 @@ def test_targets_that_do_not_fit_leave_no_run_folder(tmp_path: Path, capsys) -> 
     out = tmp_path / "runs" / "r"
     assert main(["run", str(tmp_path / "m.nn"), "--out", str(out), "--quiet"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: class label") and "0..2" in err, err
+    # located in the CSV itself, by its own line (before the data is split and shuffled)
+    assert err.startswith(f"{tmp_path / 'd.csv'}:5:5: error: in d.csv, line 5, column 'y': ")
+    assert "class label 3 is out of range" in err and "0..2" in err, err
     assert not out.exists()
     assert leftovers(tmp_path) == []
 

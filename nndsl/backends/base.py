@@ -77,13 +77,17 @@ def check_weights(expected: dict[str, tuple[int, ...]], given: dict[str, np.ndar
         )
     if extra:
         raise NNDSLError(
-            f"weights have an unexpected tensor '{extra[0]}'",
+            f"weights have an unexpected tensor '{extra[0]}' "
+            f"(shape {tuple(np.shape(given[extra[0]]))})",
             hint="were they saved from a different model? expected: " + ", ".join(expected),
         )
     for k, shape in expected.items():
         got = tuple(np.shape(given[k]))
         if got != tuple(shape):
             raise NNDSLError(f"weight '{k}' has shape {got}, but the model needs {tuple(shape)}")
+        dtype = getattr(given[k], "dtype", None)
+        if isinstance(dtype, np.dtype) and dtype.kind not in "biuf":
+            raise NNDSLError(f"weight '{k}' holds {dtype}, not numbers")
 
 
 # ---------------------------------------------------------------- shared by the engines

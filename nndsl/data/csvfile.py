@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from nndsl.data.dataset import Dataset
 from nndsl.errors import NNDSLError, did_you_mean
 
 _DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t"}
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)|[^\r\n]+$")
 
 
 def load_csv(
@@ -62,6 +64,27 @@ def load_csv(
     return table.build([header.index(c) for c in chosen], [header.index(t) for t in targets])
 
 
+def cell_error(
+    path: str,
+    row: int,
+    column: str,
+    message: str,
+    hint: str | None = None,
+    *,
+    delimiter: str = ",",
+    shown: str | None = None,
+) -> NNDSLError:
+    """An error about the value of `column` in data row `row` (0-based, in the order
+    `load_csv` returns them), located at that cell of the file: for checks made after
+    loading (a class label out of range for the model's output)."""
+    shown = shown or path
+    table = _Table(path, shown, _DELIMITER_ALIASES.get(delimiter, delimiter))
+    header = table.header()
+    r = row + 1  # the header is row 0
+    where = f"in {shown}, line {table.starts[r]}, column '{column}'"
+    return table._cell_error(r, header.index(column), f"{where}: {message}", hint)
+
+
 def _names(value: Any, what: str) -> list[str]:
     names = [value] if isinstance(value, str) else value
     if (
@@ -87,7 +110,9 @@ class _Table:
     def __init__(self, path: str, shown: str, delimiter: str) -> None:
         self.path, self.shown, self.delimiter = path, shown, delimiter
         self.text = _read_text(path, shown)
-        self.lines = self.text.splitlines(keepends=True)
+        # CSV's line ends only (str.splitlines would also break at \f, \x1c, U+2028...)
+        self.lines = _LINE.findall(self.text)
+        self.shown_text = "".join(line.rstrip("\r\n") + "\n" for line in self.lines)
         self.rows: list[list[str]] = []  # header first; cells as written (not stripped)
         self.starts: list[int] = []  # 1-based line of each row
         self.ends: list[int] = []
@@ -128,7 +153,7 @@ class _Table:
         return NNDSLError(
             message,
             path=self.path,
-            source=self.text,
+            source=self.shown_text,
             line=line,
             column=column,
             end_column=end_column,

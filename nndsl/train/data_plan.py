@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,13 @@ class Splits:
     class_names: list[str] | None
 
 
-def load_splits(plan: TrainPlan, validation: float | None = None) -> Splits:
+def load_splits(
+    plan: TrainPlan,
+    validation: float | None = None,
+    check: Callable[[Any], None] | None = None,
+) -> Splits:
+    """`check(dataset)` runs on the whole dataset before it is split (and shuffled), so
+    its errors can name a data file's own rows."""
     from nndsl.data import Standardizer, load_data, split
 
     if plan.data is None:
@@ -28,6 +35,8 @@ def load_splits(plan: TrainPlan, validation: float | None = None) -> Splits:
             hint='add e.g. data = csv("data.csv", target="y"), or pass arrays to fit(x, y)',
         )
     dataset = load_data(plan.data, plan.base_dir)
+    if check is not None:
+        check(dataset)
     val_fraction = plan.validation if validation is None else validation
     train, val, test = split(dataset, val_fraction, plan.test, plan.seed)
     scaler = None

@@ -80,6 +80,50 @@ def prepare_targets(y, loss: str, out_shape: tuple[int, ...], dtype: str) -> np.
     return y.astype(dtype, copy=False)
 
 
+def first_bad_target(
+    y: np.ndarray, loss: str, out_shape: tuple[int, ...]
+) -> tuple[int, int, str, str | None] | None:
+    """(row, column, problem, hint) of the first target value `loss` cannot take, in the
+    order given (before any split or shuffle, so a data file can say where it is), or
+    None. Class labels must be whole numbers in range; binary targets within [0, 1]."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "iubf" or y.ndim == 0 or y.size == 0:
+        return None  # prepare_targets explains these
+    units = out_shape[-1] if out_shape else 1
+    kind = target_kind(loss)
+    table = y.reshape(len(y), -1)
+    if kind == "labels" or (kind == "one_hot" and table.shape[1] == 1 and units > 1):
+        if table.shape[1] != 1:
+            return None
+        values = table[:, 0]
+        whole = values == np.floor(values)
+        bad = ~whole | (values < 0) | (values >= units)
+        if not bad.any():
+            return None
+        first = int(np.argmax(bad))
+        value = values[first]
+        if not whole[first]:
+            return first, 0, f"{loss} wants whole class labels, got {value:g}", None
+        return (
+            first,
+            0,
+            f"class label {value:g} is out of range for {units} output units: "
+            f"labels must be 0..{units - 1}",
+            f"the output layer needs one unit per class for {loss}",
+        )
+    if kind == "binary":
+        bad = np.argwhere((table < 0) | (table > 1))
+        if len(bad):
+            row, col = (int(i) for i in bad[0])
+            return (
+                row,
+                col,
+                f"{loss} wants targets between 0 and 1, got {table[row, col]:g}",
+                "for several classes use sparse_categorical_crossentropy",
+            )
+    return None
+
+
 def _check_label_range(labels: np.ndarray, units: int, loss: str) -> None:
     bad = np.flatnonzero((labels < 0) | (labels >= units))
     if bad.size:
