@@ -300,3 +300,38 @@ def test_resume_refuses_changes(tmp_path: Path, monkeypatch, capsys) -> None:
     with pytest.raises(NNDSLError, match="not a readable checkpoint"):
         (run / "checkpoint.npz").write_bytes(b"PK\x03\x04 damaged")
         find_checkpoint(run)
+
+
+# ---------------------------------------------------------------- NaN stop
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow is the point
+def test_a_nan_loss_stops_the_run_with_the_last_good_epochs_weights(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """The learning rate explodes in epoch 4: the run stops in that epoch, names it and the
+    batch, suggests a smaller rate, and its folder holds exactly the weights after epoch 3
+    (those of a run of 3 epochs); a failed run leaves no checkpoint to resume."""
+    source = write(tmp_path, every=1)
+    run, three = tmp_path / "run", tmp_path / "three"
+    real = NumpyEngine.train_epoch
+    calls = {"n": 0}
+
+    def train_epoch(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            self.lr = 3e38  # near float32 max: the next products overflow
+        return real(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(NumpyEngine, "train_epoch", train_epoch)
+        assert main(["run", str(source), "--out", str(run), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"error: the loss became (nan|inf) at epoch 4, batch \d+", err), err
+    assert "try a smaller learning rate" in err
+    assert status(run) == "failed" and not (run / "checkpoint.npz").exists()
+    assert main(["run", str(source), "--out", str(three), "--epochs", "3", "--quiet"]) == 0
+    wa, _ = load_weights(run / "weights.npz")
+    wb, _ = load_weights(three / "weights.npz")
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa)
+    assert leftovers(tmp_path) == []
