@@ -195,7 +195,8 @@ def test_a_real_sigint_to_a_running_process_then_resume(tmp_path: Path) -> None:
         proc.kill()
     assert "Traceback" not in rest
     assert status(run) == "interrupted"
-    assert 3 <= find_checkpoint(run)[0]["epoch"] < 60
+    # epoch 3 was printed before its state was kept: the signal may land in between
+    assert 2 <= find_checkpoint(run)[0]["epoch"] < 60
     assert main(["run", "--resume", str(run), "--quiet"]) == 0
     assert main(["run", str(source), "--out", str(reference), "--quiet"]) == 0
     assert_same_run(run, reference)
