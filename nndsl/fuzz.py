@@ -48,7 +48,8 @@ def source_lines(source: str) -> list[str]:
 
 
 def check_located(err: NNDSLError, source: str, path: str) -> None:
-    """An error about `source` must point inside it and render without failing."""
+    """An error (or warning) about `source` must point inside it and render without
+    failing, showing the line it names."""
     lines = source_lines(source)
     if err.line is None or err.column is None:
         raise FuzzFailure("error without a line and column", source, err.render())
@@ -62,7 +63,7 @@ def check_located(err: NNDSLError, source: str, path: str) -> None:
         text = err.render()
     except Exception:
         raise FuzzFailure("rendering the error failed", source, traceback.format_exc()) from None
-    head = f"{path}:{err.line}:{err.column}: error: "
+    head = f"{path}:{err.line}:{err.column}: {err.severity}: "
     if not text.startswith(head):
         raise FuzzFailure("rendered error does not start with file:line:col", source, text)
     shown = text.split("\n")[1:2]
@@ -78,7 +79,9 @@ def check_source(source: str, path: str = "fuzz.nn", formatter: bool = True) -> 
 
     try:
         program = compile_string(source, path)
-        getattr(program, "warnings", None)  # the semantic checks must not crash either
+        for warning in program.warnings:  # the semantic checks must not crash either
+            if warning.line is not None:
+                check_located(warning, source, path)
     except NNDSLError as e:
         check_located(e, source, path)
         return e.message
