@@ -151,6 +151,18 @@ def _build(args: argparse.Namespace, sets: list[str] = ()) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from nndsl.train.plots import BackgroundPlotter
+
+    # started first: it imports matplotlib while this process compiles and trains
+    plotter = BackgroundPlotter() if "rank" not in vars(args) else None
+    try:
+        return _run(args, plotter)
+    finally:
+        if plotter is not None:
+            plotter.close()
+
+
+def _run(args: argparse.Namespace, plotter: Any) -> int:
     from nndsl.backends.torch.distributed import under_torchrun
     from nndsl.runfolder import resume_args
 
@@ -227,7 +239,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     metrics = _final_metrics(model, splits) if status != "failed" else {}
     if status != "interrupted":
         checkpoint.remove()  # finished: nothing to continue
-    _write_run(partial, program, model, history, metrics, status, seconds, args)
+    _write_run(partial, program, model, history, metrics, status, seconds, args, plotter)
     swap_in(partial, final)  # a complete folder replaces the old one at once
     if not args.quiet and metrics:
         print(_metrics_table(metrics))
@@ -292,6 +304,7 @@ def _write_run(
     status: str,
     seconds: float,
     args: argparse.Namespace,
+    plotter: Any = None,
 ) -> None:
     import yaml
 
@@ -321,7 +334,8 @@ def _write_run(
     if history is not None and len(history):
         from nndsl.train.plots import plot_curves
 
-        note = plot_curves(history, folder / "curves.png", title=model.graph.name)
+        path, title = folder / "curves.png", model.graph.name
+        note = plotter.plot(history, path, title) if plotter else plot_curves(history, path, title)
         if note and not args.quiet:
             print(note, file=sys.stderr)
 

@@ -52,3 +52,79 @@ def epoch_marks(history: History) -> list[tuple[int, str, dict]]:
         style = {"color": "tab:green", "linestyle": "--", "alpha": 0.8}
         marks.append((epoch, f"best, restored (epoch {epoch})", style))
     return marks
+
+
+class BackgroundPlotter:
+    """Draws `curves.png` in a helper process that imports matplotlib (about half a second)
+    while training runs, so a short run does not wait for the import at the end.
+
+    Started before training; `plot(...)` hands it the history and waits. Falls back to
+    plotting in this process if the helper cannot be used."""
+
+    def __init__(self) -> None:
+        import importlib.util
+        import subprocess
+        import sys
+
+        self.proc = None
+        if importlib.util.find_spec("matplotlib") is None:
+            return
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "nndsl.train.plots"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        except OSError:
+            self.proc = None
+
+    def plot(self, history: History, path: Path, title: str = "") -> str | None:
+        import json
+
+        if self.proc is None:
+            return plot_curves(history, path, title)
+        job = {
+            "history": history.history,
+            "epoch": history.epoch,
+            "info": history.info,
+            "path": str(path),
+            "title": title,
+        }
+        try:
+            _, err = self.proc.communicate(json.dumps(job).encode(), timeout=120)
+        except Exception:  # a broken or stuck helper: draw here instead
+            self.proc.kill()
+            return plot_curves(history, path, title)
+        if self.proc.returncode != 0 or not path.exists():
+            return plot_curves(history, path, title)
+        return None
+
+    def close(self) -> None:
+        """Let an unused helper exit (it stops when its input closes)."""
+        if self.proc is not None and self.proc.returncode is None and self.proc.stdin:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+
+
+def _plot_from_stdin() -> None:
+    import json
+    import sys
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401  (the slow import, done while the parent trains)
+
+    raw = sys.stdin.read()
+    if not raw:  # the run ended without curves to draw
+        return
+    job = json.loads(raw)
+    history = History(job["history"], job["epoch"], job["info"])
+    plot_curves(history, Path(job["path"]), job["title"])
+
+
+if __name__ == "__main__":
+    _plot_from_stdin()
