@@ -33,20 +33,11 @@ def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--out", metavar="PNG", help="the plot (default: MODEL-lr-find.png in this folder)"
     )
-    p.add_argument(
-        "--backend", choices=["numpy", "torch"], default="numpy", help="numpy (default) or torch"
-    )
-    p.add_argument("--device", default="auto", help="torch: auto, cpu, cuda or cuda:N")
-    p.add_argument("--model", help="which model of the file (default: the trained one)")
+    from nndsl.run import add_backend_options, add_set_option
+
+    add_backend_options(p)
     p.add_argument("--seed", type=int, help="override the train block's seed")
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a train setting, in .nn syntax (repeatable), e.g. optimizer=sgd",
-    )
+    add_set_option(p)
 
 
 def lr_find(model: Any, x: Any = None, y: Any = None, **options: Any) -> LRFinding:

@@ -47,7 +47,7 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         ],
     )
     p.add_argument("file", metavar="FILE", nargs="?", help="the .nn file")
-    _common(p)
+    add_backend_options(p)
     p.add_argument(
         "--resume",
         metavar="RUN_DIR",
@@ -55,14 +55,7 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--epochs", type=int, help="override the train block's epochs")
     p.add_argument("--seed", type=int, help="override the train block's seed")
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a train setting, in .nn syntax (repeatable)",
-    )
+    add_set_option(p)
     p.add_argument("--out", metavar="DIR", help="run folder (default: runs/MODEL-TIME)")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     p.add_argument(
@@ -93,7 +86,7 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         "nndsl evaluate examples/digits.nn --weights runs/digits/weights.npz",
     )
     p.add_argument("file", metavar="FILE", help="the .nn file")
-    _common(p)
+    add_backend_options(p)
     p.add_argument(
         "--weights",
         metavar="W",
@@ -108,7 +101,7 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         "nndsl predict examples/will_i_pass.nn --weights W --data new.csv --out p.csv",
     )
     p.add_argument("file", metavar="FILE", help="the .nn file")
-    _common(p)
+    add_backend_options(p)
     p.add_argument(
         "--weights",
         metavar="W",
@@ -118,7 +111,20 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--out", metavar="PATH", help="CSV to write (default: standard output)")
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def add_set_option(p: argparse.ArgumentParser) -> None:
+    """`--set KEY=VALUE`, shared by every command that trains."""
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a train setting, in .nn syntax (repeatable)",
+    )
+
+
+def add_backend_options(p: argparse.ArgumentParser) -> None:
+    """`--backend`, `--device` and `--model`, shared by every command that builds a model."""
     p.add_argument(
         "--backend",
         choices=BACKENDS,

@@ -64,14 +64,9 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--data", metavar="D", help=".csv or .npz points (default: the file's data)")
     p.add_argument("--no-train", action="store_true", help="draw the untrained model")
     p.add_argument("--epochs", type=int, help="override the train block's epochs")
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a train setting, in .nn syntax (repeatable)",
-    )
+    from nndsl.run import add_set_option
+
+    add_set_option(p)
     p.add_argument("--mark", metavar="VALUES", help='a point to mark, e.g. "-1, 2"')
     p.add_argument("--model", help="which model of the file (default: the trained one)")
 
