@@ -10,6 +10,27 @@ from __future__ import annotations
 import numpy as np
 
 
+def mlp_source(sizes: list[int], batch: int, binary: bool, extra: str = "") -> str:
+    """The benchmark MLP as a .nn file: ReLU hidden layers, sigmoid or softmax output,
+    Adam(lr=0.001); `extra` adds train settings."""
+    layers = "\n".join(f"    dense({s}, activation=relu)" for s in sizes[1:-1])
+    out_act = "sigmoid" if binary else "softmax"
+    loss = "binary_crossentropy" if binary else "sparse_categorical_crossentropy"
+    return f"""
+model bench {{
+    input({sizes[0]})
+{layers}
+    dense({sizes[-1]}, activation={out_act})
+}}
+train bench {{
+    loss = {loss}
+    optimizer = adam(lr=0.001)
+    batch_size = {batch}
+    epochs = 1
+{extra}}}
+"""
+
+
 class NumpyMLP:
     def __init__(self, sizes: list[int], batch: int, lr: float = 1e-3, seed: int = 0) -> None:
         rng = np.random.default_rng(seed)

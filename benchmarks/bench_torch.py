@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,24 +24,13 @@ import torch.nn.functional as F
 
 import nndsl
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _reference import mlp_source  # noqa: E402
+
 
 def nndsl_engine(sizes: list[int], batch: int, binary: bool, device: str, bf16: bool):
-    layers = "\n".join(f"    dense({s}, activation=relu)" for s in sizes[1:-1])
-    out_act = "sigmoid" if binary else "softmax"
-    loss = "binary_crossentropy" if binary else "sparse_categorical_crossentropy"
-    source = f"""
-model bench {{
-    input({sizes[0]})
-{layers}
-    dense({sizes[-1]}, activation={out_act})
-}}
-train bench {{
-    loss = {loss}
-    optimizer = adam(lr=0.001)
-    batch_size = {batch}
-    mixed_precision = {"bf16" if bf16 else "none"}
-}}
-"""
+    extra = f"    mixed_precision = {'bf16' if bf16 else 'none'}\n"
+    source = mlp_source(sizes, batch, binary, extra)
     return nndsl.compile_string(source).build(backend="torch", device=device, seed=0).engine
 
 

@@ -19,29 +19,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _reference import NumpyMLP, torch_epoch, torch_mlp  # noqa: E402
+from _reference import NumpyMLP, mlp_source, torch_epoch, torch_mlp  # noqa: E402
 
 import nndsl  # noqa: E402
 
 
 def nndsl_model(sizes: list[int], batch: int, binary: bool):
-    layers = "\n".join(f"    dense({s}, activation=relu)" for s in sizes[1:-1])
-    out_act = "sigmoid" if binary else "softmax"
-    loss = "binary_crossentropy" if binary else "sparse_categorical_crossentropy"
-    src = f"""
-model bench {{
-    input({sizes[0]})
-{layers}
-    dense({sizes[-1]}, activation={out_act})
-}}
-train bench {{
-    loss = {loss}
-    optimizer = adam(lr=0.001)
-    batch_size = {batch}
-    epochs = 1
-}}
-"""
-    return nndsl.compile_string(src).build(backend="numpy", seed=0)
+    return nndsl.compile_string(mlp_source(sizes, batch, binary)).build(backend="numpy", seed=0)
 
 
 def bench(name: str, sizes: list[int], n: int, batch: int, rounds: int, binary: bool) -> dict:

@@ -25,6 +25,7 @@ from nndsl.backends.base import (
 from nndsl.backends.numpy.activations import apply as apply_activation
 from nndsl.backends.numpy.kernels import KERNELS, DenseKernel
 from nndsl.backends.numpy.losses import LOSSES
+from nndsl.backends.numpy.optimizers import clip_grad_norm, make_optimizer
 from nndsl.errors import NNDSLError
 from nndsl.ir.graph import Graph
 from nndsl.ir.init import initial_weights
@@ -74,14 +75,13 @@ class NumpyEngine:
         self.loss = loss
         self.graph, self.out_act, self.from_logits = plan_output(graph, loss)
         self.metrics = list(metrics)
+        self._metrics_need_probs = bool(NEEDS_PROBS.intersection(self.metrics))
         self.clip_norm = clip_norm
         self._layout(initial_weights(graph, seed, dtype), _state_keys(graph))
         self.rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x5EED])  # dropout masks
         self._build_kernels()
         self.optimizer = None
         if optimizer is not None:
-            from nndsl.backends.numpy.optimizers import make_optimizer
-
             self.optimizer = make_optimizer(optimizer, self.trainable, self.grads)
 
     # ------------------------------------------------------------------ layout
@@ -192,8 +192,6 @@ class NumpyEngine:
                 self._metric_sums(out, yb, kind, sums, counts)
             self._backward(dout)
             if self.clip_norm is not None:
-                from nndsl.backends.numpy.optimizers import clip_grad_norm
-
                 clip_grad_norm(self.grads, self.clip_norm)
             self.optimizer.step()
             if on_batch is not None:
@@ -203,9 +201,7 @@ class NumpyEngine:
         return logs
 
     def _metric_sums(self, out, y, kind, sums, counts) -> None:
-        probs = None
-        if NEEDS_PROBS.intersection(self.metrics):
-            probs = self._activate(out)
+        probs = self._activate(out) if self._metrics_need_probs else None
         for m in self.metrics:
             s, c = METRICS[m](out, probs, y, kind, self.from_logits)
             sums[m] += float(s)
