@@ -5,20 +5,31 @@ allocate what it claims, and a .nn file cannot run code or read more than it nam
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
+import json
+import math
 import os
 import pickle
+import struct
 import sys
+import threading
+import tracemalloc
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import numpy.lib.format as npy
 import pytest
 
 import nndsl
+import nndsl.files
 from nndsl import NNDSLError
 from nndsl.cli import main
+from nndsl.data.npzfile import load_npz
+from nndsl.files import MissingFile, open_regular, read_regular, show_path
 from nndsl.train.checkpoint import load_checkpoint
-from nndsl.weights import save_weights
+from nndsl.weights import load_weights, save_weights
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "nndsl"
@@ -301,3 +312,227 @@ def test_a_nn_file_reads_only_the_data_it_names_beside_itself(tmp_path: Path, mo
         os.path.realpath(folder / "m.nn"),
         os.path.realpath(folder / "data" / "d.csv"),
     }
+
+
+# ------------------------------------------------------- files that claim more than they hold
+
+
+def _header(shape: tuple[int, ...], dtype: str = "<f4") -> bytes:
+    buf = io.BytesIO()
+    npy.write_array_header_1_0(buf, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+def _archive(
+    path: Path,
+    arrays: dict[str, np.ndarray],
+    claiming: dict[str, tuple[int, ...]] = {},  # noqa: B006  (read only)
+    inflating: dict[str, tuple[int, ...]] = {},  # noqa: B006
+) -> Path:
+    """An .npz of real `arrays`, plus members whose header claims a shape they do not
+    hold (no data at all), and members of zeros streamed through DEFLATE (a zip bomb:
+    a few KiB on disk, and never in this process's memory while it is written)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, value in arrays.items():
+            buf = io.BytesIO()
+            npy.write_array(buf, np.asarray(value), allow_pickle=False)
+            z.writestr(f"{name}.npy", buf.getvalue())
+        for name, shape in claiming.items():
+            z.writestr(f"{name}.npy", _header(shape))
+        chunk = bytes(1 << 20)
+        for name, shape in inflating.items():
+            size = math.prod(shape) * 4
+            with z.open(f"{name}.npy", "w", force_zip64=True) as f:
+                f.write(_header(shape))
+                for start in range(0, size, len(chunk)):
+                    f.write(chunk[: size - start])
+    return path
+
+
+def _peak(load) -> tuple[NNDSLError, int]:
+    """The error `load()` raises, and the most memory Python and numpy held meanwhile."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(NNDSLError) as info:
+            load()
+        return info.value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+TIB8 = (1 << 20, 1 << 20, 2)  # float32: 8 TiB
+
+
+def _weights_of(program) -> dict[str, np.ndarray]:
+    model = program.build(seed=0)
+    return {**model.get_weights(), "__nndsl_meta__": np.frombuffer(b"{}", np.uint8)}
+
+
+def test_a_weights_file_claiming_8_tib_is_refused_unread(program, tmp_path: Path) -> None:
+    weights = _weights_of(program)
+    del weights["dense_1.weight"]
+    path = _archive(tmp_path / "w.npz", weights, claiming={"dense_1.weight": TIB8})
+    model = program.build()
+    for load in (lambda: load_weights(path), lambda: model.load(path), lambda: nndsl.load(path)):
+        error, peak = _peak(load)
+        text = error.render()
+        assert str(path) in text and "'dense_1.weight' claims shape (1048576, 1048576, 2)" in text
+        assert "(8.0 TiB), but the file holds 0 B for it" in text
+        assert peak < 4 << 20, peak
+
+
+def test_a_weights_zip_bomb_is_refused_before_inflating(program, tmp_path, monkeypatch) -> None:
+    """The right names, one tensor inflating from ~50 KiB to 48 MiB: refused from its
+    header against the model's shapes, and by the inflation limit without a model."""
+    weights = _weights_of(program)
+    del weights["dense_1.weight"]
+    huge = (3, 4 << 20)
+    path = _archive(tmp_path / "w.npz", weights, inflating={"dense_1.weight": huge})
+    assert path.stat().st_size < 200_000
+    model = program.build()
+    expected = {k: v.shape for k, v in model.get_weights().items()}
+    error, peak = _peak(lambda: load_weights(path, expected=expected))
+    assert f"{path}: weight 'dense_1.weight' has shape (3, 4194304)" in error.message
+    assert "but the model needs (3, 4)" in error.message and peak < 4 << 20, peak
+    monkeypatch.setattr(nndsl.files, "INFLATE_ALLOWANCE", 1 << 20)
+    for load in (lambda: model.load(path), lambda: nndsl.load(path)):
+        error, peak = _peak(load)
+        assert f"weights file '{path}' claims 48.0 MiB of arrays, inflated from" in error.message
+        assert "refuses to inflate a file by more than 1.0 MiB" in error.message
+        assert "savez" in error.hint and peak < 4 << 20, peak
+
+
+def test_a_zip_member_claiming_more_than_deflate_can_make_is_refused(program, tmp_path) -> None:
+    path = tmp_path / "w.npz"
+    save_weights(path, program.build().get_weights(), {})
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("big.npy", _header((4,)) + bytes(16))
+    data = bytearray(path.read_bytes())
+    central = data.rindex(b"PK\x01\x02")  # the last member's central directory entry
+    data[central + 24 : central + 28] = struct.pack("<I", 0xF0000000)  # 3.8 GiB inflated
+    path.write_bytes(bytes(data))
+    error, peak = _peak(lambda: load_weights(path))
+    assert f"weights file '{path}': member 'big.npy' claims 3.8 GiB from" in error.message
+    assert "more than compression can produce" in error.message and peak < 4 << 20
+
+
+def test_a_safetensors_header_claiming_terabytes_is_refused(program, tmp_path: Path) -> None:
+    pytest.importorskip("safetensors")
+    header = json.dumps(
+        {"dense_1.weight": {"dtype": "F32", "shape": list(TIB8), "data_offsets": [0, 8 << 40]}}
+    ).encode()
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(64))
+    error, peak = _peak(lambda: program.build().load(path))
+    assert f"{path} is not a readable weights file" in error.message and peak < 4 << 20
+
+
+def test_a_safetensors_tensor_of_the_wrong_shape_is_refused_unread(program, tmp_path) -> None:
+    pytest.importorskip("safetensors")
+    model = program.build()
+    weights = model.get_weights()
+    weights["dense_1.weight"] = np.zeros((3, 1 << 20), np.float32)  # 12 MiB, really there
+    path = tmp_path / "w.safetensors"
+    save_weights(path, weights, model.metadata())
+    expected = {k: v.shape for k, v in model.get_weights().items()}
+    error, peak = _peak(lambda: load_weights(path, expected=expected))
+    assert "'dense_1.weight' has shape (3, 1048576), but the model needs (3, 4)" in error.message
+    assert peak < 2 << 20, peak
+
+
+def test_a_checkpoint_claiming_more_than_it_holds_is_refused(tmp_path, monkeypatch) -> None:
+    record = np.frombuffer(b'{"format": "nndsl-checkpoint", "version": 1}', np.uint8)
+    path = _archive(tmp_path / "c.npz", {"__checkpoint__": record}, claiming={"a0": TIB8})
+    error, peak = _peak(lambda: load_checkpoint(path))
+    assert f"checkpoint '{path}': array 'a0' claims shape" in error.message
+    assert "8.0 TiB" in error.message and peak < 4 << 20
+    monkeypatch.setattr(nndsl.files, "INFLATE_ALLOWANCE", 1 << 20)
+    path = _archive(tmp_path / "b.npz", {"__checkpoint__": record}, inflating={"a0": (4 << 20,)})
+    error, peak = _peak(lambda: load_checkpoint(path))
+    assert f"checkpoint '{path}' claims 16.0 MiB of arrays, inflated from" in error.message
+    assert peak < 4 << 20, peak
+
+
+def test_an_npz_data_file_that_inflates_or_lies_is_refused(tmp_path, monkeypatch) -> None:
+    (tmp_path / "m.nn").write_text(
+        'model m { input(4) dense(1) }\ntrain m { data = npz("d.npz") loss = mse }\n'
+    )
+    model = nndsl.compile_file(tmp_path / "m.nn").build()
+    _archive(tmp_path / "d.npz", {"y": np.zeros(4)}, claiming={"x": (1 << 40, 4)})
+    error, peak = _peak(model.load_data)
+    assert "d.npz': array 'x' claims shape (1099511627776, 4) of float32 (16.0 TiB)" in str(error)
+    assert peak < 4 << 20
+    monkeypatch.setattr(nndsl.files, "INFLATE_ALLOWANCE", 1 << 20)
+    _archive(tmp_path / "d.npz", {"y": np.zeros(1 << 20)}, inflating={"x": (1 << 20, 4)})
+    error, peak = _peak(model.load_data)
+    assert "d.npz' claims 24.0 MiB of arrays, inflated from" in error.message
+    assert peak < 4 << 20, peak
+
+
+# ------------------------------------------------------- names that are not plain files
+
+
+@pytest.fixture
+def fifo(tmp_path: Path):
+    """A named pipe. Were it opened for reading the blocking way, the writer below would
+    let that open return (and find nothing) instead of hanging the test forever."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    path = tmp_path / "pipe.npz"
+    os.mkfifo(path)
+
+    def writer() -> None:
+        with contextlib.suppress(OSError), open(path, "wb"):
+            pass
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    yield path
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # lets a still waiting writer go
+    thread.join(5)
+    os.close(fd)
+
+
+LOADERS = {
+    "weights": (lambda p: load_weights(p), "weights file"),
+    "checkpoint": (lambda p: load_checkpoint(p), "checkpoint"),
+    "npz data": (lambda p: load_npz(str(p)), "data file"),
+}
+
+
+@pytest.mark.parametrize("loader", list(LOADERS))
+def test_a_fifo_or_device_is_refused_without_reading(fifo: Path, loader: str) -> None:
+    load, what = LOADERS[loader]
+    with pytest.raises(NNDSLError, match=f"{what} '{fifo}' is a FIFO \\(named pipe\\), not a"):
+        load(fifo)
+    if Path("/dev/zero").exists():
+        with pytest.raises(NNDSLError, match=f"{what} '/dev/zero' is a character device"):
+            load(Path("/dev/zero"))
+
+
+@pytest.mark.parametrize("loader", list(LOADERS))
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("a\x00b.npz", r"name 'a\\x00b.npz' contains a NUL character"),
+        ("\ud800.npz", r"name '\\ud800.npz' cannot be a file name on this system"),
+    ],
+    ids=["NUL", "lone surrogate"],
+)
+def test_a_name_no_file_can_have_is_a_clear_error(loader: str, name: str, message: str) -> None:
+    load, what = LOADERS[loader]
+    with pytest.raises(NNDSLError, match=f"the {what} {message}") as info:
+        load(name)
+    info.value.render().encode("utf-8")  # printable anywhere: no raw NUL or surrogate
+
+
+def test_the_shared_opener_reads_only_regular_files(tmp_path: Path) -> None:
+    (tmp_path / "f.csv").write_bytes(b"a,b\n1,2\n")
+    assert read_regular(tmp_path / "f.csv", "data file") == b"a,b\n1,2\n"
+    with pytest.raises(NNDSLError, match="data file 'big.csv' is 8 B, more than the 4 B"):
+        read_regular(tmp_path / "f.csv", "data file", shown="big.csv", limit=4)
+    with pytest.raises(NNDSLError, match=f"data file '{tmp_path}' is a folder, not a regular"):
+        open_regular(tmp_path, "data file")
+    with pytest.raises(MissingFile, match="cannot find data file 'no.csv' \\(looked for"):
+        open_regular(tmp_path / "no.csv", "data file", "no.csv")
+    assert show_path("a\x1b[2Jb\udc80.csv") == "a\\x1b[2Jb\\udc80.csv"

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import zipfile
-import zlib
+import math
 
 import numpy as np
+import numpy.lib.format as npy
 
 from nndsl.data.dataset import Dataset
 from nndsl.errors import NNDSLError, did_you_mean
-
-# What a damaged or foreign file makes np.load raise.
-_BROKEN = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
+from nndsl.files import BadArchive, NpzArchive, open_regular, show_path
 
 
 def load_npz(
@@ -21,15 +18,17 @@ def load_npz(
     """Load arrays `x` (shape (n, features...)) and `y` (shape (n,) or (n, k)) from `path`.
 
     x becomes float64; y becomes int64 when stored as integers (class labels), float64
-    otherwise. A 1-D x is one feature per sample.
+    otherwise. A 1-D x is one feature per sample. Every array's header is checked
+    (numbers, a size the file really holds and this machine can take as float64) before
+    any array is read.
     """
-    shown = shown or path
-    archive = _open(path, shown)
-    with archive:
-        present = list(archive.files)
+    shown = show_path(shown or path)
+    with _open(path, shown) as archive:
+        present = list(archive.arrays)
         if inputs_only and y not in present:  # new data to predict on: no targets needed
-            xs = _read(archive, x, shown) if x in present else None
-            if xs is not None:
+            if x in present:
+                _check(archive, [x], shown)
+                xs = _read(archive, x, shown)
                 xs = xs[:, None] if xs.ndim == 1 else xs
                 return Dataset(
                     x=xs.astype(np.float64),
@@ -45,17 +44,10 @@ def load_npz(
                 )
                 held = ", ".join(present) if present else "no arrays"
                 raise _err(f"{shown} has no array '{name}'; it holds: {held}", hint)
+        _check(archive, [x, y], shown)
         xs, ys = _read(archive, x, shown), _read(archive, y, shown)
     if xs.ndim == 1:
         xs = xs[:, None]
-    if len(xs) != len(ys):
-        raise _err(
-            f"{shown}: '{x}' has {len(xs)} samples (shape {xs.shape}) but "
-            f"'{y}' has {len(ys)} (shape {ys.shape})",
-            "x and y need one row per sample, in the same order",
-        )
-    if len(xs) == 0:
-        raise _err(f"{shown}: arrays '{x}' and '{y}' hold no samples")
     y_out = ys.astype(np.int64) if ys.dtype.kind in "iu" else ys.astype(np.float64)
     return Dataset(
         x=xs.astype(np.float64),
@@ -66,55 +58,76 @@ def load_npz(
     )
 
 
-def _open(path: str, shown: str) -> np.lib.npyio.NpzFile:
-    if not os.path.exists(path):
-        raise NNDSLError(
-            f"cannot find data file '{shown}' (looked for {os.path.abspath(path)})",
-            hint="paths are relative to the folder of the .nn file",
-        )
-    if os.path.isdir(path):
-        raise NNDSLError(f"data file '{shown}' is a folder ({os.path.abspath(path)})")
+def _open(path: str, shown: str) -> NpzArchive:
+    with open_regular(
+        path, "data file", shown, hint="paths are relative to the folder of the .nn file"
+    ) as f:
+        if f.read(len(npy.MAGIC_PREFIX)) == npy.MAGIC_PREFIX:
+            raise _err(
+                f"{shown} is a .npy file holding one array, not an .npz archive",
+                "write one with np.savez(path, x=features, y=targets)",
+            )
     try:
-        archive = np.load(path, allow_pickle=False)
-    except _BROKEN as e:
+        return NpzArchive(path, "data file", shown)
+    except BadArchive as e:
         raise _err(
-            f"{shown} is not a readable .npz archive ({_why(e)})",
+            f"{shown} is not a readable .npz archive ({e})",
             "write one with np.savez(path, x=features, y=targets)",
         ) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise _err(
-            f"{shown} is a .npy file holding one array, not an .npz archive",
-            "write one with np.savez(path, x=features, y=targets)",
-        )
-    return archive
 
 
-def _read(archive: np.lib.npyio.NpzFile, name: str, shown: str) -> np.ndarray:
-    try:
-        array = archive[name]
-    except ValueError as e:
-        if "bject arrays" in str(e):
+def _check(archive: NpzArchive, names: list[str], shown: str) -> None:
+    """Refuse, from their headers, arrays that are not numbers with one row per sample
+    (the same number of rows in each), or that would not fit in memory as float64."""
+    infos = [archive.arrays[n] for n in names]
+    for info in infos:
+        kind = info.dtype.kind
+        if info.pickled:
             raise _err(
-                f"{shown}: array '{name}' holds Python objects, which are not loaded (no pickle)",
+                f"{shown}: array '{info.name}' holds Python objects, which are not loaded "
+                "(no pickle)",
                 "store numbers: np.asarray(a, dtype=float)",
-            ) from None
-        raise _err(f"{shown}: array '{name}' is damaged ({_why(e)})") from None
-    except _BROKEN as e:
-        raise _err(f"{shown}: array '{name}' is damaged ({_why(e)})") from None
-    kind = array.dtype.kind
-    if kind not in "biuf":
-        what = {
-            "c": "complex numbers",
-            "U": "text",
-            "S": "bytes",
-            "M": "dates",
-            "m": "time spans",
-            "V": "records",
-        }.get(kind, "non-numbers")
-        raise _err(f"{shown}: array '{name}' holds {what} (dtype {array.dtype}), not numbers")
-    if array.ndim == 0:
-        raise _err(f"{shown}: array '{name}' is a single value, expected one row per sample")
-    if kind == "f":
+            )
+        if kind not in "biuf":
+            what = {
+                "c": "complex numbers",
+                "U": "text",
+                "S": "bytes",
+                "M": "dates",
+                "m": "time spans",
+                "V": "records",
+            }.get(kind, "non-numbers")
+            raise _err(
+                f"{shown}: array '{info.name}' holds {what} (dtype {info.dtype}), not numbers"
+            )
+        if not info.shape:
+            raise _err(
+                f"{shown}: array '{info.name}' is a single value, expected one row per sample"
+            )
+    if len(infos) == 2 and infos[0].shape[0] != infos[1].shape[0]:
+        (x, xshape), (y, yshape) = ((i.name, i.shape) for i in infos)
+        raise _err(
+            f"{shown}: '{x}' has {xshape[0]} samples (shape {xshape}) but "
+            f"'{y}' has {yshape[0]} (shape {yshape})",
+            "x and y need one row per sample, in the same order",
+        )
+    if infos[0].shape[0] == 0:
+        # checked before reading: a shape (0, 10**12) holds no bytes but would name
+        # 10**12 features
+        quoted = " and ".join(f"'{n}'" for n in names)
+        held = "arrays " + quoted + " hold" if len(names) > 1 else "array " + quoted + " holds"
+        raise _err(f"{shown}: {held} no samples")
+    # each array is read, then copied as float64 (int64 for labels): both live at once
+    need = sum(i.nbytes + math.prod(i.shape) * 8 for i in infos)
+    archive.check_claim(names, need=need)
+
+
+def _read(archive: NpzArchive, name: str, shown: str) -> np.ndarray:
+    try:
+        array = archive.read(name)
+    except BadArchive as e:
+        raise _err(f"{shown}: array '{name}' is damaged ({e})") from None
+    if array.dtype.kind == "f":
         bad = ~np.isfinite(array)
         if bad.any():
             where = np.argwhere(bad)[0]
@@ -131,10 +144,6 @@ def _names(name: str, shape: tuple[int, ...]) -> list[str]:
     if len(shape) == 1:
         return [name]
     return [f"{name}[{','.join(map(str, idx))}]" for idx in np.ndindex(*shape[1:])]
-
-
-def _why(e: BaseException) -> str:
-    return str(e) or type(e).__name__
 
 
 def _err(message: str, hint: str | None = None) -> NNDSLError:
