@@ -42,7 +42,7 @@ class _Line:
 def format_source(source: str, path: str | None = None) -> str:
     """`source` in the canonical layout; raises `NNDSLError` when it does not parse."""
     module = parse(source, path)
-    src_lines = source.split("\n")
+    src_lines = module.source.split("\n")  # as parsed: without a byte-order mark
     lines: list[_Line] = []
     for index, block in enumerate(module.blocks):
         lines.extend(_block(block, src_lines, index))

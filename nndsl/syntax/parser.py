@@ -69,7 +69,9 @@ class _ToAst(Transformer):
 
     def repeat(self, items):
         kw, count, _lb, *body, rbrace = items
-        return ast.Repeat(int(count), tuple(body), _join(_span(kw), _span(rbrace)), _span(count))
+        return ast.Repeat(
+            _int_value(count), tuple(body), _join(_span(kw), _span(rbrace)), _span(count)
+        )
 
     def train(self, items):
         kw = items[0]
@@ -108,7 +110,7 @@ class _ToAst(Transformer):
 
     def int(self, items):
         (tok,) = items
-        return ast.Number(int(tok), _span(tok), str(tok))
+        return ast.Number(_int_value(tok), _span(tok), str(tok))
 
     def float(self, items):
         (tok,) = items
@@ -140,6 +142,25 @@ class _ToAst(Transformer):
         lpar, rpar = items[0], items[-1]
         args = items[1] if len(items) == 3 else []
         return ast.Group(tuple(args), _join(_span(lpar), _span(rpar)))
+
+
+MAX_DIGITS = 100  # of an integer literal; Python itself refuses to read over 4,300
+
+
+def _int_value(tok: Token) -> int:
+    """An integer literal's value. Its length is bounded before it is read: Python's
+    int() refuses over 4,300 digits, and no count or size in a model needs 100."""
+    digits = len(tok.lstrip("+-"))
+    if digits > MAX_DIGITS:
+        raise NNDSLError(
+            f"this number has {digits:,} digits; "
+            f"nndsl reads integers of at most {MAX_DIGITS} digits",
+            line=tok.line,
+            column=tok.column,
+            end_column=tok.end_column if tok.end_line == tok.line else None,
+            hint="write a large value as a float, e.g. 1e30",
+        )
+    return int(tok)
 
 
 def _string_value(tok: Token) -> str:
@@ -327,35 +348,54 @@ def _comments(source: str) -> list[ast.Comment]:
     return out
 
 
-MAX_NESTING = 64  # brackets inside brackets; deeper ones would exhaust Python's stack
-_BRACKETS = re.compile(r'[(\[]|[)\]]|"(?:[^"\\\n]|\\.)*"?|#[^\n]*|\n')
+# Brackets inside brackets, and blocks inside blocks (a model and its nested repeats),
+# each at most this deep. Every walk over the AST (compiler, sweeps, formatter, lint)
+# recurses once per level, so the bound keeps them all far from Python's stack limit;
+# checking it here, before parsing, makes `nndsl fmt` and `nndsl check` refuse alike.
+MAX_NESTING = 64
+_NESTING = re.compile(r'[(\[{]|[)\]}]|"(?:[^"\\\n]|\\.)*"?|#[^\n]*|\n')
+_WHAT = {"(": "brackets", "[": "brackets", "{": "blocks"}
 
 
 def _check_nesting(source: str, path: str | None) -> None:
-    """Refuse brackets nested deeper than MAX_NESTING, at the first one too deep."""
-    if source.count("(") + source.count("[") <= MAX_NESTING:
+    """Refuse brackets, or blocks, nested deeper than MAX_NESTING, at the first one too
+    deep. Brackets and braces are counted apart (a list in a repeat adds to neither)."""
+    if max(source.count("(") + source.count("["), source.count("{")) <= MAX_NESTING:
         return
-    depth, line, line_start = 0, 1, 0
-    for m in _BRACKETS.finditer(source):
+    depth = {"brackets": 0, "blocks": 0}
+    line, line_start = 1, 0
+    for m in _NESTING.finditer(source):
         ch = m.group()
         if ch == "\n":
             line, line_start = line + 1, m.end()
-        elif ch in "([":
-            depth += 1
-            if depth > MAX_NESTING:
+        elif ch in "([{":
+            kind = _WHAT[ch]
+            depth[kind] += 1
+            if depth[kind] > MAX_NESTING:
                 raise NNDSLError(
-                    f"brackets nested more than {MAX_NESTING} deep",
+                    f"{kind} nested more than {MAX_NESTING} deep",
                     line=line,
                     column=m.start() - line_start + 1,
                     path=path,
                     source=source,
+                    hint="repeat blocks multiply: `repeat 4 { repeat 8 { ... } }` is "
+                    "`repeat 32 { ... }`"
+                    if kind == "blocks"
+                    else None,
                 )
-        elif ch in ")]":
-            depth = max(depth - 1, 0)
+        elif ch in ")]}":
+            kind = "blocks" if ch == "}" else "brackets"
+            depth[kind] = max(depth[kind] - 1, 0)
+
+
+BOM = "\ufeff"
 
 
 def parse(source: str, path: str | None = None) -> ast.Module:
-    """Parse `.nn` source text into a `Module`; raise `NNDSLError` on a syntax error."""
+    """Parse `.nn` source text into a `Module`; raise `NNDSLError` on a syntax error.
+    A byte-order mark that opens the text (some editors write one) is dropped: the
+    module's `source`, and every column of its first line, count from after it."""
+    source = source.removeprefix(BOM)
     _check_nesting(source, path)
     try:
         # the AST is built during parsing (no intermediate parse tree)

@@ -327,3 +327,87 @@ def test_syntax_errors_are_located_nndsl_errors():
     assert (err.line, err.column) == (2, 13)
     assert err.path == "x.nn"
     assert "expected ')' or ','" in err.message
+
+
+# ------------------------------------------------------------------ hostile input (issue 20)
+
+
+def refused(source: str) -> NNDSLError:
+    """The error `parse` gives, which `nndsl check` and `nndsl fmt` both report."""
+    from nndsl.syntax.format import format_source
+
+    with pytest.raises(NNDSLError) as info:
+        parse(source, "f.nn")
+    with pytest.raises(NNDSLError) as again:
+        format_source(source, "f.nn")
+    assert (again.value.line, again.value.column) == (info.value.line, info.value.column)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    "source, column",
+    [
+        ("train ghost { loss = " + "9" * 5000 + " }", 22),
+        ("model m { repeat " + "9" * 5000 + " { } }", 18),
+        ("model m { dense(-" + "1" * 101 + ") }", 17),
+    ],
+)
+def test_an_integer_literal_over_100_digits_is_located(source: str, column: int):
+    """Was: ValueError from int() (Python reads at most 4,300 digits) in any position."""
+    err = refused(source)
+    assert (err.line, err.column) == (1, column)
+    assert "digits; nndsl reads integers of at most 100 digits" in err.message
+    assert parse("train m { seed = " + "9" * 100 + " }").trains[0].settings[0].value.value
+
+
+def test_blocks_nested_too_deep_are_refused_by_check_and_fmt_alike():
+    """Was: RecursionError in the sweep finder, the layer counter and the formatter."""
+    source = "model m {\n    input(1)\n" + "repeat 1 {\n" * 300 + "dense(1)\n" + "}\n" * 301
+    err = refused(source)
+    assert (err.line, err.column) == (66, 10)  # the 64th repeat's brace is the 65th block
+    assert "blocks nested more than 64 deep" in err.message
+
+
+def test_the_deepest_nesting_allowed_leaves_most_of_the_stack():
+    """Every walk over the AST (compile, sweep, lint, fmt) at the largest depths parse
+    allows, blocks and brackets at once, within a third of Python's usual stack."""
+    import inspect
+    import sys
+
+    import nndsl
+    from nndsl.syntax.format import format_source
+
+    value = "[" * 62 + "[1, 2]" + "]" * 62  # inside `dense(`: 64 brackets deep
+    body = "repeat 1 {\n" * 63 + f"dense([1, 2], weights={value})\n" + "}\n" * 63
+    source = f"model m {{\ninput(1)\n{body}}}\ntrain m {{ loss = mse batch_size = [1, 2] }}\n"
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 330)
+    try:
+        with pytest.raises(NNDSLError, match="literal 'weight' has shape"):
+            nndsl.compile_string(source, "f.nn")
+        assert "repeat 1 {" in format_source(source, "f.nn")
+    finally:
+        sys.setrecursionlimit(old)
+
+
+@pytest.mark.parametrize(
+    "name", ["repeated", "none_of_these", "true_x", "falsehood", "models", "trainer", "nonex"]
+)
+def test_keywords_are_whole_words(name: str):
+    """Was: `repeated` read as the keyword `repeat` and the name `ed`."""
+    module = parse(f"model m {{ {name} = dense(4) }}\ntrain {{ k = {name} }}")
+    assert module.models[0].body[0].target == name
+    assert module.trains[0].settings[0].value == ast.Name(name, S(2, 13, 2, 13 + len(name)))
+
+
+def test_a_byte_order_mark_at_the_start_is_accepted_and_not_counted():
+    """Was: "unexpected character '\\ufeff'" (editors on some systems write one)."""
+    from nndsl.syntax.format import format_source
+
+    module = parse("\ufeffmodel m { dense(1) }")
+    assert module.models[0].span == S(1, 1, 1, 21)
+    assert format_source("\ufeffmodel m {\n    dense(1)\n}\n") == "model m {\n    dense(1)\n}\n"
+    err = refused("\ufeffmodel m { dens 1 }")
+    assert (err.line, err.column) == (1, 11)  # `dens`, counted from after the mark
+    assert err.render().splitlines()[1:3] == ["   1 | model m { dens 1 }", " " * 17 + "^^^^"]
+    refused("model m { \ufeff }")  # anywhere else it is a stray character
