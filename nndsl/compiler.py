@@ -78,8 +78,9 @@ class _ModelCompiler:
                     continue
                 total = len(self.nodes) + stamped
                 if total > MAX_LAYERS:  # refused before it is stamped out
+                    length = f"{total:,}" if stamped < _COUNT_CAP else f"over {_COUNT_CAP:,}"
                     raise _err(
-                        f"this repeat makes the model {total:,} layers long; "
+                        f"this repeat makes the model {length} layers long; "
                         f"nndsl compiles at most {MAX_LAYERS:,}",
                         stmt.count_span,
                     )
@@ -239,17 +240,33 @@ class _ModelCompiler:
         need = 4 * max(self.total_params, math.prod(shape))
         if need > _memory_bytes():
             raise _err(
-                f"{name} is too large: the model needs about {need / 2**30:,.1f} GiB "
-                f"for parameters alone (this machine has "
-                f"{_memory_bytes() / 2**30:,.1f} GiB)",
+                f"{name} is too large: the model needs {_gib(need)} "
+                f"for parameters alone (this machine has {_gib(_memory_bytes())})",
                 stmt.call.span,
                 "use fewer units or a smaller input",
             )
 
 
+_COUNT_CAP = 10**18  # layer counts saturate here: nested repeats multiply without bound
+
+
+def _gib(n: int) -> str:
+    """Bytes in GiB, for any size a file can ask for (a float division of a product of
+    many sizes overflows; printing its digits can exceed Python's limit)."""
+    if n >= 2**30 * 10**15:
+        return f"over {10**15:,} GiB"
+    return f"about {n / 2**30:,.1f} GiB"
+
+
 def _layer_count(body: tuple[ast.Statement, ...]) -> int:
-    """Layers `body` stamps out, repeats multiplied (without stamping them out)."""
-    return sum(s.count * _layer_count(s.body) if isinstance(s, ast.Repeat) else 1 for s in body)
+    """Layers `body` stamps out, repeats multiplied (without stamping them out), at most
+    _COUNT_CAP: `repeat 10^99 { repeat 10^99 { ... } }` would otherwise grow past what
+    Python will print."""
+    total = 0
+    for s in body:
+        n = s.count * _layer_count(s.body) if isinstance(s, ast.Repeat) else 1
+        total = min(total + max(n, 0), _COUNT_CAP)
+    return total
 
 
 def _targets(body: tuple[ast.Statement, ...]) -> list[str]:
@@ -419,22 +436,55 @@ def compile_module(module: ast.Module) -> CompiledFile:
         raise e.located(module.path, module.source) from None
     if sweep is None:
         return _compile_plain(module)
+    _check_sweep_work(module, sweep)
     first = None
+    graphs: dict[int, tuple[ast.Model, Graph]] = {}  # a model no list lies in compiles once
     for index in sweep.covering():
-        compiled = _compile_plain(sweep.module_for(index))
+        compiled = _compile_plain(sweep.module_for(index), graphs)
         first = first or compiled
     sweep.name_layers(first.models)
     first.sweep = sweep
     return first
 
 
-def _compile_plain(module: ast.Module) -> CompiledFile:
+SWEEP_WORK = 200_000  # layers compiled to check every value of a sweep's layer lists
+
+
+def _check_sweep_work(module: ast.Module, sweep: Sweep) -> None:
+    """Refuse a sweep whose values in layers would take long to check: each one
+    compiles its model again (`repeat 9999 { dense([1, 2, ..., 1000]) }`)."""
+    layers = sum(_layer_count(m.body) for m in module.models)
+    compiles = 1
+    for axis in sweep.axes:
+        if axis.layer is None:
+            continue
+        compiles += len(axis) - 1
+        if compiles * layers > SWEEP_WORK:
+            e = _err(
+                f"checking every value of this sweep compiles the model {compiles:,} times "
+                f"({layers:,} layers each); nndsl checks at most {SWEEP_WORK:,} layers",
+                axis.values.span,
+                "sweep fewer values, or a smaller model",
+            )
+            raise e.located(module.path, module.source)
+
+
+def _compile_plain(
+    module: ast.Module, cache: dict[int, tuple[ast.Model, Graph]] | None = None
+) -> CompiledFile:
+    """`cache` (id of a model's AST -> the AST, kept alive so its id is not reused, and
+    its graph) lets a sweep's trials share the graphs of the models they leave unchanged
+    (sweep.module_for keeps those objects)."""
     try:
         graphs: dict[str, Graph] = {}
         for m in module.models:
             if m.name in graphs:
                 raise _err(f"model '{m.name}' is defined twice", m.name_span)
-            graphs[m.name] = _ModelCompiler(m).compile()
+            hit = cache.get(id(m)) if cache is not None else None
+            graph = hit[1] if hit is not None and hit[0] is m else _ModelCompiler(m).compile()
+            if cache is not None:
+                cache[id(m)] = (m, graph)
+            graphs[m.name] = graph
         base = str(Path(module.path).resolve().parent) if module.path else os.getcwd()
         plans = [_compile_train(t, graphs, base) for t in module.trains]
         if not graphs:

@@ -29,6 +29,7 @@ _SCALAR = {"int", "float", "bool", "str", "word", "enum"}
 # kinds that take a list: only a list of lists is a sweep
 _LISTY = {"ints", "floats"}
 FROM = "from"  # the compiler's reserved branch keyword takes a layer name, never a sweep
+MAX_TRIALS = 100_000  # trials in one grid: each is listed, and may be compiled and trained
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,16 @@ def find_sweep(module: ast.Module) -> Sweep | None:
                 finder.value(params[s.key], s.value, [s.key], s.key, None)
     if not finder.axes:
         return None
+    size = 1
+    for axis in finder.axes:
+        size *= len(axis)
+        if size > MAX_TRIALS:  # refused before any trial is listed, compiled or sampled
+            raise _located(
+                f"this list makes the sweep {size:,} trials or more; "
+                f"nndsl sweeps at most {MAX_TRIALS:,}",
+                axis.values.span,
+                "sweep fewer values, or fewer arguments at once",
+            )
     return Sweep(module, _unique_labels(finder.axes))
 
 
@@ -273,23 +284,39 @@ def _located(message: str, span: ast.Span, hint: str | None = None) -> NNDSLErro
 
 def _substitute(node: Any, chosen: dict[int, ast.Value], memo: dict[int, Any]) -> Any:
     """A copy of `node` with the lists in `chosen` replaced; shared subtrees stay shared
-    (a Module's `blocks` holds the same objects as its `models` and `trains`)."""
+    (a Module's `blocks` holds the same objects as its `models` and `trains`). One frame
+    per level of the AST (fields and sequences are looped over, not recursed into), so a
+    file nested as deep as the parser allows stays far from the stack limit."""
     key = id(node)
     if key in chosen:
         return chosen[key]
     if key in memo:
         return memo[key]
     if isinstance(node, (tuple, list)):
-        new = type(node)(_substitute(x, chosen, memo) for x in node)
-        out = node if all(a is b for a, b in zip(new, node)) else new
+        out = _substitute_items(node, chosen, memo)
     elif is_dataclass(node) and not isinstance(node, (ast.Span, ast.Comment)):
-        changes = {f.name: _substitute(getattr(node, f.name), chosen, memo) for f in fields(node)}
+        changes = {}
+        for f in fields(node):
+            value = getattr(node, f.name)
+            if isinstance(value, (tuple, list)) and id(value) not in memo:
+                memo[id(value)] = _substitute_items(value, chosen, memo)
+            changes[f.name] = _substitute(value, chosen, memo)
         same = all(changes[k] is getattr(node, k) for k in changes)
         out = node if same and not isinstance(node, ast.Module) else replace(node, **changes)
     else:
         out = node
     memo[key] = out
     return out
+
+
+def _substitute_items(seq: tuple | list, chosen: dict[int, ast.Value], memo: dict) -> Any:
+    """`_substitute` of each item of a tuple or list; `seq` itself when none changed."""
+    new = []
+    for x in seq:
+        new.append(_substitute(x, chosen, memo))
+    if all(a is b for a, b in zip(new, seq)):
+        return seq
+    return type(seq)(new)
 
 
 def unparse(v: ast.Value) -> str:
