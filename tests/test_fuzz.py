@@ -184,3 +184,59 @@ def test_loaded_weights_of_a_string_dtype_are_refused(tmp_path: Path) -> None:
     np.savez(path, **{"dense_1.weight": np.array(["a", "b"])})
     with pytest.raises(NNDSLError, match="'dense_1.weight' holds <U1, not numbers"):
         nndsl.load(path, program=nndsl.compile_string("model m { input(1) dense(2) }"))
+
+
+def test_a_grid_too_large_to_list_is_refused_before_any_trial_is_made() -> None:
+    """Was: a hang in `nndsl check`: a conv2d sweeping six arguments at once made a grid
+    of 262,144 trials, every one listed before the size was looked at."""
+    from nndsl.sweep.trials import check_trials
+
+    values = "[" + ", ".join(["[1]", "[2]", "[3]", "[1]", "[2]", "[3]", "[1]", "[2]"]) + "]"
+    sweeps = ", ".join(f"{k}={values}" for k in ("kernel_size", "strides", "dilation"))
+    eight = ", ".join(["same"] * 8)
+    acts = ", ".join(["relu", "tanh"] * 4)
+    filters = "[1, 2, 3, 4, 5, 6, 7, 8]"
+    layer = f"conv2d(filters={filters}, {sweeps}, padding=[{eight}], activation=[{acts}])"
+    started = time.perf_counter()
+    err = located(f"model m {{\n    input(8, 8, 3)\n    {layer}\n}}\n")
+    assert "this list makes the sweep 262,144 trials or more" in err.message
+    assert "at most 100,000" in err.message
+    assert (err.line, err.column) == (3, layer.index("activation=") + 16)
+    small = layer[: layer.index(", padding")] + ")"
+    program = nndsl.compile_string(
+        f"model m {{\n    input(8, 8, 3)\n    {small}\n    flatten()\n    dense(1)\n}}\n"
+    )
+    assert len(program.sweep) == 4096 and check_trials(program) == 0  # too many to try
+    assert time.perf_counter() - started < 5
+
+
+def test_checking_a_sweep_of_a_long_model_is_bounded() -> None:
+    """Each value of a list in a layer compiles the model again: bounded, not a hang; a
+    list in the train block leaves the model compiled once."""
+    values = ", ".join(str(i) for i in range(1, 101))
+    started = time.perf_counter()
+    err = located(f"model m {{\n    input(2)\n    repeat 9000 {{ dense([{values}]) }}\n}}\n")
+    assert (err.line, err.column) == (3, 25)
+    assert "compiles the model 100 times (9,001 layers each)" in err.message
+    nndsl.compile_string(
+        "model m {\n    input(2)\n    repeat 3000 { dense(1) }\n}\n"
+        f"train m {{\n    loss = mse\n    batch_size = [{values}]\n}}\n"
+    )
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "conv2d(4, kernel_size=[2147483647, 5, -1, 12, 10])",
+        "conv2d(2147483647, [2147483647, 2147483647], dilation=2147483647, padding=same)",
+        "conv2d(1, 1, strides=[2147483647, 1], dilation=[1e18, 1e18], padding=same)",
+        "upsample([9223372036854775807, 9223372036854775807])",
+        "max_pool2d(9223372036854775807, strides=9223372036854775807, padding=same)",
+    ],
+)
+def test_extreme_window_arguments_compile_quickly(layer: str) -> None:
+    started = time.perf_counter()
+    for _ in range(20):
+        check_source(f"model m {{\n    input(2147483647, 3, 3)\n    {layer}\n    dense(1)\n}}\n")
+    assert time.perf_counter() - started < 2
