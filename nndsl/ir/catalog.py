@@ -4,6 +4,8 @@ sources, early stopping, and the `train` settings themselves."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from nndsl.ir.signature import CATALOGS, GROUPS, Entry, Param, Spec, register
 
 # ---------------------------------------------------------------- initializers
@@ -41,6 +43,31 @@ for _name, _doc, _params in [
     ("constant", "Every value the same.", (Param("value", "float", 0.0, doc="the value"),)),
 ]:
     register("initializer", Entry(_name, _params, _doc))
+
+
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _float32(a: dict[str, Any]) -> tuple[tuple[str, ...], str] | None:
+    """Weights and optimizer state are float32 tensors: a larger value is infinity there
+    (torch refuses to make one)."""
+    for key, v in a.items():
+        values = v if isinstance(v, list) else [v]
+        if any(isinstance(x, float) and abs(x) > FLOAT32_MAX for x in values):
+            return (key,), f"'{key}' must be at most {FLOAT32_MAX:.4g} in size (a float32)"
+    return None
+
+
+def _uniform_range(a: dict[str, Any]) -> tuple[tuple[str, ...], str] | None:
+    """U(low, high): NumPy refuses high < low."""
+    if a["high"] < a["low"]:
+        return ("high", "low"), f"'high' ({a['high']!r}) is below 'low' ({a['low']!r})"
+    return _float32(a)
+
+
+for _entry in CATALOGS["initializer"].values():
+    _entry.extra["check"] = _float32
+CATALOGS["initializer"]["uniform"].extra["check"] = _uniform_range
 
 # ---------------------------------------------------------------- losses
 # logits: the output activation a loss fuses with (computed from logits, never NaN).
@@ -186,6 +213,7 @@ for _name, _state in [
     ("rmsprop", lambda a: 1 + bool(a.get("momentum")) + bool(a.get("centered"))),
 ]:
     CATALOGS["optimizer"][_name].extra["state"] = _state
+    CATALOGS["optimizer"][_name].extra["check"] = _float32
 
 # ---------------------------------------------------------------- schedules (per epoch)
 for _name, _doc, _params in [

@@ -33,7 +33,11 @@ def machine_memory() -> int:
 
 
 def human_bytes(n: float) -> str:
-    """A byte count in the largest unit that keeps it at least 0.1: `1.3 KiB`, `23.5 GiB`."""
+    """A byte count in the largest unit that keeps it at least 0.1: `1.3 KiB`, `23.5 GiB`;
+    any larger than a billion TiB (a product of a file's sizes: a float division of it
+    overflows) as `over 1,000,000,000 TiB`."""
+    if n >= 2**40 * 10**9:
+        return f"over {10**9:,} TiB"
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= size / 10:
             return f"{n / size:,.1f} {unit}"

@@ -7,13 +7,20 @@ into checked, defaulted Python values, or raises a located `NNDSLError`.
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from nndsl.errors import NNDSLError, did_you_mean
+from nndsl.errors import NNDSLError, did_you_mean, printable
 from nndsl.syntax import ast
 
 REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
+# Every integer argument fits in 64 bits and every number in a float64, checked before
+# any arithmetic on it: sizes multiply in the shape rules and the memory estimate, and a
+# float division of a larger product overflows.
+MAX_INT = 2**63 - 1
+MAX_FLOAT = sys.float_info.max
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,10 @@ class Entry:
     name: str
     params: tuple[Param, ...]
     doc: str
-    extra: dict[str, Any] = field(default_factory=dict)  # catalog-specific facts
+    # catalog-specific facts; "check": bound args -> None, or (the arguments at fault,
+    # the first written one is shown; a message), for arguments that pass their ranges
+    # but would fail at build or in training (they disagree, or overflow a float32)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # name of catalog -> {entry name -> Entry}; filled by nndsl.ir.ops and nndsl.ir.catalog
@@ -183,6 +193,7 @@ def convert(param: Param, value: ast.Value, owner: str) -> Any:
                 f"got {_what(value)}",
                 value.span,
             )
+        _check_magnitude(kind, num, label, value)
         if kind == "int":
             if isinstance(num, float):
                 if not num.is_integer():
@@ -216,7 +227,7 @@ def convert(param: Param, value: ast.Value, owner: str) -> Any:
             else (value.value if isinstance(value, ast.String) else None)
         )
         if word not in param.choices:
-            shown = word if word is not None else _what(value)
+            shown = printable(word) if word is not None else _what(value)
             hint = did_you_mean(word, param.choices) if word else None
             hint = hint or "one of: " + ", ".join(param.choices)
             raise _err(
@@ -237,7 +248,7 @@ def convert(param: Param, value: ast.Value, owner: str) -> Any:
     if kind == "tensor":
         data = literal(value)
         if not _is_numeric_nest(data):
-            raise _err(f"{label} must be a number or a (nested) list of numbers", value.span)
+            raise _err(f"{label} must be a number or a (nested) list of finite numbers", value.span)
         return data
     if kind == "ref":
         if not isinstance(value, ast.Name):
@@ -259,11 +270,28 @@ def convert(param: Param, value: ast.Value, owner: str) -> Any:
     raise AssertionError(f"unknown parameter kind {kind!r}")
 
 
+def _check_magnitude(kind: str, num: float, label: str, value: ast.Number) -> None:
+    """Refuse what no argument can hold: infinity (`1e999`), or an integer beyond 64 bits."""
+    shown = value.text or format_value(num)
+    if isinstance(num, float) and not math.isfinite(num):
+        raise _err(
+            f"{label} must be a finite number, got {shown}",
+            value.span,
+            f"numbers are at most {MAX_FLOAT:.4g} in size",
+        )
+    if kind == "int" and abs(num) > MAX_INT:
+        raise _err(
+            f"{label} must be an integer of at most {MAX_INT:,} in size, got {shown}", value.span
+        )
+    if abs(num) > MAX_FLOAT:  # an integer literal written for a float
+        raise _err(f"{label} must be at most {MAX_FLOAT:.4g} in size, got {shown}", value.span)
+
+
 def _is_numeric_nest(x: Any) -> bool:
     if isinstance(x, bool):
         return False
     if isinstance(x, (int, float)):
-        return True
+        return abs(x) <= MAX_FLOAT  # false for inf and nan too: weights must be finite
     return isinstance(x, list) and len(x) > 0 and all(_is_numeric_nest(i) for i in x)
 
 
@@ -311,9 +339,28 @@ def bind_choice(catalog: str, value: ast.Value, label: str) -> Spec:
     entry = entries.get(name)
     if entry is None:
         hint = did_you_mean(name, entries) or "one of: " + ", ".join(entries)
-        raise _err(f"unknown {catalog.replace('_', ' ')} '{name}'", name_span, hint)
+        shown = printable(name)  # a string's escapes may have made control characters
+        raise _err(f"unknown {catalog.replace('_', ' ')} '{shown}'", name_span, hint)
     span = value.span
-    return Spec(name, bind(entry.params, args, f"{name}()", span))
+    bound = bind(entry.params, args, f"{name}()", span)
+    check = entry.extra.get("check")
+    problem = check(bound) if check is not None else None
+    if problem is not None:  # arguments that agree with their ranges but not each other
+        keys, message = problem
+        written = [_arg_span(entry.params, args, k, None) for k in keys]
+        raise _err(f"{name}(): {message}", next((w for w in written if w), span))
+    return Spec(name, bound)
+
+
+def _arg_span(
+    params: tuple[Param, ...], args: tuple[ast.Arg, ...], name: str, default: ast.Span | None
+) -> ast.Span | None:
+    """Where argument `name` is written (by keyword or position), else `default`."""
+    names = [p.name for p in params]
+    for i, a in enumerate(args):
+        if a.name == name or (a.name is None and i < len(names) and names[i] == name):
+            return a.value.span
+    return default
 
 
 def bind(
