@@ -27,6 +27,10 @@ class NNDSLError(Exception):
         source: str | None = None,
         hint: str | None = None,
     ) -> None:
+        # the message and hint quote user text (names, strings, paths): a control
+        # character written in a string escape must not reach the terminal raw
+        message = printable(message, keep="\n")
+        hint = printable(hint, keep="\n") if hint is not None else None
         super().__init__(message)
         self.message = message
         self.line = line
@@ -95,6 +99,27 @@ def display_line(text: str) -> str:
     terminal escape smuggled into a file) as '?', one column each so the caret fits."""
     text = text.rstrip("\r").replace("\t", " ")
     return "".join("?" if unicodedata.category(c)[0] == "C" else c for c in text)
+
+
+def printable(text: str, keep: str = "") -> str:
+    """User text as a message shows it: control, format and line-separator characters
+    (a NUL, an escape sequence, a right-to-left override, a lone surrogate) written as
+    Python escapes (`\\x00`, `\\u202e`); characters in `keep` stay as they are."""
+    if text.isprintable() or all(c.isprintable() or c in keep for c in text):
+        return text
+    return "".join(c if c.isprintable() or c in keep else _escape(c) for c in text)
+
+
+_SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape(c: str) -> str:
+    if c in _SHORT:
+        return _SHORT[c]
+    code = ord(c)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

@@ -86,3 +86,26 @@ def test_missing_file_is_an_error_not_a_traceback(tmp_path: Path, capsys):
     assert main(["check", str(tmp_path / "nope.nn")]) == 1
     err = capsys.readouterr().err
     assert "no such file" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("a\\x00b", "a\\x00b"),
+        ("\\x1b[2J", "\\x1b[2J"),
+        ("a\\nb", "a\\nb"),
+        ("\\u202eevil", "\\u202eevil"),
+    ],
+)
+def test_user_text_in_a_message_is_shown_with_its_control_characters_escaped(text, shown):
+    """Was: `unknown schedule 'a<NUL>b'`, the string's escape decoded into the message."""
+    source = f'model m {{ input(1) dense(1) }}\ntrain {{ loss = mse schedule = "{text}" }}\n'
+    with pytest.raises(nndsl.NNDSLError) as info:
+        nndsl.compile_string(source, "f.nn")
+    err = info.value
+    assert (err.line, err.column) == (2, 31)
+    assert err.message == f"unknown schedule '{shown}'"
+    assert all(c.isprintable() or c == "\n" for c in err.render())
+    raw = nndsl.NNDSLError("raw \x00 and \x1b in a message", hint="a \x07 hint\non two lines")
+    assert raw.message == "raw \\x00 and \\x1b in a message"
+    assert raw.hint == "a \\x07 hint\non two lines"
