@@ -8,13 +8,18 @@ Three sources of cases, all deterministic for a seed:
   arguments of the declared kinds, in and out of range), then sometimes break them.
 - `mutate(data, rng)`: byte-level mutations of existing files (flips, deletions,
   insertions of interesting bytes, splices, truncations).
+- `hostile_from_bytes(data)`: the kinds of input an independent fuzzer found (issue 20):
+  huge integer literals, nesting at and past the limit, numbers at the edges of int64
+  and float64, initializer ranges that fail only at build, control characters in
+  strings, extreme window sizes and grids, names that begin with a keyword, a BOM.
 - `weights_mutants(...)`: damaged weight files (see `check_weights_file`).
 
-`check_source(text)` is the oracle: compile (and format) the text; return the error's
-message, or None on success; raise `FuzzFailure` for anything else: another exception, an
-error without a line and column inside the file, or an error whose rendering fails or
-shows the wrong line. `tools/fuzz.py` runs long campaigns; `tests/test_fuzz.py` a bounded
-one. hypothesis is needed only for `programs()`.
+`check_source(text)` is the oracle: compile (and format, and with `build=True` build) the
+text; return the error's message, or None on success; raise `FuzzFailure` for anything
+else: another exception, an error without a line and column inside the file, an error
+whose rendering fails or shows the wrong line, a message holding a control character,
+or `fmt` refusing what `check` accepts. `tools/fuzz.py` runs long campaigns;
+`tests/test_fuzz.py` a bounded one. hypothesis is needed only for `programs()`.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from nndsl.errors import NNDSLError, display_line
+from nndsl.syntax.parser import BOM
 
 
 class FuzzFailure(AssertionError):
@@ -50,7 +56,7 @@ def source_lines(source: str) -> list[str]:
 def check_located(err: NNDSLError, source: str, path: str) -> None:
     """An error (or warning) about `source` must point inside it and render without
     failing, showing the line it names."""
-    lines = source_lines(source)
+    lines = source_lines(source.removeprefix(BOM))  # columns count from after a BOM
     if err.line is None or err.column is None:
         raise FuzzFailure("error without a line and column", source, err.render())
     if not 1 <= err.line <= len(lines):
@@ -63,6 +69,9 @@ def check_located(err: NNDSLError, source: str, path: str) -> None:
         text = err.render()
     except Exception:
         raise FuzzFailure("rendering the error failed", source, traceback.format_exc()) from None
+    for part in (err.message, err.hint or ""):
+        if not all(c.isprintable() or c == "\n" for c in part):
+            raise FuzzFailure("a control character in the message", source, repr(part))
     head = f"{path}:{err.line}:{err.column}: {err.severity}: "
     if not text.startswith(head):
         raise FuzzFailure("rendered error does not start with file:line:col", source, text)
@@ -72,9 +81,15 @@ def check_located(err: NNDSLError, source: str, path: str) -> None:
         raise FuzzFailure("rendered error shows another line than it names", source, text)
 
 
-def check_source(source: str, path: str = "fuzz.nn", formatter: bool = True) -> str | None:
-    """Compile `source` (and format it): None when it compiles, the error message when it
-    is refused with a located error; `FuzzFailure` otherwise."""
+BUILD_LIMIT = 100_000  # parameters: `build=True` builds models up to this size
+
+
+def check_source(
+    source: str, path: str = "fuzz.nn", formatter: bool = True, build: bool = False
+) -> str | None:
+    """Compile `source` (and format it; with `build`, build each small model it defines
+    on NumPy): None when it compiles, the error message when it is refused with a
+    located error; `FuzzFailure` otherwise."""
     from nndsl.api import compile_string
 
     try:
@@ -94,9 +109,25 @@ def check_source(source: str, path: str = "fuzz.nn", formatter: bool = True) -> 
             format_source(source, path)
         except NNDSLError as e:
             check_located(e, source, path)
+            raise FuzzFailure("fmt refuses what check accepts", source, e.render()) from None
         except Exception:
             raise FuzzFailure("crash while formatting", source, traceback.format_exc()) from None
+    if build:
+        _check_build(program, source)
     return None
+
+
+def _check_build(program: Any, source: str) -> None:
+    """What compiles must build: an argument that fails only then is a checker's miss."""
+    for name, graph in program.models.items():
+        if graph.param_count > BUILD_LIMIT or program.sweep is not None:
+            continue
+        try:
+            program.build(model=name, seed=0)
+        except NNDSLError:
+            pass
+        except Exception:
+            raise FuzzFailure("crash while building", source, traceback.format_exc()) from None
 
 
 def check_bytes(data: bytes, path: str = "fuzz.nn") -> str | None:
@@ -164,6 +195,21 @@ INTERESTING = [
     b"add(",
     b"[" * 200,
     b"(" * 200,
+    b"9" * 101,  # past the integer literal limit, and past Python's own (4,300 digits)
+    b"9" * 4301,
+    b"repeat 1 {" * 65,
+    b".7e308",
+    b"1.7976931348623157e308",
+    b"9223372036854775808",
+    b"2147483647",
+    b"uniform(5)",
+    b"normal(std=1e39)",
+    b'"\\x00"',
+    b'"\\x1b[2J"',
+    b'"\\u202e"',
+    b"repeated",
+    b"none_x",
+    b"true_",
 ]
 
 
@@ -441,6 +487,184 @@ def programs() -> Any:
     from hypothesis import strategies as st
 
     return st.binary(min_size=8, max_size=400).map(program_from_bytes)
+
+
+# ------------------------------------------------------------------ hostile input (issue 20)
+
+BIG_DIGITS = [99, 100, 101, 400, 4299, 4300, 4301, 6000]
+EXTREME_NUMBERS = [
+    ".7e308",
+    "1e308",
+    "-1.7976931348623157e308",
+    "1e999",
+    "-1e999",
+    "1e-999",
+    "4.9e-324",
+    "3.5e38",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "2147483647",
+    "1e18",
+    "0",
+    "-1",
+]
+CONTROL = [
+    "\\x00",
+    "\\x07",
+    "\\x1b[2J",
+    "\\x7f",
+    "\\x85",
+    "\\u202e",
+    "\\u2028",
+    "\\ud800",
+    "\\n",
+    "\x1b",
+]
+KEYWORD_NAMES = ["repeated", "repeat_", "models", "model1", "trainer", "train_x", "true_"]
+KEYWORD_NAMES += ["truex", "falsey", "false0", "none_of_these", "nonex", "none_"]
+STRING_SLOTS = [
+    "schedule = {s}",
+    "loss = {s}",
+    "optimizer = {s}",
+    "data = csv({s}, target={s})",
+    "early_stop = (monitor={s}, mode={s})",
+    "metrics = [{s}]",
+]
+_NUMBER_TOKEN = re.compile(r"(?<![\w.])[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(?![\w.])")
+
+
+def _big_int(d: Draw) -> str:
+    return d.pick(["", "-", "+"]) + "9" * d.pick(BIG_DIGITS)
+
+
+def _with_numbers(d: Draw, text: str, numbers: list[str]) -> str:
+    """`text` with some of its number literals replaced by `numbers`."""
+
+    def swap(m: re.Match) -> str:
+        return d.pick(numbers) if d.one_in(2) else m.group()
+
+    return _NUMBER_TOKEN.sub(swap, text)
+
+
+def _nested(d: Draw) -> str:
+    depth = d.pick([62, 63, 64, 65, 300])
+    inner = d.pick(["dense(1)", "dense([1, 2])", "dense(1, weights=" + "[" * 61 + "1" + "]" * 61])
+    if d.one_in(2):  # blocks
+        body = "repeat 1 {\n" * depth + inner + "\n" + "}\n" * depth
+        return f"model m {{\n    input(1)\n{body}}}\ntrain m {{ loss = mse }}\n"
+    opener = d.pick(["[", "(", "adam("])
+    closer = "]" if opener == "[" else ")"
+    value = opener * depth + "0.1" + closer * depth
+    return (
+        f"model m {{ input(1) dense(1) }}\ntrain m {{ loss = mse optimizer = adam(lr={value}) }}\n"
+    )
+
+
+def _initializer(d: Draw) -> str:
+    from nndsl.ir.ops import OPS
+
+    layers = sorted(n for n, o in OPS.items() if any(p.kind == "initializer" for p in o.params))
+    op = d.pick(layers)
+    key = d.pick([p.name for p in OPS[op].params if p.kind == "initializer"])
+    a, b = d.pick(EXTREME_NUMBERS + ["5", "-5", "0.05"]), d.pick(EXTREME_NUMBERS + ["5", "-5"])
+    init = d.pick(
+        [
+            f"uniform({a}, {b})",
+            f"uniform(low={a})",
+            f"uniform(high={b})",
+            f"normal({a}, {b})",
+            f"normal(std={a})",
+            f"constant({a})",
+            f"orthogonal({a})",
+        ]
+    )
+    shape = d.pick(["input(3)", "input(6, 4)", "input(8, 8, 2)"])
+    args = {"embedding": "input_dim=4, output_dim=3"}.get(op, "2")
+    return f"model m {{\n    {shape}\n    {op}({args}, {key}={init})\n}}\n"
+
+
+def _control_string(d: Draw) -> str:
+    text = "".join(d.pick(CONTROL + ["a", "relu", " ", "é"]) for _ in range(1 + d.below(4)))
+    slot = d.pick(STRING_SLOTS).replace("{s}", f'"{text}"')
+    layer = d.pick(["", f'dense(1, activation="{text}")', f'conv1d(1, 1, padding="{text}")'])
+    return (
+        f"model m {{\n    input(4, 2)\n    {layer}\n    dense(1)\n}}\ntrain m {{\n    {slot}\n}}\n"
+    )
+
+
+def _extreme_shape(d: Draw) -> str:
+    edges = ["1", "2", "3", "2147483647", "9223372036854775807", "1e18", "0", "-1"]
+    dims = ", ".join(d.pick(edges) for _ in range(1 + d.below(3)))
+
+    def ints() -> str:
+        items = [d.pick(edges) for _ in range(1 + d.below(5))]
+        return items[0] if len(items) == 1 and d.one_in(2) else "[" + ", ".join(items) + "]"
+
+    pad = d.pick(["same", "valid"])
+    layer = d.pick(
+        [
+            f"conv2d({d.pick(edges)}, kernel_size={ints()}, strides={ints()}, "
+            f"dilation={ints()}, padding={pad})",
+            f"conv1d({d.pick(edges)}, {ints()}, strides={ints()}, padding={pad})",
+            f"max_pool2d({ints()}, strides={ints()}, padding={pad})",
+            f"avg_pool1d({ints()}, padding={pad})",
+            f"upsample({ints()})",
+            f"reshape({dims})",
+            f"embedding({d.pick(edges)}, {d.pick(edges)})",
+            f"dense({d.pick(edges)})",
+        ]
+    )
+    if d.one_in(4):  # a grid of up to ~140,000 trials: refused past 100,000, never listed
+        filters = "[" + ", ".join(str(k) for k in range(1, 2 + d.below(300))) + "]"
+        layer = (
+            f"conv2d(filters={filters}, kernel_size=[[1], [2], [3]], strides=[[1], [2]], "
+            "dilation=[[1], [2]], activation=[relu, tanh, elu], use_bias=[true, false], "
+            "padding=[same, valid], init=[zeros, ones, he_normal, orthogonal])"
+        )
+    batch = d.pick(["32", "9223372036854775807", "[1, 2, 3]"])
+    return (
+        f"model m {{\n    input({dims})\n    {layer}\n    flatten()\n    dense(1)\n}}\n"
+        f"train m {{\n    loss = mse\n    batch_size = {batch}\n}}\n"
+    )
+
+
+def _keyword_names(d: Draw) -> str:
+    a, b = d.pick(KEYWORD_NAMES), d.pick(KEYWORD_NAMES)
+    model = d.pick(["m", *KEYWORD_NAMES])
+    return (
+        f"model {model} {{\n    {a} = input(4)\n    {b} = dense(4, from={a})\n"
+        f"    add({a}, {b})\n    dense(1)\n}}\n"
+        f"train {model} {{\n    loss = mse\n"
+        f"    early_stop = (monitor={d.pick(KEYWORD_NAMES)})\n}}\n"
+    )
+
+
+def hostile_from_bytes(data: bytes) -> str:
+    """A `.nn` source of one of the kinds an independent fuzzer found (issue 20), steered
+    by `data`: each must end in success or a located error, as fast as any other file."""
+    import nndsl.compiler  # noqa: F401  (registers the catalogs)
+
+    d = Draw(data)
+    kind = d.below(9)
+    if kind == 0:  # big integer literals, anywhere a number goes
+        return _with_numbers(d, program_from_bytes(data[1:]), [_big_int(d) for _ in "abc"])
+    if kind == 1:
+        return _nested(d)
+    if kind == 2:  # numbers at the edges of int64 and float64
+        return _with_numbers(d, program_from_bytes(data[1:]), EXTREME_NUMBERS)
+    if kind == 3:
+        return _initializer(d)
+    if kind == 4:
+        return _control_string(d)
+    if kind == 5:
+        return _extreme_shape(d)
+    if kind == 6:
+        return _keyword_names(d)
+    if kind == 7:  # a byte-order mark, where editors write it (and where they do not)
+        text = program_from_bytes(data[1:])
+        return BOM + text if not d.one_in(4) else text[:5] + BOM + text[5:]
+    return f"model m {{\n    input(2)\n    repeat {_big_int(d)} {{ dense(1) }}\n}}\n"
 
 
 def deep_nesting(opener: str, depth: int) -> str:

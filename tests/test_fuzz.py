@@ -7,6 +7,7 @@ crash the fuzzer found.
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from nndsl.fuzz import (
     check_weights_file,
     corpus,
     deep_nesting,
+    hostile_from_bytes,
     message_template,
     mutate,
     program_from_bytes,
@@ -73,6 +75,46 @@ def test_programs_reach_deep_into_the_checker() -> None:
     assert not any(k.startswith("unexpected") for k in kinds) or len(kinds) > 80
 
 
+HOSTILE = [hostile_from_bytes(random.Random(i).randbytes(120 + i % 200)) for i in range(600)]
+
+
+@functools.cache
+def hostile_messages() -> list[str]:
+    return [check_source(s) or "" for s in HOSTILE]
+
+
+@pytest.mark.parametrize("start", range(0, len(HOSTILE), 100))
+def test_hostile_cases_end_in_success_or_a_located_error(start: int) -> None:
+    for source in HOSTILE[start : start + 100]:
+        check_source(source, build=True)
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "digits; nndsl reads integers of at most 100 digits",  # big integer literals
+        "blocks nested more than 64 deep",
+        "brackets nested more than 64 deep",
+        "must be a finite number",  # extreme floats
+        "must be an integer of at most 9,223,372,036,854,775,807",
+        "is below 'low'",  # initializer ranges
+        "in size (a float32)",
+        "\\x",  # control characters, escaped
+        "nndsl sweeps at most 100,000",  # extreme grids
+        "is too large: the model needs",  # extreme shapes
+    ],
+)
+def test_hostile_cases_reach_every_class_of_issue_20(fragment: str) -> None:
+    """The generator is not vacuous: each kind of hostile input is refused somewhere."""
+    assert any(fragment in m for m in hostile_messages())
+
+
+def test_hostile_cases_include_names_that_begin_with_keywords_and_a_bom() -> None:
+    compiled = [s for s, m in zip(HOSTILE, hostile_messages()) if not m]
+    assert any("repeated =" in s or "none_of_these" in s for s in compiled)
+    assert any(s.startswith("\ufeff") for s in compiled)
+
+
 def test_the_oracle_refuses_an_unlocated_error_and_a_crash(monkeypatch) -> None:
     with pytest.raises(FuzzFailure, match="without a line"):
         check_located(NNDSLError("somewhere"), "model m {}", "f.nn")
@@ -82,6 +124,10 @@ def test_the_oracle_refuses_an_unlocated_error_and_a_crash(monkeypatch) -> None:
     def boom(*args, **kwargs):
         raise KeyError("bug")
 
+    with pytest.raises(FuzzFailure, match="a control character in the message"):
+        error = NNDSLError("x", line=1, column=1)
+        error.message = "raw \x1b"
+        check_located(error, "model m {}", "f.nn")
     monkeypatch.setattr("nndsl.api.compile_string", boom)
     with pytest.raises(FuzzFailure, match="crash while compiling"):
         check_source("model m { input(1) }")

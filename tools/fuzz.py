@@ -6,7 +6,10 @@
 
 Kinds: `mutants` (byte-level mutations of the examples, the valid test programs and the
 error corpus), `programs` (sources written from the op and catalog declarations, see
-`nndsl.fuzz.program_from_bytes`), `weights` (damaged weight files). Each case must end
+`nndsl.fuzz.program_from_bytes`), `hostile` (huge literals, deep nesting, extreme
+numbers and shapes, build-time-only argument errors, control characters, keyword-like
+names, a BOM: `nndsl.fuzz.hostile_from_bytes`; small models are built too), `weights`
+(damaged weight files). Each case must end
 in success or a located `NNDSLError`; a case that takes longer than --timeout seconds
 counts as a hang. Reports cases per second, the distinct error messages seen (and their
 kinds, with names and numbers blanked), and every failure (saved under --out). Exit
@@ -33,6 +36,7 @@ from nndsl.fuzz import (  # noqa: E402
     check_source,
     check_weights_file,
     corpus,
+    hostile_from_bytes,
     message_template,
     mutate,
     program_from_bytes,
@@ -71,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0, help="stop after this long")
     ap.add_argument("--cases", type=int, default=0, help="stop after this many cases")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--kinds", default="mutants,programs,weights")
+    ap.add_argument("--kinds", default="mutants,programs,hostile,weights")
     ap.add_argument("--timeout", type=float, default=5.0, help="seconds before a case hangs")
     ap.add_argument("--out", type=Path, help="save failing cases in this folder")
     args = ap.parse_args(argv)
@@ -106,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             elif kind == "programs":
                 case = program_from_bytes(rng.randbytes(rng.randint(8, 400)))
                 message = check_source(case)
+            elif kind == "hostile":
+                case = hostile_from_bytes(rng.randbytes(rng.randint(8, 400)))
+                message = check_source(case, build=True)
             else:
                 case = mutate(rng.choice(weight_seeds), rng)
                 path = scratch / "case.weights"
