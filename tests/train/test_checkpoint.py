@@ -225,3 +225,105 @@ def test_a_learning_rate_of_zero_from_a_schedule_does_not_crash_adam(backend: st
     history = model.fit(np.ones((8, 2)), np.ones(8), verbose=0)
     assert history.history["lr"][1] == 0.0
     assert history.history["loss"][1] == history.history["loss"][2]  # lr 0: no change
+
+
+def _set(state: dict, field: str, value) -> None:
+    """state[a][b]... = value, for field 'a.b...' (the last part may be new)."""
+    *path, last = field.split(".")
+    for key in path:
+        state = state[key]
+    state[last] = value
+
+
+@pytest.fixture
+def written(program, tmp_path) -> Path:
+    path = tmp_path / "c.npz"
+    with pytest.raises(KeyboardInterrupt):
+        program.build().fit(verbose=0, callbacks=[Checkpoint(path), Interrupt(1)])
+    return path  # epoch 2 done
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("epoch", "x", "'epoch' is 'x', expected the number of epochs done"),
+        ("epoch", -5, "'epoch' is -5, expected"),
+        ("epoch", 2.5, "'epoch' is 2.5, expected"),
+        ("epoch", True, "'epoch' is True, expected"),
+        ("epoch", 10**9, "'history.epoch' holds 2 epochs, but 'epoch' says 1000000000 are done"),
+        ("epoch", 1, "'history.epoch' holds 2 epochs, but 'epoch' says 1 are done"),
+        ("history", "x", "'history' is 'x', expected a record of epoch, history, info"),
+        ("history.epoch", [0, 5], "'history.epoch' holds 2 epochs, but 'epoch' says 2"),
+        ("history.history.loss", [0.5], "'history.history.loss' holds 1 values, expected"),
+        ("history.history.loss", ["a", "b"], "'history.history.loss' holds something other"),
+        ("history.info", [], "'history.info' is a list of 0, expected a record"),
+        ("engine", [1, 2], "'engine' is a list of 2, expected a record"),
+        ("engine.rng", [[1, np.array(["a"])]], "'engine.rng' is a list of 1"),
+        ("trainer_rng", "x", "'trainer_rng' is 'x', expected a record"),
+        ("callbacks.EarlyStopping", 3, "'callbacks.EarlyStopping' is 3, expected a record"),
+        ("weights.dense_1.weight", "x", "'weights.dense_1.weight' is 'x', not numbers"),
+        ("meta", "x", "'meta' is 'x', expected a record"),
+        ("meta.seed", "x", "'meta.seed' is 'x'"),
+        ("meta.epochs", 1, "'meta.epochs' is 1, but 2 epochs are done"),
+        ("meta.overrides", ["epochs=3", 4], "'meta.overrides' holds something other than text"),
+    ],
+)
+def test_a_checkpoint_field_of_the_wrong_kind_is_refused_on_loading(
+    written: Path, field: str, value, message: str
+) -> None:
+    state = load_checkpoint(written)
+    if field.startswith("weights."):  # weight names hold dots
+        state["weights"]["dense_1.weight"] = value
+    else:
+        _set(state, field, value)
+    bad = written.with_name("bad.npz")
+    save_checkpoint(bad, state)
+    with pytest.raises(NNDSLError) as info:
+        load_checkpoint(bad)
+    assert f"{bad}: checkpoint field {message}" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("callbacks.EarlyStopping.trainer", 5, "'callbacks.EarlyStopping' has an unknown entry"),
+        ("callbacks.EarlyStopping.best", "x", "'callbacks.EarlyStopping.best' is 'x', expected"),
+        ("callbacks.EarlyStopping.wait", 1.5, "'callbacks.EarlyStopping.wait' is 1.5, expected a"),
+        (
+            "callbacks.EarlyStopping.best_weights",
+            {"dense_1.weight": np.zeros(2)},
+            "'callbacks.EarlyStopping.best_weights' lacks 'dense_1.bias'",
+        ),
+        (
+            "callbacks.EarlyStopping.best_weights.dense_1.weight",
+            np.zeros(2),
+            "'callbacks.EarlyStopping.best_weights.dense_1.weight' has shape (2,), expected",
+        ),
+        ("callbacks.LearningRateSchedule.lr", [1], "'callbacks.LearningRateSchedule.lr' is a list"),
+        ("engine.optimizer.step", "x", "'engine.optimizer.step' is 'x', expected a whole number"),
+        ("engine.optimizer.exp_avg", np.zeros(3), "'engine.optimizer.exp_avg' has shape (3,)"),
+        ("trainer_rng.bit_generator", 7, "'trainer_rng.bit_generator' is 7, expected text"),
+        ("trainer_rng.state", {"state": 1, "inc": 2, "evil": 3}, "has an unknown entry 'evil'"),
+        ("trainer_rng.state.state", -1, "this checkpoint does not fit the model"),
+    ],
+)
+def test_a_checkpoint_that_does_not_fit_the_training_is_refused_before_any_is_set(
+    program, written: Path, field: str, value, message: str
+) -> None:
+    state = load_checkpoint(written)
+    if field.startswith("engine."):  # engine entry names hold dots
+        state["engine"][field[len("engine.") :]] = value
+    elif field.endswith(".dense_1.weight"):
+        state["callbacks"]["EarlyStopping"]["best_weights"]["dense_1.weight"] = value
+    else:
+        _set(state, field, value)
+    bad = written.with_name("bad.npz")
+    save_checkpoint(bad, state)
+    model = program.build()
+    before = model.get_weights()
+    with pytest.raises(NNDSLError) as info:
+        model.fit(verbose=0, callbacks=[Checkpoint(bad, resume=True)])
+    text = info.value.message
+    assert text.startswith(f"{bad}: this checkpoint does not fit the model"), text
+    assert message in text, text
+    assert all(np.array_equal(before[k], v) for k, v in model.get_weights().items())
