@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import nndsl.files
 from nndsl.data import load_data
 from nndsl.errors import NNDSLError
 from nndsl.ir.signature import Spec
@@ -100,3 +101,26 @@ def test_corrupt_truncated_and_foreign_files(tmp_path: Path) -> None:
     np.save(tmp_path / "one.npy", np.zeros(3))
     with pytest.raises(NNDSLError, match="one.npy is a .npy file holding one array"):
         load(tmp_path, "one.npy")
+
+
+def test_arrays_that_would_not_fit_in_memory_as_float64_are_refused_unread(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The header says what loading needs (the array, then its float64 copy); the
+    machine's memory is made small here, so a 100 KiB file stands for a huge one."""
+    np.savez(tmp_path / "d.npz", x=np.zeros((25_600, 4), np.uint8), y=np.zeros(25_600))
+    monkeypatch.setattr(nndsl.files, "machine_memory", lambda: 1 << 20)
+    with pytest.raises(NNDSLError) as info:
+        load(tmp_path)
+    assert "data file 'd.npz' claims 0.3 MiB of arrays (loading needs 1.3 MiB)" in str(
+        info.value
+    ) and "this machine has 1.0 MiB" in str(info.value)
+
+
+def test_new_inputs_with_no_samples_are_refused_before_naming_their_features(
+    tmp_path: Path,
+) -> None:
+    """A shape (0, 10**6) holds no bytes, but would have made 10**6 feature names."""
+    np.savez(tmp_path / "d.npz", x=np.zeros((0, 10**6), np.float32))
+    with pytest.raises(NNDSLError, match="d.npz: array 'x' holds no samples"):
+        load(tmp_path, inputs_only=True)
