@@ -122,11 +122,14 @@ def read_regular(
     what: str = "file",
     shown: str | None = None,
     limit: int | None = None,
+    *,
+    hint: str | None = None,
 ) -> bytes:
     """The bytes of regular file `path` (see `open_regular`), no more than its size when
     opened: a file that grows while read, or a /proc file that claims more, stops there.
-    limit: refuse, before reading, a file larger than this many bytes."""
-    with open_regular(path, what, shown) as f:
+    limit: refuse, before reading, a file larger than this many bytes.
+    hint: the hint when the file does not exist (see `open_regular`)."""
+    with open_regular(path, what, shown, hint=hint) as f:
         size = os.fstat(f.fileno()).st_size
         if limit is not None and size > limit:
             raise NNDSLError(
