@@ -13,6 +13,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nndsl.backends import create_engine
+from nndsl.data.columns import choose_columns, mapping_array, mapping_columns, read_csv_header
+from nndsl.data.csvfile import load_csv
+from nndsl.data.load import resolve_path
+from nndsl.data.npzfile import load_npz
+from nndsl.data.split import split_indices
 from nndsl.errors import NNDSLError, NNDSLWarning
 from nndsl.ir.graph import Graph
 from nndsl.ir.plan import TrainPlan
@@ -46,6 +51,10 @@ class Model:
         self.dtype = dtype or (plan.dtype if plan else "float32")
         self.scaler: dict[str, Any] | None = None  # input standardization, if any
         self.class_names: list[str] | None = None
+        # the training data's column names (features in the order trained on): new data
+        # that names its columns is matched by them (nndsl.data.columns)
+        self.feature_names: list[str] | None = None
+        self.target_names: list[str] | None = None
         self.history: History | None = None
         self.warnings: list[NNDSLWarning] = []  # found by the last fit (nndsl.lint)
         if plan is not None:  # the file's engine settings, unless build() gives them
@@ -90,15 +99,29 @@ class Model:
         else:
             if y is None:
                 raise NNDSLError("fit(x, y) needs targets y")
-            tx, ty = self._scale(x), y
+            names = mapping_columns(x)
+            if names is not None and self._is_column_table(names):
+                self.feature_names = names  # a dict or DataFrame of columns: remember them
+            tx, ty = self._scale(self._as_inputs(x, "the data given to fit")), y
             if validation_split:
                 tx, ty, validation_data = _split_off(tx, ty, validation_split)
             elif validation_data is not None:
-                validation_data = (self._scale(validation_data[0]), validation_data[1])
+                vx = self._as_inputs(validation_data[0], "validation_data")
+                validation_data = (self._scale(vx), validation_data[1])
+            elif plan.validation:  # the file's split, the same samples as `nndsl run` holds out
+                self.engine.prepare(tx, ty)  # checked whole: messages count what was given
+                tx, ty, validation_data = _split_file_way(tx, ty, plan.validation, plan.seed)
         train_data = self.engine.prepare(tx, ty)
         val_data = self.engine.prepare(*validation_data) if validation_data is not None else None
         bs = batch_size or plan.batch_size
         self._check_before_training(len(train_data), batch_size, verbose)
+        monitor = (plan.early_stop or {}).get("monitor", "")
+        if val_data is None and monitor.startswith("val_"):
+            raise NNDSLError(  # refused now, not after the first epoch
+                f"early_stop monitors '{monitor}', but this fit has no validation data",
+                hint="pass validation_data=(x, y) or validation_split=0.2 to fit, set "
+                "validation = 0.2 in the train block, or monitor=loss",
+            )
         n_epochs = epochs or plan.epochs
         cbs: list[Callback] = []
         if plan.early_stop is not None:
@@ -158,11 +181,31 @@ class Model:
         plan = self._require_plan("load data")
         try:
             splits = load_splits(plan, validation_split, check=self._check_targets)
-        except NNDSLError as e:  # a missing or bad data file: say which .nn file names it
-            raise e.located(self.program.path if self.program else None, None) from None
+        except NNDSLError as e:  # a missing or bad data file: at the `data =` line
+            raise self._at_data_line(e) from None
         self.scaler = splits.scaler
         self.class_names = splits.class_names
+        self.feature_names, self.target_names = splits.feature_names, splits.target_names
         return splits
+
+    def _at_data_line(self, e: NNDSLError) -> NNDSLError:
+        """An error about the train block's data that points nowhere (a missing file, a
+        missing extra) now points at the block's `data =` setting."""
+        program = self.program
+        if program is None:
+            return e
+        if e.line is None and e.path is None:
+            module = program._compiled.module
+            for block in module.trains:
+                if block.model in (None, self.graph.name):
+                    for setting in block.settings:
+                        if setting.key == "data":
+                            e.line, e.column = setting.span.line, setting.span.column
+                            e.end_column = setting.span.end_column
+                            if setting.span.end_line != setting.span.line:
+                                e.end_column = None
+                            return e.located(program.path, program.source)
+        return e.located(program.path, None)
 
     def _check_targets(self, dataset: Any) -> None:
         """A target the loss cannot take (a class label out of range for the output), named
@@ -202,12 +245,20 @@ class Model:
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None) -> dict:
         """{"loss": ..., metric: ...} in evaluation mode (no dropout). Without x, on the
-        train block's test split (else validation, else training data)."""
+        train block's test split (else validation, else training data). x may be a CSV
+        or .npz path (targets read from it by name), a dict or DataFrame of columns, or
+        an array."""
         if x is None:
             splits = self.load_data()
             part = splits.test or splits.validation or splits.train
             return self.evaluate_scaled(part.x, part.y, batch_size)
-        return self.evaluate_scaled(self._scale(x), y, batch_size)
+        if isinstance(x, (str, Path)):
+            if y is not None:
+                raise NNDSLError("evaluate(path) reads the targets from the file; give no y")
+            x, y = self.read_data(x, need_targets=True)
+        elif y is None:
+            raise NNDSLError("evaluate(x, y) needs targets y (or a data file: evaluate(path))")
+        return self.evaluate_scaled(self._scale(self._as_inputs(x)), y, batch_size)
 
     def evaluate_scaled(self, x: Any, y: Any, batch_size: int | None = None) -> dict:
         """evaluate() on inputs already scaled like the training data (e.g. load_data's)."""
@@ -216,9 +267,145 @@ class Model:
         return self.engine.evaluate(data, batch_size or plan.batch_size)
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
-        """Outputs (after the output activation) for raw inputs x; inputs are scaled the way
-        the training data was when the train block says `standardize=true`."""
-        return self.engine.predict(self._scale(x), batch_size)
+        """Outputs (after the output activation) for raw inputs x, one row per sample;
+        inputs are scaled the way the training data was when the train block says
+        `standardize=true`. x: an array (columns by position, checked against the input
+        shape), a CSV or .npz path, or a dict or DataFrame of columns (matched to the
+        training features by name, in any order; see nndsl.data.columns)."""
+        if isinstance(x, (str, Path)):
+            x, _ = self.read_data(x)
+        return self.engine.predict(self._scale(self._as_inputs(x)), batch_size)
+
+    # ------------------------------------------------------------------ new data
+    def read_data(
+        self, path: str | Path, need_targets: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw inputs (and targets, if `need_targets`) from a .csv or .npz file. A CSV's
+        columns are matched to the training features by name; text class labels are
+        mapped to the model's own classes."""
+        p, shown = Path(path), str(path)
+        spec = self.plan.data if self.plan is not None else None
+        if p.suffix == ".npz":
+            names = dict(spec.args) if spec is not None and spec.name == "npz" else {}
+            ds = load_npz(
+                str(p),
+                x=names.get("x", "x"),
+                y=names.get("y", "y"),
+                shown=shown,
+                inputs_only=not need_targets,
+            )
+            return self._as_inputs(ds.x, shown), (ds.y if need_targets else None)
+        if p.suffix != ".csv":
+            raise NNDSLError(f"{shown}: expected a .csv or .npz file")
+        csv_args = spec.args if spec is not None and spec.name == "csv" else {}
+        delimiter = csv_args.get("delimiter", ",")
+        features, targets = self.training_columns()
+        header = read_csv_header(str(p), shown, delimiter)
+        try:
+            choice = choose_columns(header, features, targets, shown, need_targets)
+        except NNDSLError as e:  # at the header: the line that lacks the column
+            e.line, e.column = 1, 1
+            raise e.located(str(p), delimiter.join(header) + "\n") from None
+        if need_targets and not choice.targets:
+            raise NNDSLError(
+                f"{shown}: which column holds the targets is not known to this model",
+                hint='name it in the train block: data = csv("...", target="...")',
+            )
+        ds = load_csv(
+            str(p),
+            choice.targets or None,
+            features=choice.features,
+            delimiter=delimiter,
+            shown=shown,
+            inputs_only=not need_targets,
+        )
+        self._tell(choice.notes)
+        y = self._own_labels(ds, shown) if need_targets else None
+        return self._as_inputs(ds.x, shown, choice.features), y
+
+    def training_columns(self) -> tuple[list[str] | None, list[str] | None]:
+        """The training data's (feature, target) column names: as recorded by training or
+        in the weights file, else as the train block's csv(...) declares them."""
+        features, targets = self.feature_names, self.target_names
+        spec = self.plan.data if self.plan is not None else None
+        if spec is None or spec.name != "csv" or (features and targets):
+            return features, targets
+        target = spec.args.get("target")
+        declared = [target] if isinstance(target, str) else list(target or [])
+        targets = targets or declared or None
+        if features is None:
+            features = list(spec.args["features"]) if spec.args.get("features") else None
+        if features is None:  # the training file's header, as load_csv would choose
+            path = resolve_path(spec.args["path"], self.plan.base_dir)
+            header = read_csv_header(path, path, spec.args.get("delimiter", ","))
+            features = [h for h in header if h not in (targets or [])] or None
+        return features, targets
+
+    def _own_labels(self, ds: Any, shown: str) -> np.ndarray:
+        """Targets with text labels renumbered as the model's classes (a new file may
+        hold fewer classes, which its own sorting would number differently)."""
+        if ds.class_names is None or self.class_names is None:
+            return ds.y
+        unknown = [c for c in ds.class_names if c not in self.class_names]
+        if unknown:
+            raise NNDSLError(
+                f"{shown}: class {_quote_list(unknown)} was not among the classes the "
+                f"model was trained on ({_quote_list(self.class_names)})"
+            )
+        mapping = np.array([self.class_names.index(c) for c in ds.class_names], dtype=np.int64)
+        return mapping[ds.y]
+
+    def _is_column_table(self, names: list[str]) -> bool:
+        """A dict (or DataFrame) of feature columns, as opposed to one keyed by input
+        layer names, which feeds those inputs (the only kind a model with several takes)."""
+        inputs = self.graph.inputs
+        return len(inputs) == 1 and set(names) != {inputs[0].name}
+
+    def _as_inputs(self, x: Any, source: str = "the data", columns: Any = None) -> Any:
+        """x as the engine takes it: a table of columns (dict, DataFrame) matched to the
+        training features by name, and an array checked against the input's shape, which
+        says where that input is declared when it does not fit."""
+        names = mapping_columns(x)
+        if names is not None and self._is_column_table(names):
+            features, targets = self.training_columns()
+            choice = choose_columns(names, features, targets, source)
+            self._tell(choice.notes)
+            x, columns = mapping_array(x, choice.features, source), choice.features
+        if isinstance(x, (dict, list, tuple)) or len(self.graph.inputs) != 1:
+            return x  # several inputs: by name or in order, checked by the engine
+        x = np.asarray(x)
+        node = self.graph.inputs[0]
+        shape = tuple(node.shape)
+        if x.shape[1:] == shape or x.shape == shape or x.dtype.kind not in "iubf":
+            return x  # fits (a single sample too); non-numbers: the engine says so
+        width = int(np.prod(shape))
+        if columns is not None and x.ndim == 2 and x.shape[1] == width:
+            return x.reshape(len(x), *shape)  # a table's flat columns for a shaped input
+        raise self._shape_error(x, source, columns)
+
+    def _shape_error(self, x: np.ndarray, source: str, columns: Any) -> NNDSLError:
+        node = self.graph.inputs[0]
+        shape = tuple(node.shape)
+        declared = f"input({', '.join(map(str, shape))})"
+        where = self.program.path if self.program is not None and self.program.path else None
+        at = (f" at {where}:{node.line}" if where else f", line {node.line}") if node.line else ""
+        if columns is not None:
+            has = f"{source} has {len(columns)} feature column{'s' if len(columns) != 1 else ''}"
+            has += f" ({_quote_list(columns)})"
+        else:
+            has = f"{source} has samples of shape {x.shape[1:]}"
+        features, _ = self.training_columns()
+        if features is not None and len(features) == int(np.prod(shape)):
+            hint = f"give the {len(features)} columns it was trained on: {_quote_list(features)}"
+        else:
+            hint = f"give an array of shape (samples, {', '.join(map(str, shape))})"
+        return NNDSLError(
+            f"the model takes samples of shape {shape} ({declared}{at}), but {has}", hint=hint
+        )
+
+    def _tell(self, notes: list[str]) -> None:
+        for note in notes:
+            warnings.warn(NNDSLWarning(note), stacklevel=3)
 
     def _scale(self, x: Any) -> Any:
         if self.scaler is None or isinstance(x, (dict, list, tuple)):
@@ -243,6 +430,8 @@ class Model:
             "plan": self.plan.to_dict() if self.plan else None,
             "scaler": self.scaler,
             "class_names": self.class_names,
+            "feature_names": self.feature_names,
+            "target_names": self.target_names,
         }
 
     def save(self, path: str | Path) -> None:
@@ -264,6 +453,8 @@ class Model:
             raise
         self.scaler = meta.get("scaler", self.scaler)
         self.class_names = meta.get("class_names", self.class_names)
+        self.feature_names = _names_or_none(meta.get("feature_names"), self.feature_names)
+        self.target_names = _names_or_none(meta.get("target_names"), self.target_names)
         return self
 
     @classmethod
@@ -318,6 +509,36 @@ class Model:
             f"Model({self.graph.name!r}, backend={self.backend!r}, "
             f"params={self.graph.param_count:,})"
         )
+
+
+def _names_or_none(value: Any, default: list[str] | None) -> list[str] | None:
+    """Column names read from a weights file: a list of strings, else the default."""
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return value
+    return default
+
+
+def _quote_list(names: list[str], limit: int = 8) -> str:
+    return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _take(x: Any, index: np.ndarray) -> Any:
+    """Samples `index` of an array, a list of arrays (several inputs) or a dict of them."""
+    if isinstance(x, dict):
+        return {k: np.asarray(v)[index] for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [np.asarray(v)[index] for v in x]
+    return np.asarray(x)[index]
+
+
+def _split_file_way(
+    x: Any, y: Any, validation: float, seed: int
+) -> tuple[Any, Any, tuple[Any, Any]]:
+    """The train block's `validation` fraction held out of arrays given to fit, by the
+    same seeded shuffle `nndsl run` uses on the file's data."""
+    y = np.asarray(y)
+    train, val, _ = split_indices(len(y), validation, 0.0, seed)
+    return _take(x, train), y[train], (_take(x, val), y[val])
 
 
 def _split_off(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:

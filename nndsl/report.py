@@ -123,9 +123,9 @@ def _facts(config: dict, folder: Path) -> str:
         parts.append(f"{config['seconds']:.1f} s")
     info = config.get("early_stop") or {}
     if info.get("stopped_epoch"):
-        parts.append(f"early stop at epoch {info['stopped_epoch'] + 1}")
+        parts.append(f"early stop at epoch {info['stopped_epoch']}")
     if "restored_epoch" in info:
-        parts.append(f"weights of epoch {info['restored_epoch'] + 1} kept")
+        parts.append(f"weights of epoch {info['restored_epoch']} kept")
     if config.get("overrides"):
         parts.append("--set " + " ".join(config["overrides"]))
     parts.append(f"folder {folder}")
@@ -263,7 +263,7 @@ def svg_curves(history: dict[str, list[float]], info: dict, width: int = 640) ->
             f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
         )
     if info.get("stopped_epoch"):
-        x = xy(info["stopped_epoch"], lo).split(",")[0]
+        x = xy(info["stopped_epoch"] - 1, lo)  # 1-based epoch, 0-based point.split(",")[0]
         parts.append(
             f'<line x1="{x}" x2="{x}" y1="{pad}" y2="{height - pad}" stroke="grey" '
             'stroke-dasharray="3,3"/>'

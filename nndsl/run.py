@@ -15,6 +15,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,15 @@ from nndsl.errors import NNDSLError
 from nndsl.runfolder import (
     CHECKPOINT,
     checkpoint_meta,
+    compile_run_source,
     discard_partial,
+    open_model_ref,
     partial_of,
     prepare_partial,
     swap_in,
 )
-from nndsl.train.checkpoint import Checkpoint, signals_interrupt
+from nndsl.train.callbacks import Callback
+from nndsl.train.checkpoint import Checkpoint, restore, signals_interrupt
 from nndsl.weights import atomic_write_text
 
 BACKENDS = ["numpy", "torch"]
@@ -135,11 +139,12 @@ def add_backend_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="which model of the file (default: the trained one)")
 
 
-def _build(args: argparse.Namespace, sets: list[str] = ()) -> Any:
+def _build(args: argparse.Namespace, program: Any = None) -> Any:
+    """(program, model) for evaluate and predict."""
     from nndsl.api import compile_file
 
-    program = getattr(args, "program", None) or compile_file(args.file, overrides=list(sets))
-    if program.sweep is not None and program.train is not None:  # evaluate, predict
+    program = program or compile_file(args.file)
+    if program.sweep is not None and program.train is not None:
         raise NNDSLError(
             f"{args.file} is a sweep of {len(program.trials)} trials; give one trial's file",
             hint="each trial's run folder holds the trial as model.nn (its data paths are "
@@ -148,61 +153,135 @@ def _build(args: argparse.Namespace, sets: list[str] = ()) -> Any:
     build: dict[str, Any] = {"backend": args.backend, "model": args.model}
     if args.backend == "torch":
         build["device"] = args.device
-    if getattr(args, "seed", None) is not None:
-        build["seed"] = args.seed
     return program, program.build(**build)
 
 
 # ------------------------------------------------------------------ run
 
 
+@dataclass
+class RunRequest:
+    """One `nndsl run`, resolved from the command line (or a checkpoint, or a sweep's
+    trial) before anything trains: what to train, how, into which folder."""
+
+    file: str  # the .nn file: messages, and data paths relative to it
+    program: Any  # nndsl.api.Program, overrides applied
+    backend: str = "numpy"
+    device: str = "auto"
+    model: str | None = None
+    seed: int | None = None
+    out: Path | None = None  # None: runs/MODEL-TIME
+    quiet: bool = False
+    resume: dict | None = None  # the checkpoint state to continue from
+
+    @property
+    def overrides(self) -> list[str]:
+        return list(self.program.overrides)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from nndsl.train.plots import BackgroundPlotter
+    """Resolve the request, start the processes it needs, train, write the folder."""
+    from nndsl.api import compile_file
+    from nndsl.backends.torch.distributed import join, launch, leave, under_torchrun
+    from nndsl.runfolder import resume_settings
+    from nndsl.sweep.runner import run_sweep
 
-    # started first: it imports matplotlib while this process compiles and trains
-    plotter = BackgroundPlotter() if "rank" not in vars(args) else None
-    try:
-        return _run(args, plotter)
-    finally:
-        if plotter is not None:
-            plotter.close()
-
-
-def _run(args: argparse.Namespace, plotter: Any) -> int:
-    from nndsl.backends.torch.distributed import under_torchrun
-    from nndsl.runfolder import resume_args
-
-    resume = None
-    if getattr(args, "resume", None) and "rank" not in vars(args):
-        resume = resume_args(args)  # the run's own program, overrides, backend and folder
+    common = {"quiet": args.quiet}
+    if args.resume:
+        state, settings = resume_settings(args)
+        request = RunRequest(**settings, **common, resume=state)
     elif not args.file:
         raise NNDSLError("nndsl run needs a FILE, or --resume RUN_DIR to continue a run")
+    else:
+        sets = list(args.sets) + ([f"epochs={args.epochs}"] if args.epochs is not None else [])
+        program = compile_file(args.file, overrides=sets)
+        if program.sweep is not None and program.train is not None:
+            if args.nproc > 1 or under_torchrun():
+                raise NNDSLError(
+                    "a sweep trains its trials one per process (--jobs N); --nproc is for one run",
+                    hint="run one trial in several processes from its run folder's model.nn",
+                )
+            return run_sweep(args, program)
+        if args.trials is not None:
+            raise NNDSLError(
+                "--trials samples a sweep, but this file has none",
+                hint="write a list where a value goes, e.g. optimizer = adam(lr=[1e-2, 1e-3])",
+            )
+        out = Path(args.out) if args.out else None
+        request = RunRequest(
+            args.file, program, args.backend, args.device, args.model, args.seed, out, **common
+        )
+    distributed = args.nproc > 1 or under_torchrun()
+    if distributed and request.backend != "torch":
+        raise NNDSLError("training in several processes needs --backend torch")
+    if args.nproc > 1 and not under_torchrun():
+        return launch(getattr(args, "argv", None) or sys.argv[1:], args.nproc)
+    if not distributed:
+        return train_run(request)
+    rank = join(request.device)
+    try:
+        return train_run(request, rank)
+    finally:
+        leave()
 
-    if getattr(args, "program", None) is None and "rank" not in vars(args):
-        from nndsl.sweep.runner import run_if_sweep  # a sweep file trains each trial
 
-        code = run_if_sweep(args)
-        if code is not None:
-            return code
-    if "rank" not in vars(args) and (args.nproc > 1 or under_torchrun()):
-        return _run_distributed(args)
-    sets = list(args.sets)
-    if args.epochs is not None:
-        sets.append(f"epochs={args.epochs}")
-    program, model = _build(args, sets)
-    plan = model.plan
-    if plan is None:
+def train_run(request: RunRequest, rank: int = 0) -> int:
+    """Train `request` and (rank 0) write its run folder; the exit status."""
+    from nndsl.train.plots import BackgroundPlotter
+
+    if rank:
+        return _train_in_step(request)
+    # started first: it imports matplotlib while this process compiles and trains
+    plotter = BackgroundPlotter()
+    try:
+        return _train_and_write(request, plotter)
+    finally:
+        plotter.close()
+
+
+def _build_run(request: RunRequest) -> Any:
+    build: dict[str, Any] = {"backend": request.backend, "model": request.model}
+    if request.backend == "torch":
+        build["device"] = request.device
+    if request.seed is not None:
+        build["seed"] = request.seed
+    model = request.program.build(**build)
+    if model.plan is None:
         raise NNDSLError(
-            f"{args.file} has no train block for '{model.graph.name}'",
+            f"{request.file} has no train block for '{model.graph.name}'",
             hint=f"add: train {model.graph.name} {{ loss = ... data = ... }}",
         )
-    if getattr(args, "rank", 0):  # other processes train in step with rank 0, write nothing
-        try:
-            model.fit(verbose=0)
-        except NNDSLError:
-            return 1  # rank 0 reports it
-        return 0
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
+    return model
+
+
+class _ResumeFrom(Callback):
+    """Continue from a checkpoint's state without writing one (a process other than rank
+    0 of a distributed run: rank 0 keeps the checkpoint)."""
+
+    def __init__(self, state: dict) -> None:
+        self.state = state
+
+    def on_train_begin(self) -> None:
+        restore(self.trainer, self.state)
+
+
+def _train_in_step(request: RunRequest) -> int:
+    """A process other than rank 0: trains in step with it (DDP) and writes nothing."""
+    model = _build_run(request)
+    callbacks = [_ResumeFrom(request.resume)] if request.resume is not None else []
+    try:
+        model.fit(verbose=0, callbacks=callbacks)
+    except NNDSLError:
+        return 1  # rank 0 reports it
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _train_and_write(request: RunRequest, plotter: Any) -> int:
+    model = _build_run(request)
+    plan = model.plan
+    say = (lambda *a: None) if request.quiet else (lambda *a: print(*a, file=sys.stderr))
     splits = model.load_data()
     say(
         f"training {model.graph.name} ({model.graph.param_count:,} parameters) on "
@@ -210,26 +289,28 @@ def _run(args: argparse.Namespace, plotter: Any) -> int:
         + (f", validating on {len(splits.validation)}" if splits.validation else "")
         + f" [{model.backend}]"
     )
-    final = Path(args.out) if args.out else _default_dir(model.graph.name)
+    final = request.out or _default_dir(model.graph.name)
+    request.out = final
+    resuming = request.resume is not None
     partial = partial_of(final)
-    prepare_partial(partial, resuming=resume is not None)
+    prepare_partial(partial, resuming=resuming)
     checkpoint = Checkpoint(  # state of the last finished epoch: periodically, on Ctrl-C
         partial / CHECKPOINT,
         plan.checkpoint_every,
-        resume=resume or False,
-        meta=checkpoint_meta(args, program, model, final),
+        resume=request.resume or False,
+        meta=checkpoint_meta(request, model),
     )
     status = "completed"
     started = time.perf_counter()
     error: NNDSLError | None = None
     try:
         with signals_interrupt():  # SIGTERM stops it as Ctrl-C does
-            model.fit(verbose=0 if args.quiet else 1, callbacks=[checkpoint])
+            model.fit(verbose=0 if request.quiet else 1, callbacks=[checkpoint])
         if model.history.info.get("stopped_epoch"):
             status = "stopped early"
     except (KeyboardInterrupt, NNDSLError) as e:
         if checkpoint.last is None:  # refused before training began: no run
-            discard_partial(partial, resuming=resume is not None)
+            discard_partial(partial, resuming=resuming)
             raise
         if isinstance(e, KeyboardInterrupt):
             status = "interrupted"
@@ -245,29 +326,14 @@ def _run(args: argparse.Namespace, plotter: Any) -> int:
     metrics = _final_metrics(model, splits) if status != "failed" else {}
     if status != "interrupted":
         checkpoint.remove()  # finished: nothing to continue
-    _write_run(partial, program, model, history, metrics, status, seconds, args, plotter)
+    _write_run(partial, request, model, history, metrics, status, seconds, plotter)
     swap_in(partial, final)  # a complete folder replaces the old one at once
-    if not args.quiet and metrics:
+    if not request.quiet and metrics:
         print(_metrics_table(metrics))
     say(f"run folder: {final}")
     if error is not None:
         raise error
     return 130 if status == "interrupted" else 0
-
-
-def _run_distributed(args: argparse.Namespace) -> int:
-    """--nproc N: relaunch under torchrun; under torchrun: join the group, then train."""
-    from nndsl.backends.torch.distributed import join, launch, leave, under_torchrun
-
-    if args.backend != "torch":
-        raise NNDSLError("training in several processes needs --backend torch")
-    if not under_torchrun():
-        return launch(getattr(args, "argv", None) or sys.argv[1:], args.nproc)
-    args.rank = join(args.device)
-    try:
-        return cmd_run(args)
-    finally:
-        leave()
 
 
 def _default_dir(name: str) -> Path:
@@ -303,13 +369,12 @@ def _metrics_table(metrics: dict[str, dict[str, float]]) -> str:
 
 def _write_run(
     folder: Path,
-    program: Any,
+    request: RunRequest,
     model: Any,
     history: Any,
     metrics: dict,
     status: str,
     seconds: float,
-    args: argparse.Namespace,
     plotter: Any = None,
 ) -> None:
     import yaml
@@ -319,21 +384,23 @@ def _write_run(
     model.save(folder / "weights.npz")
     config = {
         "nndsl": __version__,
-        "source": str(Path(args.file).resolve()),
+        "source": str(Path(request.file).resolve()),
         "model": model.graph.name,
         "backend": model.backend,
         "seed": model.seed,
         "status": status,
         "seconds": round(seconds, 3),
-        "overrides": list(args.sets) + ([f"epochs={args.epochs}"] if args.epochs else []),
+        "overrides": request.overrides,
         "train": model.plan.to_dict(),
         "scaler": model.scaler,
         "class_names": model.class_names,
+        "feature_names": model.feature_names,  # new data is matched to these by name
+        "target_names": model.target_names,
         "early_stop": dict(history.info) if history is not None else {},
         "graph": model.graph.to_dict(),
     }
     atomic_write_text(folder / "config.yaml", yaml.safe_dump(config, sort_keys=False))
-    atomic_write_text(folder / "model.nn", program.source)
+    atomic_write_text(folder / "model.nn", request.program.source)
     if history is not None:
         atomic_write_text(folder / "history.csv", history.to_csv())
     atomic_write_text(folder / "metrics.json", json.dumps(metrics, indent=2) + "\n")
@@ -342,37 +409,11 @@ def _write_run(
 
         path, title = folder / "curves.png", model.graph.name
         note = plotter.plot(history, path, title) if plotter else plot_curves(history, path, title)
-        if note and not args.quiet:
+        if note and not request.quiet:
             print(note, file=sys.stderr)
 
 
 # ------------------------------------------------------------------ evaluate / predict
-
-
-def _load_inputs(model: Any, path: str, need_targets: bool) -> tuple[np.ndarray, Any]:
-    from nndsl.data import load_data
-    from nndsl.ir.signature import Spec
-
-    p = Path(path)
-    plan = model.plan
-    if p.suffix == ".npz":
-        spec = Spec(
-            "npz", {"path": str(p.resolve()), "x": "x", "y": "y", "inputs_only": not need_targets}
-        )
-    elif p.suffix == ".csv":
-        base = dict(plan.data.args) if plan and plan.data and plan.data.name == "csv" else {}
-        if "target" not in base:
-            raise NNDSLError(
-                f"--data {path}: the train block names no CSV target column",
-                hint='its data should be csv("...", target="...")',
-            )
-        spec = Spec("csv", {**base, "path": str(p.resolve())})
-        if not need_targets:
-            spec = Spec("csv", {**spec.args, "inputs_only": True})
-    else:
-        raise NNDSLError(f"--data {path}: expected a .csv or .npz file")
-    ds = load_data(spec, ".")
-    return ds.x, ds.y  # raw: the model applies its own input scaling
 
 
 def _load_weights(model: Any, path: str | None) -> None:
@@ -384,37 +425,47 @@ def _load_weights(model: Any, path: str | None) -> None:
     if any(w.value is None and getattr(w, "trainable", True) for w in weights):
         raise NNDSLError(
             "--weights W is needed: this model's weights are not all written in the file",
-            hint="train it first: nndsl run FILE, then pass RUN/weights.npz",
+            hint="train it first: nndsl run FILE, then pass the run folder (or RUN/weights.npz)",
         )
     plan = model.plan
     if plan is not None and plan.data is not None and plan.data.args.get("standardize"):
         model.load_data()  # the input scaling of the training split
 
 
+def _saved_model(args: argparse.Namespace) -> Any:
+    """The model of FILE (a .nn file, a run folder, or a run folder's model.nn) with the
+    weights of --weights, or of the run folder."""
+    ref = open_model_ref(args.file, args.weights)
+    program = compile_run_source(ref) if ref.run is not None else None
+    _, model = _build(args, program=program)
+    _load_weights(model, ref.weights)
+    return model
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    _, model = _build(args)
-    _load_weights(model, args.weights)
+    model = _saved_model(args)
     if args.data:
-        x, y = _load_inputs(model, args.data, need_targets=True)
-        result = model.evaluate(x, y)
+        x, y = model.read_data(args.data, need_targets=True)
+        result, label = model.evaluate(x, y), Path(args.data).name
     else:
-        result = model.evaluate()
-    print(_metrics_table({"data": result}))
+        splits = model.load_data()
+        label, part = next(
+            (name, getattr(splits, name))
+            for name in ("test", "validation", "train")
+            if getattr(splits, name) is not None
+        )
+        result = model.evaluate_scaled(part.x, part.y)
+    print(_metrics_table({label: result}))
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    _, model = _build(args)
-    _load_weights(model, args.weights)
-    x, _ = _load_inputs(model, args.data, need_targets=False)
+    model = _saved_model(args)
+    x, _ = model.read_data(args.data)
     pred = model.predict(x).reshape(len(x), -1)
-    names = model.class_names
-    header = (
-        [f"p_{c}" for c in names]
-        if names and len(names) == pred.shape[1]
-        else [f"output_{i}" for i in range(pred.shape[1])]
-    )
-    lines = [",".join(header)] + [",".join(f"{v:.6g}" for v in row) for row in pred]
+    header, rows = prediction_table(model, pred)
+    lines = [",".join(_csv_cell(h) for h in header)]
+    lines += [",".join(_csv_cell(v) for v in row) for row in rows]
     text = "\n".join(lines) + "\n"
     if args.out:
         atomic_write_text(args.out, text)
@@ -422,3 +473,42 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def prediction_table(model: Any, pred: np.ndarray) -> tuple[list[str], list[list[str]]]:
+    """Columns for predictions (samples, outputs): classifiers give each class's
+    probability (`p_CLASS`) and the predicted class under the target's name; regression
+    outputs are named by their target columns."""
+    from nndsl.train.targets import target_kind
+
+    loss = model.plan.loss.name if model.plan is not None else "mse"
+    kind = target_kind(loss)
+    targets = model.target_names or []
+    target = targets[0] if len(targets) == 1 else "label"
+    values = [[f"{v:.6g}" for v in row] for row in pred]
+    if kind == "values":
+        names = targets if len(targets) == pred.shape[1] else []
+        header = names or [f"output_{i}" for i in range(pred.shape[1])]
+        return header, values
+    classes = model.class_names
+    if kind == "binary" and pred.shape[1] == 1:
+        labels = (pred[:, 0] >= 0.5).astype(int)
+        names = classes if classes and len(classes) == 2 else None
+        p_name = f"p_{names[1]}" if names else f"p_{target}"
+        shown = [names[k] for k in labels] if names else [str(k) for k in labels]
+        return [p_name, target], [[*v, c] for v, c in zip(values, shown)]
+    if kind == "binary":  # several independent labels: each one's probability
+        header = [f"p_{t}" for t in targets] if len(targets) == pred.shape[1] else []
+        return header or [f"p_{i}" for i in range(pred.shape[1])], values
+    names = classes if classes and len(classes) == pred.shape[1] else None
+    header = [f"p_{c}" for c in names] if names else [f"p_{i}" for i in range(pred.shape[1])]
+    best = pred.argmax(axis=1)
+    shown = [names[k] for k in best] if names else [str(k) for k in best]
+    return [*header, target], [[*v, c] for v, c in zip(values, shown)]
+
+
+def _csv_cell(text: str) -> str:
+    """One CSV cell: quoted when it holds a delimiter, a quote or a line end."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text

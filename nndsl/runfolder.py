@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,17 +70,18 @@ def find_checkpoint(run: str | Path) -> tuple[dict, Path]:
     return state, final
 
 
-def resume_args(args: argparse.Namespace) -> dict:
-    """Fill `args` from the checkpoint of `args.resume` so `nndsl run` trains the same
-    program (its source as it was, data resolved beside the original file, the same
-    overrides, backend and seed) into the same folder; returns the checkpoint's state.
-    `--epochs` may extend the run; nothing else may change."""
+def resume_settings(args: argparse.Namespace) -> tuple[dict, dict[str, Any]]:
+    """(checkpoint state, run settings) to continue the run in `args.resume`: its program
+    compiled from its source as it was (data resolved beside the original file), the same
+    overrides, model, backend, device and seed, into the same folder. `--epochs` may
+    extend the run; nothing else may change. Reads only: every process of a distributed
+    run calls it and continues from the same state."""
     from nndsl.api import compile_string
 
     if getattr(args, "file", None):
         raise NNDSLError("give either a FILE or --resume RUN_DIR, not both")
-    if getattr(args, "sets", None) or getattr(args, "nproc", 1) > 1:
-        raise NNDSLError("--resume continues a run as it was: no --set or --nproc")
+    if getattr(args, "sets", None):
+        raise NNDSLError("--resume continues a run as it was: no --set")
     state, final = find_checkpoint(args.resume)
     meta = state["meta"]
     if "source" not in meta:
@@ -102,16 +104,16 @@ def resume_args(args: argparse.Namespace) -> dict:
             f"the checkpoint in {final} was written for another model graph",
             hint="it was written by another version of nndsl",
         )
-    args.program = program
-    args.file = meta["path"]
-    args.sets = overrides
-    args.epochs = None
-    args.out = str(final)
-    args.model = meta.get("model")
-    args.backend = meta.get("backend", "numpy")
-    args.device = meta.get("device") or getattr(args, "device", "auto")
-    args.seed = meta.get("seed")
-    return state
+    settings = {
+        "program": program,
+        "file": meta["path"],
+        "out": final,
+        "model": meta.get("model"),
+        "backend": meta.get("backend", "numpy"),
+        "device": meta.get("device") or getattr(args, "device", "auto"),
+        "seed": meta.get("seed"),
+    }
+    return state, settings
 
 
 def prepare_partial(partial: Path, resuming: bool) -> None:
@@ -146,17 +148,89 @@ def swap_in(partial: Path, final: Path) -> None:
         shutil.rmtree(old)
 
 
-def checkpoint_meta(args: argparse.Namespace, program: Any, model: Any, final: Path) -> dict:
-    """What `--resume` needs to rebuild this run."""
+def checkpoint_meta(request: Any, model: Any) -> dict:
+    """What `--resume` needs to rebuild this run (`request`: nndsl.run.RunRequest)."""
     return {
-        "source": program.source,
-        "path": str(Path(args.file).resolve()),
-        "overrides": list(program.overrides),
-        "model": getattr(args, "model", None),
+        "source": request.program.source,
+        "path": str(Path(request.file).resolve()),
+        "overrides": list(request.program.overrides),
+        "model": request.model,
         "graph": model.graph.to_dict(),
         "backend": model.backend,
-        "device": getattr(args, "device", None),
-        "seed": getattr(args, "seed", None),
-        "folder": str(final.resolve()),
+        "device": request.device,
+        "seed": request.seed,
+        "folder": str(request.out.resolve()),
         "epochs": model.plan.epochs,
     }
+
+
+# ------------------------------------------------------------------ a run as a model
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What `nndsl evaluate/predict FILE` names: a .nn file, or a run folder (or its
+    model.nn), whose weights.npz is then the default weights."""
+
+    source: Path  # the .nn file to compile
+    weights: str | None
+    run: Path | None = None  # the run folder, when FILE was one (or inside one)
+
+
+def open_model_ref(file: str, weights: str | None) -> ModelRef:
+    path = Path(file)
+    run = None
+    if path.is_dir():
+        if (path / "sweep.csv").is_file():
+            raise NNDSLError(
+                f"{path} is a sweep folder",
+                hint=f"give one trial's run folder, e.g. {path / 'trial-01'}",
+            )
+        if not (path / "model.nn").is_file():
+            hint = (
+                f"it is an unfinished run: nndsl run --resume {final_of(path)}"
+                if (path / CHECKPOINT).is_file()
+                else "a run folder holds model.nn, weights.npz and config.yaml"
+            )
+            raise NNDSLError(f"{path} is a folder but not a run folder (no model.nn)", hint=hint)
+        run, path = path, path / "model.nn"
+    elif path.name == "model.nn" and (path.parent / "config.yaml").is_file():
+        run = path.parent
+    if run is not None and weights is None:
+        if not (run / "weights.npz").is_file():
+            raise NNDSLError(f"the run folder {run} holds no weights.npz")
+        weights = str(run / "weights.npz")
+    return ModelRef(path, weights, run)
+
+
+def compile_run_source(ref: ModelRef) -> Any:
+    """A run folder's model.nn compiled as the run compiled it: with its overrides, and
+    its data paths relative to the original file's folder (where the data is), unless
+    that folder is gone (another machine): then relative to the run folder."""
+    from nndsl.api import compile_string
+
+    try:
+        text = ref.source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise NNDSLError(f"cannot read {ref.source}: {e}") from None
+    config = _run_config(ref.run)
+    overrides = config.get("overrides")
+    overrides = [o for o in overrides if isinstance(o, str)] if isinstance(overrides, list) else []
+    program = compile_string(text, str(ref.source), overrides)
+    original = config.get("source")
+    if isinstance(original, str) and Path(original).parent.is_dir():
+        base = str(Path(original).parent)
+        program.plans[:] = [plan.replace(base_dir=base) for plan in program.plans]
+    return program
+
+
+def _run_config(run: Path | None) -> dict:
+    import yaml
+
+    if run is None:
+        return {}
+    try:
+        config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return config if isinstance(config, dict) else {}

@@ -303,9 +303,9 @@ def test_evaluate_saved_weights(regression_run, capsys) -> None:
     weights = str(out / "weights.npz")
     assert main(["evaluate", str(source), "--weights", weights]) == 0
     table = capsys.readouterr().out
-    row = re.search(r"^data\s+(\S+)\s+(\S+)$", table, re.M)
+    row = re.search(r"^validation\s+(\S+)\s+(\S+)$", table, re.M)
     assert row, table
-    # the split the file holds out (validation here), scaled as in training
+    # the split the file holds out (validation here, and named so), scaled as in training
     metrics = json.loads((out / "metrics.json").read_text())
     assert float(row.group(1)) == pytest.approx(metrics["validation"]["loss"], abs=1e-4)
     # on a CSV given with --data: the whole file
@@ -313,7 +313,7 @@ def test_evaluate_saved_weights(regression_run, capsys) -> None:
         main(["evaluate", str(source), "--weights", weights, "--data", str(folder / "data.csv")])
         == 0
     )
-    whole = re.search(r"^data\s+(\S+)", capsys.readouterr().out, re.M)
+    whole = re.search(r"^data\.csv\s+(\S+)", capsys.readouterr().out, re.M)  # named by file
     assert whole and float(whole.group(1)) != float(row.group(1))
 
 
@@ -331,7 +331,7 @@ def test_predict_saved_weights_on_a_csv(regression_run, tmp_path, capsys, with_t
     preds = tmp_path / "p.csv"
     assert predict(source, out / "weights.npz", tmp_path / "new.csv", "--out", str(preds)) == 0
     with open(preds) as f:
-        got = np.array([float(r["output_0"]) for r in csv.DictReader(f)])
+        got = np.array([float(r["y"]) for r in csv.DictReader(f)])  # named by the target
     assert got.shape == (40,)
     # the same as the loaded model on the same inputs, scaled as in training
     model = nndsl.load(out / "weights.npz")
@@ -345,7 +345,7 @@ def test_predict_saved_weights_on_a_csv(regression_run, tmp_path, capsys, with_t
     capsys.readouterr()
     assert predict(source, out / "weights.npz", tmp_path / "new.csv") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "output_0" and len(lines) == 41
+    assert lines[0] == "y" and len(lines) == 41  # a regression output named by its target
     np.testing.assert_allclose([float(v) for v in lines[1:]], got, rtol=1e-5)
 
 
@@ -366,9 +366,11 @@ def test_predict_on_an_npz(xor_weights: Path, tmp_path: Path, capsys, with_targe
     np.savez(tmp_path / "new.npz", **arrays)
     assert predict(ROOT / "examples" / "xor.nn", xor_weights, tmp_path / "new.npz") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "output_0"
-    probs = np.array([float(v) for v in lines[1:]])
+    # synthetic("xor") names its target "label": its probability, then the predicted class
+    assert lines[0] == "p_label,label"
+    probs = np.array([float(v.split(",")[0]) for v in lines[1:]])
     assert list(probs > 0.5) == [False, True, True, False]
+    assert [v.split(",")[1] for v in lines[1:]] == ["0", "1", "1", "0"]
 
 
 def test_evaluate_with_wrong_weights_names_the_tensor(regression_run, capsys) -> None:

@@ -31,15 +31,16 @@ def load_csv(
     shown: str | None = None,
     inputs_only: bool = False,
 ) -> Dataset:
-    """Load `path` (already resolved). `target`: a column name or a list of names;
-    `features`: names, or None for every other column. Text class labels become int64
-    indices into the sorted `class_names`; every other cell must be a finite number."""
+    """Load `path` (already resolved). `target`: a column name or a list of names (None
+    with `inputs_only`: no targets); `features`: names, or None for every other column.
+    Text class labels become int64 indices into the sorted `class_names`; every other
+    cell must be a finite number."""
     delimiter = _DELIMITER_ALIASES.get(delimiter, delimiter)
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise NNDSLError(f"csv(): delimiter must be a single character, got {delimiter!r}")
     table = _Table(path, shown or path, delimiter)
     header = table.header()
-    targets = _names(target, "target")
+    targets = [] if target is None and inputs_only else _names(target, "target")
     chosen = _names(features, "features") if features is not None else None
     if inputs_only:  # new data to predict on: the target columns may be absent
         if chosen is None:

@@ -14,7 +14,19 @@ def split(
     """(train, validation, test) after a seeded shuffle; test is the last round(n * test)
     samples of the shuffled order, validation the round(n * validation) before it.
     A fraction of 0 gives None. Not stratified."""
-    n = len(ds)
+    train, val, held = split_indices(len(ds), validation, test, seed)
+    return (
+        ds.subset(train),
+        ds.subset(val) if val is not None else None,
+        ds.subset(held) if held is not None else None,
+    )
+
+
+def split_indices(
+    n: int, validation: float = 0.0, test: float = 0.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The sample indices of `split`'s (train, validation, test), for data that is not a
+    Dataset (arrays given to `Model.fit`): the same samples for the same n and seed."""
     for name, frac in (("validation", validation), ("test", test)):
         if not 0 <= frac < 1:
             raise NNDSLError(f"{name} must be a fraction in [0, 1), got {frac}")
@@ -36,7 +48,7 @@ def split(
             f"validation={validation} and test={test} of {n} samples leave no training data"
         )
     order = np.random.default_rng(seed).permutation(n)
-    train = ds.subset(order[:n_train])
-    val = ds.subset(order[n_train : n_train + n_val]) if validation > 0 else None
-    held = ds.subset(order[n_train + n_val :]) if test > 0 else None
+    train = order[:n_train]
+    val = order[n_train : n_train + n_val] if validation > 0 else None
+    held = order[n_train + n_val :] if test > 0 else None
     return train, val, held

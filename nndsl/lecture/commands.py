@@ -231,9 +231,8 @@ def _points(model: Any, path: str | None) -> tuple[Any, Any, list[str] | None]:
     """Raw (unscaled) points, labels and feature names: --data, else the train block's
     data, else none."""
     if path:
-        from nndsl.run import _load_inputs
-
-        return (*_load_inputs(model, path, need_targets=True), None)
+        x, y = model.read_data(path, need_targets=True)
+        return x, y, model.training_columns()[0]
     plan = model.plan
     if plan is None or plan.data is None:
         return None, None, None

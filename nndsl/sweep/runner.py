@@ -71,29 +71,6 @@ class Objective:
         return sorted(results, key=key)
 
 
-def run_if_sweep(args: argparse.Namespace) -> int | None:
-    """Run the sweep when `args.file` is one; None (nothing done) for a plain file."""
-    from nndsl.api import compile_file
-
-    sets = list(args.sets) + ([f"epochs={args.epochs}"] if args.epochs is not None else [])
-    program = compile_file(args.file, overrides=sets)
-    if program.sweep is None or program.train is None:  # no train block: run says so
-        if getattr(args, "trials", None) is not None:
-            raise NNDSLError(
-                "--trials samples a sweep, but this file has none",
-                hint="write a list where a value goes, e.g. optimizer = adam(lr=[1e-2, 1e-3])",
-            )
-        return None
-    from nndsl.backends.torch.distributed import under_torchrun
-
-    if getattr(args, "nproc", 1) > 1 or under_torchrun():
-        raise NNDSLError(
-            "a sweep trains its trials one per process (--jobs N); --nproc is for one run",
-            hint="run one trial in several processes from its run folder's model.nn",
-        )
-    return run_sweep(args, program)
-
-
 def run_sweep(args: argparse.Namespace, program: Any) -> int:
     from nndsl.run import _default_dir
     from nndsl.sweep.trials import check_trials
@@ -182,7 +159,7 @@ def _trial_options(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 def _run_trial(options: dict[str, Any], index: int, program: Any = None) -> TrialResult:
     """Train trial `index` into its run folder with `nndsl run`'s own machinery."""
-    from nndsl.run import cmd_run
+    from nndsl.run import RunRequest, train_run
 
     if program is None:  # in a worker process: compile the file again
         from nndsl.api import compile_file
@@ -190,23 +167,20 @@ def _run_trial(options: dict[str, Any], index: int, program: Any = None) -> Tria
         program = compile_file(options["file"], overrides=options["sets"])
     trial = program.trials[index]
     out = Path(options["folder"]) / trial.name
-    ns = argparse.Namespace(
-        file=options["file"],
-        program=trial.program,
-        sets=trial.program.overrides,
-        epochs=None,  # already among the overrides
-        seed=options["seed"],
+    request = RunRequest(
+        options["file"],
+        trial.program,  # its overrides hold this trial's values (and --epochs)
         backend=options["backend"],
         device=options["device"],
         model=options["model"],
-        out=str(out),
+        seed=options["seed"],
+        out=out,
         quiet=True,
-        nproc=1,
     )
     error = ""
     code = 0
     try:
-        code = cmd_run(ns)
+        code = train_run(request)
     except NNDSLError as e:
         if not out.exists():  # refused before training (data, targets): no trial can run
             e.message = f"{trial.name} ({trial.describe()}): {e.message}"
@@ -287,7 +261,7 @@ def read_trial(folder: Path, name: str, index: int, text: dict[str, str]) -> Tri
     kept: dict[str, float] = {}
     if epochs:
         restored = (config.get("early_stop") or {}).get("restored_epoch")
-        at = epochs.index(restored + 1) if restored is not None and restored + 1 in epochs else -1
+        at = epochs.index(restored) if restored in epochs else -1  # both 1-based
         kept = {k: v[at] for k, v in history.items()}
     return TrialResult(
         name, index, dict(text), str(folder), config.get("status", "?"), len(epochs), kept, history

@@ -103,9 +103,9 @@ class EarlyStopping(Callback):
     def on_train_end(self, logs: dict[str, Any]) -> None:
         if self.restore_best and self.best_weights is not None:
             self.trainer.engine.set_weights(self.best_weights)
-            logs["restored_epoch"] = self.best_epoch
+            logs["restored_epoch"] = self.best_epoch + 1  # as people count: epoch 1 first
         if self.stopped_epoch:
-            logs["stopped_epoch"] = self.stopped_epoch
+            logs["stopped_epoch"] = self.stopped_epoch + 1
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -18,6 +18,8 @@ class Splits:
     test: Any | None
     scaler: dict[str, Any] | None
     class_names: list[str] | None
+    feature_names: list[str] | None = None  # the data's columns, in the order trained on
+    target_names: list[str] | None = None
 
 
 def load_splits(
@@ -46,7 +48,15 @@ def load_splits(
         val = val.with_x(std.transform(val.x)) if val is not None else None
         test = test.with_x(std.transform(test.x)) if test is not None else None
         scaler = std.to_dict()
-    return Splits(train, val, test, scaler, dataset.class_names)
+    return Splits(
+        train,
+        val,
+        test,
+        scaler,
+        dataset.class_names,
+        list(dataset.feature_names),
+        list(dataset.target_names),
+    )
 
 
 def apply_scaler(scaler: dict[str, Any] | None, x: Any) -> Any:

@@ -45,10 +45,10 @@ def epoch_marks(history: History) -> list[tuple[int, str, dict]]:
     early-stopping epoch and, with restore_best, the epoch whose weights were kept."""
     marks = []
     if "stopped_epoch" in history.info:
-        epoch = history.info["stopped_epoch"] + 1
+        epoch = history.info["stopped_epoch"]
         marks.append((epoch, f"early stop (epoch {epoch})", {"color": "grey", "linestyle": ":"}))
     if "restored_epoch" in history.info:
-        epoch = history.info["restored_epoch"] + 1
+        epoch = history.info["restored_epoch"]
         style = {"color": "tab:green", "linestyle": "--", "alpha": 0.8}
         marks.append((epoch, f"best, restored (epoch {epoch})", style))
     return marks

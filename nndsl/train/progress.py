@@ -62,6 +62,6 @@ class Progress(Callback):
 
     def on_train_end(self, logs: dict[str, Any]) -> None:
         if "stopped_epoch" in logs:
-            self.stream.write(f"early stop at epoch {logs['stopped_epoch'] + 1}\n")
+            self.stream.write(f"early stop at epoch {logs['stopped_epoch']}\n")
         if "restored_epoch" in logs:
-            self.stream.write(f"restored the weights of epoch {logs['restored_epoch'] + 1}\n")
+            self.stream.write(f"restored the weights of epoch {logs['restored_epoch']}\n")

@@ -120,7 +120,7 @@ def test_cli_evaluate_and_predict_need_no_weights_file(tmp_path: Path, capsys) -
     assert capsys.readouterr().out.splitlines()[1].split()[-1] == "1.0000"
     np.savez(tmp_path / "x.npz", x=np.array([[-1.0, 2.0]]))
     assert main(["predict", str(PERCEPTRON), "--data", str(tmp_path / "x.npz")]) == 0
-    assert capsys.readouterr().out.splitlines() == ["output_0", "0.00247262"]
+    assert capsys.readouterr().out.splitlines() == ["p_label,label", "0.00247262,0"]
     # a model with weights left to the initializer still needs them
     assert main(["evaluate", str(ROOT / "examples" / "xor.nn")]) == 1
     assert "--weights W is needed" in capsys.readouterr().err

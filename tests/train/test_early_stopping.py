@@ -123,9 +123,9 @@ def test_stops_at_the_right_epoch_and_restores_the_best(case: str) -> None:
     got_ran, weights_epoch, logs = drive(values, restore_best=True, **kwargs)
     assert got_ran == ran
     assert weights_epoch == best
-    assert logs["restored_epoch"] == best
+    assert logs["restored_epoch"] == best + 1  # people count epochs from 1, as Keras prints
     if ran < len(values):
-        assert logs["stopped_epoch"] == ran - 1
+        assert logs["stopped_epoch"] == ran
     else:
         assert "stopped_epoch" not in logs
 
@@ -232,9 +232,9 @@ def test_fit_stops_when_nothing_changes() -> None:
     model = nndsl.compile_string(src).build(seed=0)
     x, y = _data()
     history = model.fit(x, y, validation_split=0.25, verbose=0)
-    # e0 best; e1 wait 1; e2 wait 2 >= 2 -> stop
+    # e0 best; e1 wait 1; e2 wait 2 >= 2 -> stop, in the third epoch
     assert len(history.history["val_loss"]) == 3
-    assert history.info["stopped_epoch"] == 2
+    assert history.info["stopped_epoch"] == 3
 
 
 def test_fit_restores_the_best_epoch() -> None:
@@ -249,7 +249,7 @@ def test_fit_restores_the_best_epoch() -> None:
     history = model.fit(x, y, validation_split=0.25, verbose=0, callbacks=[log])
     val = history.history["val_loss"]
     best = int(np.argmin(val))
-    assert history.info["restored_epoch"] == best
+    assert history.info["restored_epoch"] == best + 1
     assert best != len(val) - 1, "the scenario should end on a worse epoch"
     for key, value in model.get_weights().items():
         np.testing.assert_array_equal(value, log.weights[best][key])

@@ -16,7 +16,7 @@ def history(info: dict) -> History:
 
 
 def test_marks_for_early_stopping_with_restored_weights():
-    marks = epoch_marks(history({"stopped_epoch": 7, "restored_epoch": 4}))
+    marks = epoch_marks(history({"stopped_epoch": 8, "restored_epoch": 5}))  # 1-based
     assert [(e, label) for e, label, _ in marks] == [
         (8, "early stop (epoch 8)"),
         (5, "best, restored (epoch 5)"),
@@ -40,6 +40,6 @@ def test_the_marks_are_drawn(tmp_path, monkeypatch):
         return original(self, x, *args, **kwargs)
 
     monkeypatch.setattr(matplotlib.axes.Axes, "axvline", spy)
-    assert plot_curves(history({"stopped_epoch": 6}), tmp_path / "c.png") is None
+    assert plot_curves(history({"stopped_epoch": 7}), tmp_path / "c.png") is None  # 1-based
     assert drawn == [(7, "early stop (epoch 7)")]  # one panel: loss
     assert (tmp_path / "c.png").stat().st_size > 1000

@@ -3,11 +3,15 @@ as one process with the same global batch, and writes one run folder."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 pytest.importorskip("torch")
 
@@ -91,3 +95,46 @@ def test_several_processes_without_torch_say_how_to_install(
 def test_nproc_is_not_passed_on_to_torchrun() -> None:
     argv = ["run", "f.nn", "--nproc", "2", "--nproc=3", "--out", "d"]
     assert without_option(argv, "--nproc") == ["run", "f.nn", "--out", "d"]
+
+
+def test_resume_under_the_users_own_torchrun(tmp_path: Path, monkeypatch) -> None:
+    """`torchrun -m nndsl run --resume RUN` continues from the checkpoint's epoch on every
+    rank (it once started again from epoch 1, deleted the checkpoint and said nothing)."""
+    from nndsl.backends.torch.engine import TorchEngine
+
+    monkeypatch.setattr("nndsl.train.plots.plot_curves", lambda *args, **kwargs: None)
+    source = tmp_path / "small.nn"
+    source.write_text(SMALL.replace("epochs     = 3", "epochs     = 4"))
+    common = ["run", str(source), "--backend", "torch", "--device", "cpu", "--quiet"]
+    assert main([*common, "--out", str(tmp_path / "whole")]) == 0
+
+    real, calls = TorchEngine.train_epoch, {"n": 0}
+
+    def train_epoch(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # Ctrl-C as epoch 3 begins: the checkpoint holds epochs 1-2
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    run = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(TorchEngine, "train_epoch", train_epoch)
+        assert main([*common, "--out", str(run)]) == 130
+    assert (run / "checkpoint.npz").is_file()
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc-per-node=2", "-m", "nndsl", "run", "--resume", str(run)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    trained = re.findall(r"^epoch (\d)/4", done.stderr, re.M)
+    assert trained == ["3", "4"], done.stderr  # only what the checkpoint had not done
+    assert not (run / "checkpoint.npz").exists()
+    assert yaml.safe_load((run / "config.yaml").read_text())["status"] == "completed"
+    whole = (tmp_path / "whole" / "history.csv").read_text().splitlines()
+    resumed = (run / "history.csv").read_text().splitlines()
+    assert resumed[0] == whole[0] and len(resumed) == len(whole) == 5
+    for a, b in zip(whole[1:], resumed[1:]):
+        np.testing.assert_allclose(
+            [float(v) for v in b.split(",")], [float(v) for v in a.split(",")], rtol=1e-5
+        )
