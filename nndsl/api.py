@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from nndsl.compiler import CompiledFile, compile_with_overrides
 from nndsl.errors import NNDSLError, NNDSLWarning, did_you_mean
+from nndsl.files import MissingFile, read_regular, show_path
 from nndsl.ir.graph import Graph
 from nndsl.ir.plan import TrainPlan
 from nndsl.summary import summary_table
@@ -133,16 +134,14 @@ def compile_string(source: str, path: str | None = None, overrides: list[str] = 
 def compile_file(path: str | Path, overrides: list[str] = ()) -> Program:
     """Read and compile a `.nn` file."""
     p = Path(path)
+    try:  # a regular file only: a FIFO or device named here would hang the read
+        data = read_regular(p, ".nn file")
+    except MissingFile:
+        raise NNDSLError(f"no such file: {show_path(p)}") from None
     try:
-        source = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NNDSLError(f"no such file: {p}") from None
-    except IsADirectoryError:
-        raise NNDSLError(f"{p} is a folder, not a .nn file") from None
+        source = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise NNDSLError(f"{p} is not UTF-8 text ({e.reason} at byte {e.start})") from None
-    except OSError as e:
-        raise NNDSLError(f"cannot read {p}: {e.strerror}") from None
     return compile_string(source, str(p), overrides)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nndsl.errors import NNDSLError, NNDSLWarning
+from nndsl.files import read_regular
 
 EPILOG = """\
 examples:
@@ -81,9 +82,9 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     for path in args.files:
         p = Path(path)
         try:
-            source = p.read_text(encoding="utf-8")
-        except OSError as e:
-            raise NNDSLError(f"cannot read {p}: {e.strerror}") from None
+            source = read_regular(p, ".nn file").decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise NNDSLError(f"{p} is not UTF-8 text ({e.reason} at byte {e.start})") from None
         formatted = format_source(source, str(p))
         if formatted == source:
             continue
@@ -101,7 +102,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
     text = reference()
     if args.out:
-        from nndsl.weights import atomic_write_text
+        from nndsl.files import atomic_write_text
 
         atomic_write_text(args.out, text)
     else:

@@ -10,6 +10,10 @@ are regular files, never read past their real size, and never trusted for sizes.
   gives each array's shape, dtype and bytes; `archive.read(name)` reads one.
 - `check_claim(total, path, what)`: refuse a file whose arrays claim more memory than
   this machine has, or (compressed) inflate far beyond the file's real size.
+
+And files nndsl writes, atomically (a temporary file beside the target, flushed to disk,
+renamed over it), with the user's umask: `atomic_write`, `atomic_write_text`,
+`atomic_write_by_name`.
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ import math
 import os
 import stat
 import sys
+import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
@@ -306,3 +313,52 @@ def _header(fp: IO[bytes]) -> tuple[tuple[int, ...], np.dtype, int]:
 
 def _why(e: BaseException) -> str:
     return str(e) or type(e).__name__
+
+
+# ------------------------------------------------------------------ writing
+
+
+def atomic_write(path: str | Path, write: Any) -> None:
+    """Call `write(fileobj)` on a temporary file beside `path`, fsync, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        # mkstemp makes the file private (0600); a file written the ordinary way gets the
+        # user's umask (0644 for most), and so does this one
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading it means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def atomic_write_by_name(path: str | Path, write: Callable[[str], None], suffix: str = "") -> None:
+    """`write(temporary path)` beside `path`, then rename it into place: for writers that
+    want a file name, not a file object (matplotlib's savefig, ONNX export). `suffix`
+    ends the temporary name, for writers that choose a format by it ('.png')."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        os.close(fd)
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

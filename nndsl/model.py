@@ -444,7 +444,11 @@ class Model:
         """Load weights saved by either backend into this model."""
         from nndsl.weights import load_weights
 
-        tensors, meta = load_weights(path)
+        # names and shapes checked against the file's header before any tensor is read
+        expected = {
+            node.weight_key(w): tuple(w.shape) for node in self.graph.nodes for w in node.weights
+        }
+        tensors, meta = load_weights(path, expected=expected)
         try:
             self.set_weights(tensors)
         except NNDSLError as e:
@@ -459,9 +463,9 @@ class Model:
 
     @classmethod
     def load_file(cls, path: str | Path, program: Any = None, **build: Any) -> Model:
-        from nndsl.weights import load_weights
+        from nndsl.weights import load_weights_meta
 
-        _, meta = load_weights(path)
+        meta = load_weights_meta(path)  # the description alone; the tensors once it is built
         if program is not None:
             from nndsl.api import Program, compile_file
 

@@ -58,7 +58,7 @@ def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from nndsl.weights import atomic_write_text
+    from nndsl.files import atomic_write_text
 
     folder = Path(args.folder)
     page = report_html(folder)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from nndsl.errors import NNDSLError
+from nndsl.files import atomic_write_text
 from nndsl.runfolder import (
     CHECKPOINT,
     checkpoint_meta,
@@ -34,7 +35,6 @@ from nndsl.runfolder import (
 )
 from nndsl.train.callbacks import Callback
 from nndsl.train.checkpoint import Checkpoint, restore, signals_interrupt
-from nndsl.weights import atomic_write_text
 
 BACKENDS = ["numpy", "torch"]
 

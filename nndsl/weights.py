@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +20,15 @@ import numpy as np
 
 from nndsl.backends.base import check_weights
 from nndsl.errors import NNDSLError
-from nndsl.files import BadArchive, MissingFile, NpzArchive, check_claim, open_regular, show_path
+from nndsl.files import (
+    BadArchive,
+    MissingFile,
+    NpzArchive,
+    atomic_write,
+    check_claim,
+    open_regular,
+    show_path,
+)
 
 try:  # optional: .npz needs nothing beyond numpy
     from safetensors import safe_open
@@ -30,26 +37,6 @@ except ImportError:
     safe_open = save_safetensors = None
 
 META_KEY = "__nndsl_meta__"
-
-
-def atomic_write(path: str | Path, write: Any) -> None:
-    """Call `write(fileobj)` on a temporary file beside `path`, fsync, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def save_weights(path: str | Path, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
@@ -110,13 +97,27 @@ def _head(path: Path) -> bytes:
             head = f.read(8)
     except MissingFile:
         raise NNDSLError(f"no such weights file: {show_path(path)}") from None
-    if head[:1] == b"\x80":  # the first byte of a pickle (protocol 2 and later)
+    if _looks_pickled(head):
         raise NNDSLError(
             f"{show_path(path)} is a Python pickle, which nndsl never loads "
             "(unpickling can run code)",
             hint="save weights with model.save(...) as .npz or .safetensors",
         )
     return head
+
+
+# Opcodes a pickle begins with after its PROTO opcode: FRAME, or the first opcode of an
+# object (a container, a mark, a global, a number, a string, None, True/False).
+_PICKLE_STARTS = frozenset(b"\x95}]()\x8fcq\x93\x85\x86\x87KJMG\x8a\x8bN\x88\x89XU\x8cTBC\x8e\x96")
+
+
+def _looks_pickled(head: bytes) -> bool:
+    """A pickle of protocol 2 and later: PROTO (0x80), its protocol number, then a first
+    opcode. One byte is not enough: random bytes begin with 0x80 one time in 256, and a
+    damaged file is not a pickle."""
+    return (
+        len(head) >= 3 and head[0] == 0x80 and head[1] in (2, 3, 4, 5) and head[2] in _PICKLE_STARTS
+    )
 
 
 @dataclass(frozen=True)

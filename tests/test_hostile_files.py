@@ -179,11 +179,19 @@ def _damaged(data: bytes, how: str) -> bytes:
         return data[: mid - 64] + b"\x00" * 128 + data[mid + 64 :]
     if how == "empty":
         return b""
-    return os.urandom(200)  # noise
+    noise = np.random.default_rng(len(data)).bytes(200)  # the same bytes every run
+    if how == "noise from 0x80":  # pickle's first byte, as random bytes begin 1 time in 256
+        return b"\x80" + noise[1:]
+    if how == "noise from 0x80 0x02":  # a pickle protocol too: still no pickle
+        return b"\x80\x02\xff" + noise[3:]
+    return noise
+
+
+DAMAGES = ["truncated", "header", "zeroed middle", "empty", "noise", "noise from 0x80"]
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
-@pytest.mark.parametrize("how", ["truncated", "header", "zeroed middle", "empty", "noise"])
+@pytest.mark.parametrize("how", [*DAMAGES, "noise from 0x80 0x02"])
 def test_damaged_weight_files_are_refused_clearly(program, tmp_path, suffix: str, how: str) -> None:
     if suffix == ".safetensors":
         pytest.importorskip("safetensors")
@@ -394,12 +402,20 @@ def test_a_weights_zip_bomb_is_refused_before_inflating(program, tmp_path, monke
     error, peak = _peak(lambda: load_weights(path, expected=expected))
     assert f"{path}: weight 'dense_1.weight' has shape (3, 4194304)" in error.message
     assert "but the model needs (3, 4)" in error.message and peak < 4 << 20, peak
+    # a model checks the file's header against its own shapes first
+    before = model.get_weights()
+    error, peak = _peak(lambda: model.load(path))
+    assert "weight 'dense_1.weight' has shape (3, 4194304)" in error.message
+    assert "but the model needs (3, 4)" in error.message and peak < 4 << 20, peak
+    assert all(np.array_equal(before[k], v) for k, v in model.get_weights().items())
+    # without a model to compare with, the inflation limit refuses it
     monkeypatch.setattr(nndsl.files, "INFLATE_ALLOWANCE", 1 << 20)
-    for load in (lambda: model.load(path), lambda: nndsl.load(path)):
-        error, peak = _peak(load)
-        assert f"weights file '{path}' claims 48.0 MiB of arrays, inflated from" in error.message
-        assert "refuses to inflate a file by more than 1.0 MiB" in error.message
-        assert "savez" in error.hint and peak < 4 << 20, peak
+    error, peak = _peak(lambda: load_weights(path))
+    assert f"weights file '{path}' claims 48.0 MiB of arrays, inflated from" in error.message
+    assert "refuses to inflate a file by more than 1.0 MiB" in error.message
+    assert "savez" in error.hint and peak < 4 << 20, peak
+    error, peak = _peak(lambda: nndsl.load(path))  # reads the description alone first
+    assert str(path) in error.render() and peak < 4 << 20, peak
 
 
 def test_a_zip_member_claiming_more_than_deflate_can_make_is_refused(program, tmp_path) -> None:

@@ -12,6 +12,7 @@ keeps positional meaning, checked by width where the model's input is known.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from nndsl.errors import NNDSLError, did_you_mean
+from nndsl.files import open_regular
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,10 @@ def choose_columns(
 def read_csv_header(path: str, shown: str, delimiter: str = ",") -> list[str]:
     """The column names in the first record of a CSV file (its only part read here)."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            row = next(csv.reader(f, delimiter=delimiter), [])
-    except (OSError, UnicodeDecodeError, csv.Error, ValueError):
+        with open_regular(path, "data file", shown) as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            row = next(csv.reader(text, delimiter=delimiter), [])
+    except (NNDSLError, UnicodeDecodeError, csv.Error, ValueError):
         return []  # the full reader says exactly what is wrong with the file
     return [name.strip() for name in row]
 

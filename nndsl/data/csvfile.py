@@ -9,7 +9,6 @@ re-locates it at the `data = csv(...)` line of the .nn file.
 from __future__ import annotations
 
 import csv
-import os
 import re
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from nndsl.data.dataset import Dataset
 from nndsl.errors import NNDSLError, did_you_mean
+from nndsl.files import read_regular
 
 _DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t"}
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)|[^\r\n]+$")
@@ -317,18 +317,9 @@ class _Table:
 
 
 def _read_text(path: str, shown: str) -> str:
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise NNDSLError(
-            f"cannot find data file '{shown}' (looked for {os.path.abspath(path)})",
-            hint="paths are relative to the folder of the .nn file",
-        ) from None
-    except IsADirectoryError:
-        raise NNDSLError(f"data file '{shown}' is a folder ({os.path.abspath(path)})") from None
-    except OSError as e:
-        raise NNDSLError(f"cannot read data file {os.path.abspath(path)}: {e.strerror}") from None
+    data = read_regular(
+        path, "data file", shown, hint="paths are relative to the folder of the .nn file"
+    )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

@@ -283,7 +283,7 @@ def write_summary(
     folder: Path, ranked: list[TrialResult], labels: list[str], objective: Objective
 ) -> None:
     """sweep.csv: one row per trial, best first; `best` is 1 on the winning row."""
-    from nndsl.weights import atomic_write_text
+    from nndsl.files import atomic_write_text
 
     metrics = _columns(ranked, objective)
     buf = io.StringIO()

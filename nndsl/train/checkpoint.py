@@ -34,10 +34,9 @@ import numpy as np
 
 from nndsl.backends.base import check_weights
 from nndsl.errors import NNDSLError
-from nndsl.files import BadArchive, MissingFile, NpzArchive, show_path
+from nndsl.files import BadArchive, MissingFile, NpzArchive, atomic_write, show_path
 from nndsl.train.callbacks import Callback
 from nndsl.train.history import History
-from nndsl.weights import atomic_write
 
 if TYPE_CHECKING:
     from nndsl.train.trainer import Trainer

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nndsl.files import atomic_write_by_name
 from nndsl.train.history import History
 
 
@@ -33,10 +34,10 @@ def plot_curves(history: History, path: Path, title: str = "") -> str | None:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    tmp = path.with_name("." + path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
+    try:  # a temporary name of its own: two runs may draw into one folder at once
+        atomic_write_by_name(path, lambda tmp: fig.savefig(tmp, dpi=100), suffix=".png")
+    finally:
+        plt.close(fig)
     return None
 
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from nndsl.errors import NNDSLError
+from nndsl.files import atomic_write_by_name
 
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
 
@@ -63,9 +62,11 @@ def export_model(model: Any, to: str, path: str | Path) -> None:
         warnings.simplefilter("ignore", DeprecationWarning)
         if to == "torchscript":
             traced = torch.jit.trace(module, examples)
-            _write(path, lambda tmp: torch.jit.save(traced, tmp))
+            atomic_write_by_name(path, lambda tmp: torch.jit.save(traced, tmp))
         else:
-            _write(path, lambda tmp: _onnx(module, examples, [n.name for n in inputs], tmp))
+            atomic_write_by_name(
+                path, lambda tmp: _onnx(module, examples, [n.name for n in inputs], tmp)
+            )
 
 
 def servable(model: Any) -> Any:
@@ -101,20 +102,6 @@ def _onnx(module: Any, examples: tuple, names: list[str], path: str) -> None:
         dynamic_shapes=tuple({0: batch} for _ in examples),
     )
     program.save(path)
-
-
-def _write(path: str | Path, write: Callable[[str], None]) -> None:
-    """`write(temporary path)` beside `path`, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @functools.cache
