@@ -321,6 +321,13 @@ def _check_loss_fits(plan: TrainPlan, graph: Graph, span: ast.Span) -> None:
     units = out.shape[-1] if out.shape else 1
     where = f"the output layer ({out.name}, line {out.line})"
     wants = entry.extra.get("logits")
+    if wants == "sigmoid" and act == "softmax" and units == 1:
+        raise _err(  # softmax over one unit is 1 whatever the input: nothing can train
+            f"{loss} expects a sigmoid output, but {where} is one softmax unit, "
+            "which always outputs 1",
+            span,
+            "for two classes use one sigmoid unit: dense(1, activation=sigmoid)",
+        )
     if wants == "sigmoid" and act == "softmax":
         raise _err(
             f"{loss} expects sigmoid outputs, but {where} has softmax over {units} units",

@@ -380,3 +380,35 @@ def test_evaluate_with_wrong_weights_names_the_tensor(regression_run, capsys) ->
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "weights.npz" in err
     assert re.search(r"missing tensor 'dense_\d\.(weight|bias)'", err), err
+
+
+def test_epochs_are_numbered_one_way_everywhere(tmp_path: Path, capsys) -> None:
+    """config.yaml, the console, history.csv (and so curves and report) all count the
+    first epoch as 1, as Keras prints."""
+    source = write_regression(tmp_path, optimizer="sgd(lr=0.2, momentum=0.9)")
+    text = source.read_text().replace(
+        "epochs     = 3",
+        "epochs     = 40\n    early_stop = (monitor=val_loss, patience=3, restore_best=true)",
+    )
+    source.write_text(text)
+    out = tmp_path / "run"
+    assert main(["run", str(source), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    info = yaml.safe_load((out / "config.yaml").read_text())["early_stop"]
+    rows = list(csv.DictReader((out / "history.csv").open()))
+    best = min(rows, key=lambda r: float(r["val_loss"]))
+    assert info["restored_epoch"] == int(best["epoch"])
+    assert info["stopped_epoch"] == int(rows[-1]["epoch"]) < 40
+    assert f"early stop at epoch {info['stopped_epoch']}\n" in err
+    assert f"restored the weights of epoch {info['restored_epoch']}\n" in err
+
+
+def test_run_folder_files_follow_the_users_umask(tmp_path: Path) -> None:
+    source = write_regression(tmp_path)
+    old = os.umask(0o027)
+    try:
+        assert main(["run", str(source), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "run").iterdir()}
+    assert modes and set(modes.values()) == {0o640}, modes  # 0666 & ~0027, like open()

@@ -410,3 +410,93 @@ def test_file_without_model_description_needs_a_program(binary, tmp_path) -> Non
         nndsl.load(path)
     loaded = nndsl.load(path, program=binary)
     assert same_weights(loaded.get_weights(), binary.build().get_weights())
+
+
+# ---------------------------------------------------------------- new users' first hour
+
+XOR2 = BINARY.replace("input(4)", "input(2)")
+
+
+def test_fit_without_validation_data_holds_out_the_files_split() -> None:
+    """fit(x, y) on the file's own data trains exactly as fit() on the file does: the
+    train block's `validation = 0.25`, by the same seeded split."""
+    program = nndsl.compile_string(XOR2)
+    by_file = program.build().fit(verbose=0)
+    from nndsl.data import load_data
+
+    ds = load_data(program.train.data, ".")
+    by_arrays = program.build().fit(ds.x, ds.y, verbose=0)
+    assert "val_loss" in by_arrays.history
+    assert by_arrays.history == by_file.history
+
+
+def test_early_stop_on_validation_without_validation_data_is_refused_before_training() -> None:
+    src = XOR2.replace("validation = 0.25", "validation = 0").replace(
+        "epochs = 5", "epochs = 5\n  early_stop = (monitor=val_loss, patience=2)"
+    )
+    model = nndsl.compile_string(src).build()
+    start = model.get_weights()
+    x, y = xy()
+    with pytest.raises(NNDSLError, match="no validation data") as info:
+        model.fit(x[:, :2], y, verbose=0)
+    assert "validation_data=" in info.value.hint and "validation = 0.2" in info.value.hint
+    assert same_weights(start, model.get_weights())  # nothing trained
+
+
+class Frame:
+    """What a pandas DataFrame offers nndsl: `.columns` and a column by name."""
+
+    def __init__(self, columns: dict[str, np.ndarray]) -> None:
+        self._data = columns
+        self.columns = list(columns)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._data[name]
+
+
+def test_columns_given_by_name_are_matched_by_name(tmp_path) -> None:
+    x, y = xy(60)
+    model = nndsl.compile_string(BINARY).build()
+    table = {"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "d": x[:, 3]}
+    model.fit(table, y, verbose=0)
+    assert model.feature_names == ["a", "b", "c", "d"]
+    expected = model.predict(x)
+    shuffled = {k: table[k] for k in ("d", "b", "a", "c")}
+    np.testing.assert_array_equal(model.predict(shuffled), expected)
+    np.testing.assert_array_equal(model.predict(Frame(shuffled)), expected)
+    # saved with the model: a loaded model matches names too
+    model.save(tmp_path / "w.npz")
+    loaded = nndsl.load(tmp_path / "w.npz")
+    np.testing.assert_array_equal(loaded.predict(Frame(shuffled)), expected)
+    with pytest.raises(NNDSLError, match="has no column c; the model was trained on 4"):
+        loaded.predict({k: table[k] for k in ("a", "b", "d")})
+    with pytest.warns(UserWarning, match="left out columns the model was not trained on: e"):
+        got = loaded.predict({**shuffled, "e": np.zeros(60)})
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_predict_and_evaluate_read_a_csv_by_name(tmp_path) -> None:
+    x, y = xy(30)
+    model = nndsl.compile_string(BINARY).build()
+    model.fit({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "d": x[:, 3]}, y, verbose=0)
+    model.target_names = ["label"]
+    rows = ["label,d,c,b,a"] + [
+        ",".join(str(v) for v in (t, r[3], r[2], r[1], r[0])) for r, t in zip(x, y)
+    ]
+    (tmp_path / "new.csv").write_text("\n".join(rows) + "\n")
+    np.testing.assert_allclose(model.predict(tmp_path / "new.csv"), model.predict(x), rtol=1e-6)
+    assert model.evaluate(str(tmp_path / "new.csv")) == pytest.approx(model.evaluate(x, y))
+
+
+def test_a_dataset_without_scikit_learn_points_at_the_data_line(monkeypatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "sklearn", None)  # as if not installed
+    src = "model m {\n  input(4)\n  dense(3, activation=softmax)\n}\ntrain m {\n  loss = "
+    src += 'sparse_categorical_crossentropy\n  data = dataset("iris")\n}\n'
+    model = nndsl.compile_string(src, "iris.nn").build()
+    with pytest.raises(NNDSLError) as info:
+        model.fit(verbose=0)
+    e = info.value
+    assert (e.path, e.line, e.column) == ("iris.nn", 7, 3)
+    text = e.render()
+    assert "pip install 'nndsl[datasets]'" in text
+    assert '   7 |   data = dataset("iris")' in text

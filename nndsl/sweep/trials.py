@@ -45,7 +45,7 @@ def trials_of(program: Program) -> list[Trial]:
     sweep = program.sweep
     if sweep is None:
         return []
-    width = len(str(len(sweep)))
+    width = max(2, len(str(len(sweep))))  # trial-01 ... trial-12: names sort as numbers
     return [
         Trial(i, f"trial-{i + 1:0{width}d}", sweep.config(i), sweep.config_text(i), program)
         for i in range(len(sweep))

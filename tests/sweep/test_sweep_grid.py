@@ -45,7 +45,7 @@ def test_grid_in_source_order_last_list_fastest():
     assert program.sweep.labels == ["optimizer.lr", "batch_size"]
     trials = program.trials
     assert len(trials) == 6
-    assert [t.name for t in trials] == [f"trial-{i}" for i in range(1, 7)]
+    assert [t.name for t in trials] == [f"trial-{i:02d}" for i in range(1, 7)]
     assert [t.config for t in trials] == [
         {"optimizer.lr": lr, "batch_size": b} for lr in (1e-2, 1e-3, 1e-4) for b in (16, 64)
     ]
@@ -163,7 +163,7 @@ def test_check_tries_every_combination(tmp_path, capsys):
     nndsl.compile_file(path)  # each value is fine on its own
     assert main(["check", str(path)]) == 1
     err = capsys.readouterr().err
-    assert "trial-4 (validation=0.5 test=0.5): validation and test fractions" in err
+    assert "trial-04 (validation=0.5 test=0.5): validation and test fractions" in err
 
 
 def test_summary_of_a_sweep_shows_each_model(tmp_path, capsys):

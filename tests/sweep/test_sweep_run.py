@@ -53,19 +53,19 @@ def test_every_trial_gets_a_run_folder_and_a_ranked_row(tmp_path, capsys):
     out = tmp_path / "sweep"
     assert main(["run", str(write(tmp_path)), "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [
-        f"trial-{i}" for i in range(1, 5)
+        f"trial-{i:02d}" for i in range(1, 5)
     ]
     for i in range(1, 5):
         assert {"config.yaml", "history.csv", "weights.npz", "metrics.json", "model.nn"} <= {
-            p.name for p in (out / f"trial-{i}").iterdir()
+            p.name for p in (out / f"trial-{i:02d}").iterdir()
         }
     table = rows(out)
     assert [r["rank"] for r in table] == ["1", "2", "3", "4"]
     assert {(r["trial"], r["optimizer.lr"], r["batch_size"]) for r in table} == {
-        ("trial-1", "0.5", "8"),
-        ("trial-2", "0.5", "32"),
-        ("trial-3", "0.05", "8"),
-        ("trial-4", "0.05", "32"),
+        ("trial-01", "0.5", "8"),
+        ("trial-02", "0.5", "32"),
+        ("trial-03", "0.05", "8"),
+        ("trial-04", "0.05", "32"),
     }
     losses = [float(r["val_loss"]) for r in table]
     assert losses == sorted(losses)  # no early_stop: ranked by val_loss, lower first
@@ -75,7 +75,7 @@ def test_every_trial_gets_a_run_folder_and_a_ranked_row(tmp_path, capsys):
     history = list(csv.DictReader(open(out / best["trial"] / "history.csv", encoding="utf-8")))
     assert float(history[-1]["val_loss"]) == float(best["val_loss"])
     # its model.nn is the trial itself
-    text = (out / "trial-3" / "model.nn").read_text(encoding="utf-8")
+    text = (out / "trial-03" / "model.nn").read_text(encoding="utf-8")
     assert "sgd(lr=0.05, momentum=0.9)" in text and "batch_size = 8\n" in text
     printed = capsys.readouterr()
     lines = printed.out.splitlines()
@@ -108,8 +108,8 @@ def test_a_diverging_trial_ranks_last_and_is_never_best(tmp_path):
     assert main(["run", str(path), "--out", str(out), "-q"]) == 0
     table = rows(out)
     assert [(r["trial"], r["status"], r["best"]) for r in table] == [
-        ("trial-1", "completed", "1"),
-        ("trial-2", "failed", "0"),
+        ("trial-01", "completed", "1"),
+        ("trial-02", "failed", "0"),
     ]
 
 
