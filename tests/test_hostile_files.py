@@ -26,6 +26,7 @@ import nndsl
 import nndsl.files
 from nndsl import NNDSLError
 from nndsl.cli import main
+from nndsl.data.csvfile import load_csv
 from nndsl.data.npzfile import load_npz
 from nndsl.files import MissingFile, open_regular, read_regular, show_path
 from nndsl.train.checkpoint import load_checkpoint
@@ -513,6 +514,8 @@ LOADERS = {
     "weights": (lambda p: load_weights(p), "weights file"),
     "checkpoint": (lambda p: load_checkpoint(p), "checkpoint"),
     "npz data": (lambda p: load_npz(str(p)), "data file"),
+    "csv data": (lambda p: load_csv(str(p), "y"), "data file"),
+    ".nn file": (lambda p: nndsl.compile_file(p), ".nn file"),
 }
 
 
@@ -540,6 +543,30 @@ def test_a_name_no_file_can_have_is_a_clear_error(loader: str, name: str, messag
     with pytest.raises(NNDSLError, match=f"the {what} {message}") as info:
         load(name)
     info.value.render().encode("utf-8")  # printable anywhere: no raw NUL or surrogate
+
+
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("a\\u0000b.csv", "contains a NUL character"),
+        ("\\ud800.csv", "cannot be a file name on this system"),
+        ("\\udc80.csv", "cannot find data file '\\udc80.csv'"),  # byte 0x80: a valid name
+        ("/dev/zero", "is a character device, not a regular file"),
+    ],
+)
+def test_a_data_path_that_names_no_regular_file_is_located_at_the_data_line(
+    tmp_path: Path, capsys, path: str, message: str
+) -> None:
+    source = tmp_path / "m.nn"
+    source.write_text(
+        "model m {\n    input(2)\n    dense(1)\n}\n"
+        f'train m {{\n    loss = mse\n    data = csv("{path}", target="y")\n}}\n'
+    )
+    assert main(["run", str(source), "--out", str(tmp_path / "run"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"{source}:7:5: error: " in err and message in err, err
+    assert "Traceback" not in err and not (tmp_path / "run").exists()
+    err.encode("utf-8")  # no lone surrogate reaches the terminal
 
 
 def test_the_shared_opener_reads_only_regular_files(tmp_path: Path) -> None:
