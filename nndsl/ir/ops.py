@@ -54,6 +54,11 @@ class OpDef:
     # docs grouping: core | convolution | normalization | recurrent | activation |
     # regularization | merge
     family: str = "core"
+    # the computation as a composition of primitives (nndsl.ir.primitives):
+    # compute(P, xs, w, a) -> output, xs the inputs (batch axis first), w {name: weight},
+    # a the attributes. Both backends run it with no code of the op's own; an op without
+    # one has a hand-written kernel in each backend.
+    compute: Callable[..., Any] | None = None
 
 
 OPS: dict[str, OpDef] = {}
@@ -220,6 +225,64 @@ _ACTIVATIONS: list[tuple[str, str, tuple[Param, ...]]] = [
 
 for _name, _doc, _params in _ACTIVATIONS:
     op(OpDef(_name, _doc, _params, shape=lambda shapes, a: shapes[0], family="activation"))
+
+
+# ---------------------------------------------------------------- composed of primitives
+# Declarations only: no kernel, no torch code (see `OpDef.compute`).
+
+
+def _softplus(P: Any, x: Any) -> Any:
+    # log(1 + e^x) = (x + |x|) / 2 + log(1 + e^-|x|): no overflow either way, and the
+    # gradient at 0 is exactly 1/2
+    return 0.5 * (x + P.abs(x)) + P.log1p(P.exp(-P.abs(x)))
+
+
+_COMPOSED_ACTIVATIONS: list[tuple[str, str, Callable[..., Any]]] = [
+    ("silu", "x * sigmoid(x) (swish).", lambda P, x: x * P.sigmoid(x)),
+    ("softplus", "log(1 + exp(x)), a smooth relu; stable for any x.", _softplus),
+    ("mish", "x * tanh(softplus(x)).", lambda P, x: x * P.tanh(_softplus(P, x))),
+]
+
+for _name, _doc, _f in _COMPOSED_ACTIVATIONS:
+    op(
+        OpDef(
+            _name,
+            _doc,
+            (),
+            shape=lambda shapes, a: shapes[0],
+            family="activation",
+            compute=lambda P, xs, w, a, f=_f: f(P, xs[0]),
+        )
+    )
+
+
+def _glu_shape(shapes: list[Shape], a: dict[str, Any]) -> Shape:
+    (s,) = shapes
+    if not s or s[-1] % 2:
+        raise ShapeError(
+            f"glu splits the last axis in two halves, but {fmt_shape(s)} has "
+            f"{s[-1] if s else 'no'} values there",
+            "give it an even number of features, e.g. dense(2 * units) before it",
+        )
+    return (*s[:-1], s[-1] // 2)
+
+
+def _glu(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
+    x = xs[0]
+    half = x.shape[-1] // 2
+    return P.slice(x, -1, 0, half) * P.sigmoid(P.slice(x, -1, half, 2 * half))
+
+
+op(
+    OpDef(
+        "glu",
+        "Gated linear unit over the last axis: its first half times the sigmoid of its "
+        "second half (torch's F.glu), so the output has half the features.",
+        (),
+        shape=_glu_shape,
+        compute=_glu,
+    )
+)
 
 
 # ---------------------------------------------------------------- merges

@@ -81,3 +81,31 @@ op(
         family="normalization",
     )
 )
+
+
+def _rms_norm(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
+    x = xs[0]
+    return x * P.rsqrt(P.mean(P.square(x), -1, True) + a["epsilon"]) * w["weight"]
+
+
+op(
+    OpDef(
+        "rms_norm",
+        "Root-mean-square normalization over the last axis of each sample (no centring): "
+        "y = weight * x / sqrt(mean(x**2) + epsilon), as torch's nn.RMSNorm and Keras' "
+        "RMSNormalization.",
+        (Param("epsilon", "float", 1e-6, doc="added to the mean square before the root", low=0),),
+        shape=_features("rms_norm"),
+        weights=lambda shapes, a: [
+            WeightDef(
+                "weight",
+                (shapes[0][-1],),
+                Spec("ones"),
+                fan_in=shapes[0][-1],
+                fan_out=shapes[0][-1],
+            )
+        ],
+        family="normalization",
+        compute=_rms_norm,
+    )
+)

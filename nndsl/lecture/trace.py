@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from nndsl.backends.numpy.activations import ACTIVATIONS
 from nndsl.backends.numpy.activations import apply as apply_activation
+from nndsl.backends.numpy.composed import activation_of
 from nndsl.errors import NNDSLError
 from nndsl.ir.ops import OPS
 from nndsl.ir.signature import Spec
@@ -148,7 +148,7 @@ def trace(model: Any, x: Any, target: Any = None, weights: str = "") -> Trace:
         target=None if data.y is None else data.y[0],
         loss_name=engine.loss.name if target is not None else None,
         loss=loss,
-        penalty=sum(k.penalty() for k in engine.penalized) if target is not None else 0.0,
+        penalty=engine.penalty() if target is not None else 0.0,
     )
 
 
@@ -195,7 +195,7 @@ def _node_trace(node, rec, feeds, consumers, values, grads, is_output, engine) -
                 dz = (
                     rec.input_grads[0]
                     if layer_act
-                    else ACTIVATIONS[act.name].backward(
+                    else activation_of(act.name).backward(
                         upstream, z, a, np.empty_like(z), **act.args
                     )
                 )
@@ -212,7 +212,7 @@ def _node_trace(node, rec, feeds, consumers, values, grads, is_output, engine) -
 def _elementwise(act: Spec) -> bool:
     """Whether da_j/dz_k is zero for j != k (every activation but softmax), found by
     probing the activation's own backward with a unit vector."""
-    f = ACTIVATIONS[act.name]
+    f = activation_of(act.name)
     z = np.array([[0.5, -0.25]])
     a = f.forward(z, np.empty_like(z), **act.args)
     column = f.backward(np.array([[1.0, 0.0]]), z, a, np.empty_like(z), **act.args)
@@ -223,7 +223,7 @@ def _local_derivative(act: Spec, z: np.ndarray, a: np.ndarray) -> np.ndarray | N
     """da/dz value by value, from the activation's backward; None when it mixes units."""
     if not _elementwise(act):
         return None
-    return ACTIVATIONS[act.name].backward(np.ones_like(z), z, a, np.empty_like(z), **act.args)
+    return activation_of(act.name).backward(np.ones_like(z), z, a, np.empty_like(z), **act.args)
 
 
 # ---------------------------------------------------------------- text

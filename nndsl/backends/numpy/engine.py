@@ -23,7 +23,7 @@ from nndsl.backends.base import (
     plan_output,
 )
 from nndsl.backends.numpy.activations import apply as apply_activation
-from nndsl.backends.numpy.kernels import KERNELS, DenseKernel
+from nndsl.backends.numpy.kernels import KERNELS
 from nndsl.backends.numpy.losses import LOSSES
 from nndsl.backends.numpy.optimizers import clip_grad_norm, make_optimizer
 from nndsl.errors import NNDSLError
@@ -122,7 +122,13 @@ class NumpyEngine:
         self.in_idx = [tuple(index[i] for i in n.inputs) for n in nodes]
         self.requires = requires
         self.input_idx = [index[n.name] for n in self.graph.inputs]
-        self.penalized = [k for k in self.kernels if isinstance(k, DenseKernel) and k.l2]
+        # L2 from the declarations (WeightDef.l2), whatever the op: as the torch engine does
+        self.penalized = [
+            (self.views[n.weight_key(w)], self.grad_views[n.weight_key(w)], w.l2)
+            for n in nodes
+            for w in n.weights
+            if w.l2 and w.trainable
+        ]
         self._vals: list[Any] = [None] * len(nodes)
         self._dout: dict[tuple[int, ...], np.ndarray] = {}
 
@@ -146,15 +152,19 @@ class NumpyEngine:
             for j, gj in zip(self.in_idx[i], self.kernels[i].backward(g)):
                 if gj is not None:
                     grads[j] = gj if grads[j] is None else grads[j] + gj
+        for w, gw, l2 in self.penalized:  # d(l2 * sum(w ** 2)) / dw
+            gw += (2 * l2) * w
 
     def _loss(self, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         dout = self._dout.get(out.shape)
         if dout is None:
             dout = self._dout[out.shape] = np.empty(out.shape, self.dtype)
         loss = LOSSES[self.loss.name](out, y, dout, **self.loss.args)
-        for k in self.penalized:
-            loss += k.penalty()
-        return loss, dout
+        return loss + self.penalty(), dout
+
+    def penalty(self) -> float:
+        """The L2 terms of the loss: sum of l2 * sum(w ** 2) over the declared weights."""
+        return sum(l2 * float(np.vdot(w, w)) for w, _, l2 in self.penalized)
 
     # ------------------------------------------------------------------ engine interface
     def prepare(self, x: Any, y: Any | None) -> Prepared:

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 
 from nndsl.backends.numpy.activations import ACTIVATIONS
+from nndsl.backends.numpy.composed import ComposedKernel, activation_of
 from nndsl.backends.numpy.kernel import Kernel
 from nndsl.backends.numpy.kernels_conv import CONV_KERNELS
 from nndsl.backends.numpy.kernels_norm import NORM_KERNELS
 from nndsl.backends.numpy.kernels_recurrent import RECURRENT_KERNELS
+from nndsl.ir.ops import OPS
 
 
 class InputKernel(Kernel):
@@ -34,10 +36,10 @@ class DenseKernel(Kernel):
         super().__init__(*args, **kwargs)
         act = self.node.attrs["activation"]
         linear = act.name == "linear"
-        self.act_forward = None if linear else ACTIVATIONS[act.name].forward
-        self.act_backward = None if linear else ACTIVATIONS[act.name].backward
+        impl = None if linear else activation_of(act.name)
+        self.act_forward = None if impl is None else impl.forward
+        self.act_backward = None if impl is None else impl.backward
         self.act_args = act.args
-        self.l2 = self.node.attrs["l2"]
         self.W, self.gW = self.w["weight"], self.g["weight"]
         self.b, self.gb = self.w.get("bias"), self.g.get("bias")
         self.fan_in, self.units = self.W.shape
@@ -72,19 +74,13 @@ class DenseKernel(Kernel):
             dz = dy2
         else:
             self.act_backward(dy2, z, a, dz, **self.act_args)
-        np.matmul(self.x2.T, dz, out=self.gW)
-        if self.l2:
-            self.gW += (2 * self.l2) * self.W
+        np.matmul(self.x2.T, dz, out=self.gW)  # L2's term: added by the engine
         if self.gb is not None:
             np.add.reduce(dz, axis=0, out=self.gb)
         if not self.needs_input_grad[0]:
             return [None]
         np.matmul(dz, self.W.T, out=dx)
         return [dx if dy.ndim == 2 else dx.reshape(*dy.shape[:-1], self.fan_in)]
-
-    def penalty(self) -> float:
-        """The L2 term this layer adds to the loss."""
-        return self.l2 * float(np.vdot(self.W, self.W)) if self.l2 else 0.0
 
 
 class ActivationKernel(Kernel):
@@ -196,6 +192,8 @@ class ConcatKernel(Kernel):
 
 
 KERNELS: dict[str, type[Kernel]] = {
+    # ops declared as compositions of primitives; a hand-written kernel below replaces one
+    **{name: ComposedKernel for name, o in OPS.items() if o.compute is not None},
     "input": InputKernel,
     "dense": DenseKernel,
     "dropout": DropoutKernel,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from nndsl.backends.numpy.activations import ACTIVATIONS
+from nndsl.backends.numpy.composed import activation_of
 from nndsl.backends.numpy.kernel import Kernel
 from nndsl.ir.ops_conv import Window, per_axis, windows
 
@@ -104,7 +104,7 @@ class ConvKernel(WindowKernel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         act = self.node.attrs["activation"]
-        self.act = None if act.name == "linear" else ACTIVATIONS[act.name]
+        self.act = None if act.name == "linear" else activation_of(act.name)
         self.act_args = act.args
         filters = self.node.shape[-1]
         self.W = self.w["weight"].reshape(-1, filters)  # views of the flat buffers

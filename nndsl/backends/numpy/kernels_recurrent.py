@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nndsl.backends.numpy.activations import ACTIVATIONS
+from nndsl.backends.numpy.composed import activation_of
 from nndsl.backends.numpy.kernel import Kernel
 from nndsl.errors import NNDSLError
 from nndsl.ir.signature import Spec
@@ -48,7 +48,7 @@ class _Act:
     """An activation Spec as forward(z, out) / backward(dy, z, a, out)."""
 
     def __init__(self, spec: Spec) -> None:
-        self.impl, self.args = ACTIVATIONS[spec.name], spec.args
+        self.impl, self.args = activation_of(spec.name), spec.args
 
     def forward(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
         return self.impl.forward(z, out, **self.args)

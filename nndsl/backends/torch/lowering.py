@@ -18,8 +18,10 @@ from torch import fx, nn
 from nndsl.backends.torch import layers_conv as conv
 from nndsl.backends.torch import layers_norm as norm
 from nndsl.backends.torch import layers_recurrent as rnn
+from nndsl.backends.torch.primitives import Composed, ComposedActivation
 from nndsl.ir.graph import Graph, Node
 from nndsl.ir.init import initial_weights
+from nndsl.ir.ops import OPS
 from nndsl.ir.signature import Spec
 
 # ---------------------------------------------------------------- activations
@@ -38,8 +40,11 @@ ACTIVATIONS: dict[str, Callable[..., nn.Module]] = {
 
 
 def activation(spec: Spec) -> nn.Module:
-    """The module of an activation Spec, e.g. leaky_relu(alpha=0.2)."""
-    return ACTIVATIONS[spec.name](**spec.args)
+    """The module of an activation Spec, e.g. leaky_relu(alpha=0.2): torch's own where it
+    has one, else the declaration's composition of primitives."""
+    if spec.name in ACTIVATIONS:
+        return ACTIVATIONS[spec.name](**spec.args)
+    return ComposedActivation(spec.name, **spec.args)
 
 
 # ---------------------------------------------------------------- op modules
@@ -133,6 +138,8 @@ def _recurrent(node: Node) -> nn.Module:
 
 # op name -> the node's module; "input" nodes become the GraphModule's arguments
 LOWERINGS: dict[str, Callable[[Node], nn.Module]] = {
+    # ops declared as compositions of primitives; an entry below replaces one
+    **{name: Composed for name, o in OPS.items() if o.compute is not None},
     "dense": _dense,
     "dropout": lambda node: Dropout(node.attrs["rate"]),
     "flatten": lambda node: nn.Flatten(),

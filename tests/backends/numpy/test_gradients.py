@@ -455,7 +455,32 @@ OP_CASES: dict[str, list[Case]] = {
     **CONV_CASES,
     **NORM_CASES,
     **RECURRENT_CASES,
+    # ops composed of primitives: their gradients come from the primitives' VJPs
+    "glu": [
+        Case("glu-vectors", "  dense(6, activation=tanh)\n  glu()\n  dense(2)"),
+        Case("glu-images", "  tanh()\n  glu()\n  flatten()\n  dense(2)", shape=(2, 2, 4)),
+    ],
+    "rms_norm": [
+        Case("rms_norm-vectors", "  dense(4, activation=tanh)\n  rms_norm()\n  dense(2)"),
+        Case(
+            "rms_norm-images",
+            "  tanh()\n  rms_norm(epsilon=0.1)\n  flatten()\n  dense(2)",
+            shape=(3, 2, 2),
+        ),
+    ],
 }
+# a composed activation as the built-in activation of layers with fused kernels
+OP_CASES["silu"] += [
+    Case("silu-in-lstm", "  lstm(3, activation=silu)\n  dense(2)", shape=(4, 3)),
+    Case("silu-in-gru-recurrent", "  gru(3, recurrent_activation=silu)\n  dense(2)", shape=(4, 3)),
+]
+OP_CASES["mish"] += [
+    Case(
+        "mish-in-conv2d",
+        "  conv2d(2, 2, activation=mish)\n  flatten()\n  dense(2)",
+        shape=(3, 3, 1),
+    ),
+]
 
 
 @pytest.mark.parametrize("op", list(OPS))

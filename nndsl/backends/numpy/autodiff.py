@@ -1,0 +1,299 @@
+"""Reverse-mode differentiation of the primitives (nndsl.ir.primitives) on NumPy arrays.
+
+Two tables, one entry per primitive: `FORWARD[name](*values, **attrs) -> answer` and
+`VJP[name](g, answer, *values, **attrs) -> one gradient per operand`, where `g` is the
+gradient of the loss with respect to the answer (HIPS/autograd's `defvjp` table is the
+model). Broadcasting arithmetic shares one `unbroadcast`.
+
+A `Tape` records the primitives a composed op applies to its `Var`s (inputs and weights)
+and runs their VJPs backwards: `tape.grads(out, dy)`. Operands that are plain numbers or
+arrays are constants; a primitive none of whose operands needs a gradient is computed
+without being recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nndsl.backends.numpy.activations import erf
+from nndsl.ir.primitives import PRIMITIVES
+
+
+def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """`g` summed back to `shape`, undoing NumPy broadcasting (leading axes added, axes of
+    size 1 stretched)."""
+    if g.shape == shape:
+        return g
+    g = g.sum(axis=tuple(range(g.ndim - len(shape)))) if g.ndim > len(shape) else g
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=stretched, keepdims=True) if stretched else g
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    return np.shape(value)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))  # never overflows
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _expand(g: np.ndarray, axis: int, keepdims: bool) -> np.ndarray:
+    return g if keepdims else np.expand_dims(g, axis)
+
+
+def _logsumexp(x: np.ndarray, axis: int, keepdims: bool = False) -> np.ndarray:
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis)
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _slice(x: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(start, stop)
+    return x[tuple(index)]
+
+
+def _slice_vjp(g, ans, x, axis, start, stop):
+    out = np.zeros_like(x)
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(start, stop)
+    out[tuple(index)] = g
+    return (out,)
+
+
+def _max_vjp(g, ans, x, axis, keepdims=False):
+    hit = x == _expand(ans, axis, keepdims)  # ties share the gradient evenly
+    return (_expand(g, axis, keepdims) * hit / hit.sum(axis=axis, keepdims=True),)
+
+
+def _matmul_vjp(g, ans, x, y):
+    return (
+        unbroadcast(g @ np.swapaxes(y, -1, -2), _shape(x)),
+        unbroadcast(np.swapaxes(x, -1, -2) @ g, _shape(y)),
+    )
+
+
+def _concat_vjp(g, ans, *xs, axis):
+    cuts = np.cumsum([np.shape(x)[axis] for x in xs])[:-1]
+    return tuple(np.split(g, cuts, axis=axis))
+
+
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+
+FORWARD: dict[str, Callable[..., np.ndarray]] = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.divide,
+    "neg": np.negative,
+    "maximum": np.maximum,
+    "exp": np.exp,
+    "log": np.log,
+    "log1p": np.log1p,
+    "abs": np.abs,
+    "square": np.square,
+    "sqrt": np.sqrt,
+    "rsqrt": lambda x: 1 / np.sqrt(x),
+    "tanh": np.tanh,
+    "sigmoid": _sigmoid,
+    "relu": lambda x: np.maximum(x, 0),
+    "erf": erf,
+    "sum": lambda x, axis, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+    "mean": lambda x, axis, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
+    "max": lambda x, axis, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+    "logsumexp": _logsumexp,
+    "softmax": _softmax,
+    "matmul": np.matmul,
+    "reshape": lambda x, shape: np.reshape(x, shape),
+    "transpose": lambda x, axes: np.transpose(x, axes),
+    "slice": _slice,
+    "concat": lambda *xs, axis: np.concatenate(xs, axis=axis),
+    "where": lambda c, x, y: np.where(c, x, y),
+}
+
+VJP: dict[str, Callable[..., tuple[Any, ...]]] = {
+    "add": lambda g, ans, x, y: (unbroadcast(g, _shape(x)), unbroadcast(g, _shape(y))),
+    "sub": lambda g, ans, x, y: (unbroadcast(g, _shape(x)), unbroadcast(-g, _shape(y))),
+    "mul": lambda g, ans, x, y: (unbroadcast(g * y, _shape(x)), unbroadcast(g * x, _shape(y))),
+    "div": lambda g, ans, x, y: (
+        unbroadcast(g / y, _shape(x)),
+        unbroadcast(-g * ans / y, _shape(y)),
+    ),
+    "neg": lambda g, ans, x: (-g,),
+    "maximum": lambda g, ans, x, y: (  # a tie shares the gradient, as torch does
+        unbroadcast(g * ((x > y) + 0.5 * (x == y)), _shape(x)),
+        unbroadcast(g * ((x < y) + 0.5 * (x == y)), _shape(y)),
+    ),
+    "exp": lambda g, ans, x: (g * ans,),
+    "log": lambda g, ans, x: (g / x,),
+    "log1p": lambda g, ans, x: (g / (1 + x),),
+    "abs": lambda g, ans, x: (g * np.sign(x),),
+    "square": lambda g, ans, x: (2 * g * x,),
+    "sqrt": lambda g, ans, x: (0.5 * g / ans,),
+    "rsqrt": lambda g, ans, x: (-0.5 * g * ans * ans * ans,),
+    "tanh": lambda g, ans, x: (g * (1 - ans * ans),),
+    "sigmoid": lambda g, ans, x: (g * ans * (1 - ans),),
+    "relu": lambda g, ans, x: (g * (x > 0),),
+    "erf": lambda g, ans, x: (_TWO_OVER_SQRT_PI * g * np.exp(-x * x),),
+    "sum": lambda g, ans, x, axis, keepdims=False: (
+        np.broadcast_to(_expand(g, axis, keepdims), _shape(x)),
+    ),
+    "mean": lambda g, ans, x, axis, keepdims=False: (
+        np.broadcast_to(_expand(g, axis, keepdims) / _shape(x)[axis], _shape(x)),
+    ),
+    "max": _max_vjp,
+    "logsumexp": lambda g, ans, x, axis, keepdims=False: (
+        _expand(g, axis, keepdims) * np.exp(x - _expand(ans, axis, keepdims)),
+    ),
+    "softmax": lambda g, ans, x, axis: (ans * (g - np.sum(g * ans, axis=axis, keepdims=True)),),
+    "matmul": _matmul_vjp,
+    "reshape": lambda g, ans, x, shape: (np.reshape(g, _shape(x)),),
+    "transpose": lambda g, ans, x, axes: (np.transpose(g, np.argsort(axes)),),
+    "slice": _slice_vjp,
+    "concat": _concat_vjp,
+    "where": lambda g, ans, c, x, y: (
+        None,
+        unbroadcast(np.where(c, g, 0), _shape(x)),
+        unbroadcast(np.where(c, 0, g), _shape(y)),
+    ),
+}
+
+assert FORWARD.keys() == VJP.keys() == PRIMITIVES.keys(), "one forward and VJP per primitive"
+
+
+# ---------------------------------------------------------------- the tape
+
+
+class Var:
+    """A value on a tape; `requires` when a gradient flows to it."""
+
+    __slots__ = ("value", "tape", "requires")
+
+    def __init__(self, value: np.ndarray, tape: Tape, requires: bool) -> None:
+        self.value, self.tape, self.requires = value, tape, requires
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.value.shape
+
+    def __add__(self, o: Any) -> Var:
+        return self.tape.apply("add", (self, o))
+
+    def __radd__(self, o: Any) -> Var:
+        return self.tape.apply("add", (o, self))
+
+    def __sub__(self, o: Any) -> Var:
+        return self.tape.apply("sub", (self, o))
+
+    def __rsub__(self, o: Any) -> Var:
+        return self.tape.apply("sub", (o, self))
+
+    def __mul__(self, o: Any) -> Var:
+        return self.tape.apply("mul", (self, o))
+
+    def __rmul__(self, o: Any) -> Var:
+        return self.tape.apply("mul", (o, self))
+
+    def __truediv__(self, o: Any) -> Var:
+        return self.tape.apply("div", (self, o))
+
+    def __rtruediv__(self, o: Any) -> Var:
+        return self.tape.apply("div", (o, self))
+
+    def __neg__(self) -> Var:
+        return self.tape.apply("neg", (self,))
+
+
+@dataclass
+class _Record:
+    name: str
+    operands: tuple[Any, ...]
+    values: tuple[Any, ...]
+    attrs: dict[str, Any]
+    out: Var
+
+
+class Tape:
+    def __init__(self) -> None:
+        self.records: list[_Record] = []
+
+    def leaf(self, value: np.ndarray, requires: bool = True) -> Var:
+        return Var(value, self, requires)
+
+    def apply(self, name: str, operands: tuple[Any, ...], attrs: dict[str, Any] | None = None):
+        attrs = attrs or {}
+        values = tuple(o.value if isinstance(o, Var) else o for o in operands)
+        out = Var(FORWARD[name](*values, **attrs), self, False)
+        if any(isinstance(o, Var) and o.requires for o in operands):
+            out.requires = True
+            self.records.append(_Record(name, operands, values, attrs, out))
+        return out
+
+    def grads(self, out: Var, g: np.ndarray) -> dict[int, np.ndarray]:
+        """{id(var): d loss / d var} for every var the loss depends on, given `g` = d loss /
+        d out."""
+        grads: dict[int, np.ndarray] = {id(out): g}
+        for rec in reversed(self.records):
+            g = grads.pop(id(rec.out), None)
+            if g is None:
+                continue
+            parts = VJP[rec.name](g, rec.out.value, *rec.values, **rec.attrs)
+            for operand, part in zip(rec.operands, parts):
+                if isinstance(operand, Var) and operand.requires and part is not None:
+                    key = id(operand)
+                    grads[key] = part if key not in grads else grads[key] + part
+        return grads
+
+
+class Primitives:
+    """The namespace `P` a declaration's `compute` calls, recording on `self.tape` (set
+    anew for each pass; the functions are made once per name and kept)."""
+
+    def __init__(self, tape: Tape | None = None) -> None:
+        self.tape = tape or Tape()
+
+    def __getattr__(self, name: str) -> Callable[..., Var]:
+        if name not in PRIMITIVES:
+            raise AttributeError(f"no primitive '{name}' (see nndsl.ir.primitives)")
+        if name == "concat":
+
+            def call(xs: Any, axis: int) -> Var:
+                return self.tape.apply("concat", tuple(xs), {"axis": axis})
+
+        else:
+            arity, names = _ARITY[name], _ATTRS[name]
+
+            def call(*args: Any, **attrs: Any) -> Var:
+                attrs.update(zip(names, args[arity:]))
+                return self.tape.apply(name, args[:arity], attrs)
+
+        self.__dict__[name] = call  # found directly next time
+        return call
+
+
+# tensor operands first, then attributes (positional or by name), per primitive
+_ARITY = {
+    **{n: 2 for n in ("add", "sub", "mul", "div", "maximum", "matmul")},
+    "where": 3,
+}
+_ARITY.update({n: 1 for n in PRIMITIVES if n not in _ARITY})
+_ATTRS: dict[str, tuple[str, ...]] = {
+    **{n: ("axis", "keepdims") for n in ("sum", "mean", "max", "logsumexp")},
+    "softmax": ("axis",),
+    "reshape": ("shape",),
+    "transpose": ("axes",),
+    "slice": ("axis", "start", "stop"),
+}
+_ATTRS.update({n: () for n in PRIMITIVES if n not in _ATTRS})

@@ -1,0 +1,89 @@
+"""Ops declared as compositions of primitives (`OpDef.compute`), run on the NumPy tape:
+the forward records each primitive, the backward runs their VJPs (nndsl.backends.numpy.
+autodiff). No op-specific code: a new composed op needs none here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nndsl.backends.numpy.activations import ACTIVATIONS, Activation
+from nndsl.backends.numpy.autodiff import Primitives, Tape, Var
+from nndsl.backends.numpy.kernel import Kernel
+from nndsl.ir.ops import OPS
+
+
+class ComposedKernel(Kernel):
+    """A graph node whose op gives `compute(P, xs, w, a)`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.compute = OPS[self.node.op].compute
+        self.attrs = dict(self.node.attrs)
+        self.P = Primitives()
+
+    def forward(self, xs, training):
+        tape = self.P.tape = Tape()
+        self.ins = [tape.leaf(x, need) for x, need in zip(xs, self.needs_input_grad)]
+        self.ws = {name: tape.leaf(value, name in self.g) for name, value in self.w.items()}
+        self.out = _as_var(self.compute(self.P, self.ins, self.ws, self.attrs), tape)
+        return self.out.value
+
+    def backward(self, dy):
+        grads = self.P.tape.grads(self.out, dy)
+        for name, view in self.g.items():
+            g = grads.get(id(self.ws[name]))
+            if g is None:
+                view.fill(0)  # the output does not depend on it
+            else:
+                np.copyto(view, g)
+        return [
+            grads.get(id(v)) if need else None for v, need in zip(self.ins, self.needs_input_grad)
+        ]
+
+
+class ComposedActivation:
+    """A composed activation op as `activation=` of a layer: forward(z, out, **args) and
+    backward(dy, z, a, out, **args), the interface of the hand-written ones. The backward
+    records the forward again (a recurrent layer calls it for each step in reverse)."""
+
+    def __init__(self, name: str) -> None:
+        self.compute = OPS[name].compute
+        self.P = Primitives()
+
+    def _run(self, z: np.ndarray, args: dict[str, Any]) -> tuple[Var, Var]:
+        tape = self.P.tape = Tape()
+        x = tape.leaf(z)
+        return x, _as_var(self.compute(self.P, [x], {}, args), tape)
+
+    def forward(self, z: np.ndarray, out: np.ndarray, **args: Any) -> np.ndarray:
+        _, y = self._run(z, args)
+        np.copyto(out, y.value)
+        return out
+
+    def backward(
+        self, dy: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray, **args: Any
+    ) -> np.ndarray:
+        x, y = self._run(z, args)
+        g = self.P.tape.grads(y, dy).get(id(x))
+        if g is None:
+            out.fill(0)
+        else:
+            np.copyto(out, g)
+        return out
+
+
+def activation_of(name: str) -> Activation | ComposedActivation:
+    """The NumPy implementation of activation `name`: its hand-written kernel where there is
+    one, else its declaration's composition."""
+    if name in ACTIVATIONS:
+        return ACTIVATIONS[name]
+    if OPS[name].compute is None:
+        raise KeyError(f"activation '{name}' has neither a kernel nor a composition")
+    return ComposedActivation(name)
+
+
+def _as_var(value: Any, tape: Tape) -> Var:
+    """A compute may return one of its inputs unchanged, or a constant."""
+    return value if isinstance(value, Var) else tape.leaf(np.asarray(value), False)

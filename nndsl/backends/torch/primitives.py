@@ -1,0 +1,92 @@
+"""The primitives (nndsl.ir.primitives) as torch functions, once each: the namespace `P`
+a declaration's `compute` receives on this backend. Autograd differentiates them, so an op
+composed of primitives lowers with no code of its own (`Composed` below)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+from torch import nn
+
+from nndsl.ir.graph import Node
+from nndsl.ir.ops import OPS
+from nndsl.ir.primitives import PRIMITIVES
+
+
+def _where(c: Any, x: Any, y: Any) -> torch.Tensor:
+    return torch.where(c, x, y)
+
+
+def _maximum(x: Any, y: Any) -> torch.Tensor:
+    x, y = (v if torch.is_tensor(v) else torch.tensor(v) for v in (x, y))
+    return torch.maximum(x, y.to(x.dtype) if x.is_floating_point() else y)
+
+
+P = SimpleNamespace(
+    # operators, so that a number may stand on either side
+    add=lambda x, y: x + y,
+    sub=lambda x, y: x - y,
+    mul=lambda x, y: x * y,
+    div=lambda x, y: x / y,
+    neg=lambda x: -x,
+    maximum=_maximum,
+    exp=torch.exp,
+    log=torch.log,
+    log1p=torch.log1p,
+    abs=torch.abs,
+    square=torch.square,
+    sqrt=torch.sqrt,
+    rsqrt=torch.rsqrt,
+    tanh=torch.tanh,
+    sigmoid=torch.sigmoid,
+    relu=torch.relu,
+    erf=torch.erf,
+    sum=lambda x, axis, keepdims=False: torch.sum(x, dim=axis, keepdim=keepdims),
+    mean=lambda x, axis, keepdims=False: torch.mean(x, dim=axis, keepdim=keepdims),
+    max=lambda x, axis, keepdims=False: torch.amax(x, dim=axis, keepdim=keepdims),
+    logsumexp=lambda x, axis, keepdims=False: torch.logsumexp(x, dim=axis, keepdim=keepdims),
+    softmax=lambda x, axis: torch.softmax(x, dim=axis),
+    matmul=torch.matmul,
+    reshape=lambda x, shape: torch.reshape(x, tuple(shape)),
+    transpose=lambda x, axes: x.permute(*axes),
+    slice=lambda x, axis, start, stop: x.narrow(axis, start, stop - start),
+    concat=lambda xs, axis: torch.cat(list(xs), dim=axis),
+    where=_where,
+)
+
+assert set(vars(P)) == set(PRIMITIVES), "one torch function per primitive"
+
+
+class Composed(nn.Module):
+    """A node whose op gives `compute`: its weights as parameters (state as buffers) under
+    the declared names, its forward the composition on torch's primitives."""
+
+    def __init__(self, node: Node) -> None:
+        super().__init__()
+        self.compute = OPS[node.op].compute
+        self.attrs = dict(node.attrs)
+        self.names = [w.name for w in node.weights]
+        for w in node.weights:
+            tensor = torch.empty(w.shape)
+            if w.trainable:
+                self.register_parameter(w.name, nn.Parameter(tensor))
+            else:
+                self.register_buffer(w.name, tensor)
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        weights = {name: getattr(self, name) for name in self.names}
+        return self.compute(P, list(xs), weights, self.attrs)
+
+
+class ComposedActivation(nn.Module):
+    """A composed activation op as a layer's `activation=`."""
+
+    def __init__(self, name: str, **args: Any) -> None:
+        super().__init__()
+        self.compute = OPS[name].compute
+        self.args = args
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.compute(P, [x], {}, self.args)

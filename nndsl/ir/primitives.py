@@ -1,0 +1,64 @@
+"""The differentiable primitives a layer may be composed of.
+
+An op declaration may give its computation as `compute(P, xs, w, a)`: a function of a
+primitive namespace `P`, the input tensors `xs` (batch axis first), the node's weights
+`w` ({name: tensor}) and its attributes `a`, returning the output tensor. Each backend
+supplies its own `P` with every name below: the NumPy backend records the primitives on
+a tape and differentiates them from their vector-Jacobian products
+(nndsl.backends.numpy.autodiff); the torch backend maps each to one torch function
+(nndsl.backends.torch.primitives) and lets autograd do the rest. So a composed layer
+needs no kernel and no torch code of its own.
+
+Tensors also take `+ - * /`, unary `-` and a number on either side (broadcast as NumPy
+does), so a declaration reads like its formula: `x * P.sigmoid(x)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str
+    signature: str  # as a declaration calls it, for the reference
+    doc: str
+
+
+PRIMITIVES: dict[str, Primitive] = {
+    p.name: p
+    for p in (
+        # broadcasting arithmetic (also the operators + - * / and unary -)
+        Primitive("add", "add(x, y)", "x + y, broadcast"),
+        Primitive("sub", "sub(x, y)", "x - y, broadcast"),
+        Primitive("mul", "mul(x, y)", "x * y, broadcast"),
+        Primitive("div", "div(x, y)", "x / y, broadcast"),
+        Primitive("neg", "neg(x)", "-x"),
+        Primitive("maximum", "maximum(x, y)", "the larger of x and y (a tie shares the gradient)"),
+        # element-wise functions
+        Primitive("exp", "exp(x)", "e ** x"),
+        Primitive("log", "log(x)", "natural logarithm"),
+        Primitive("log1p", "log1p(x)", "log(1 + x), exact near 0"),
+        Primitive("abs", "abs(x)", "|x| (gradient 0 at 0)"),
+        Primitive("square", "square(x)", "x * x"),
+        Primitive("sqrt", "sqrt(x)", "square root"),
+        Primitive("rsqrt", "rsqrt(x)", "1 / sqrt(x)"),
+        Primitive("tanh", "tanh(x)", "hyperbolic tangent"),
+        Primitive("sigmoid", "sigmoid(x)", "1 / (1 + exp(-x)), stable at +-1000"),
+        Primitive("relu", "relu(x)", "max(x, 0) (gradient 0 at 0)"),
+        Primitive("erf", "erf(x)", "the error function"),
+        # reductions over an axis (of the whole batch: axis 0 is the batch)
+        Primitive("sum", "sum(x, axis, keepdims=False)", "sum over an axis"),
+        Primitive("mean", "mean(x, axis, keepdims=False)", "mean over an axis"),
+        Primitive("max", "max(x, axis, keepdims=False)", "maximum over an axis (ties share)"),
+        Primitive("logsumexp", "logsumexp(x, axis, keepdims=False)", "log(sum(exp(x))), stable"),
+        Primitive("softmax", "softmax(x, axis)", "exp(x) / sum(exp(x)) over an axis, stable"),
+        # shapes and selections
+        Primitive("matmul", "matmul(x, y)", "matrix product over the last two axes"),
+        Primitive("reshape", "reshape(x, shape)", "the same values in a new shape"),
+        Primitive("transpose", "transpose(x, axes)", "axes permuted"),
+        Primitive("slice", "slice(x, axis, start, stop)", "x[start:stop] along an axis"),
+        Primitive("concat", "concat(xs, axis)", "tensors joined along an axis"),
+        Primitive("where", "where(condition, x, y)", "x where the condition holds, else y"),
+    )
+}
