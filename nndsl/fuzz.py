@@ -1,7 +1,7 @@
 """Fuzzing the front end: whatever a person types, nndsl answers with success or one
 located `NNDSLError`, never a traceback.
 
-Three sources of cases, all deterministic for a seed:
+Sources of cases, all deterministic for a seed:
 
 - `programs()`: hypothesis strategies that write `.nn` files from the declarations
   themselves (every op, loss, optimizer, schedule, data source and train setting, with
@@ -12,9 +12,19 @@ Three sources of cases, all deterministic for a seed:
   huge integer literals, nesting at and past the limit, numbers at the edges of int64
   and float64, initializer ranges that fail only at build, control characters in
   strings, extreme window sizes and grids, names that begin with a keyword, a BOM.
-- `weights_mutants(...)`: damaged weight files (see `check_weights_file`).
+- `hostile_file(seeds, data)`: files a user names, of the classes issue 20 found
+  (`FILE_CLASSES`): byte mutants of real weights, data and checkpoint files; an `.npy`
+  header claiming a shape its member does not hold; a DEFLATE zip bomb (zeros streamed
+  through zlib, declaring up to 3.5 GiB from a few MB); a central directory, local header
+  or end record claiming GiB; safetensors headers with huge shapes, offsets past the file
+  or a length past it; checkpoints with fields of the wrong kind or range; a FIFO,
+  /dev/zero, a folder, links to them; names with a NUL, a lone surrogate or control
+  characters. `check_file(path, model)` is their oracle: every loader (`LOADERS`)
+  succeeds or raises an NNDSLError that names the file and renders, within
+  `FILE_TIMEOUT` seconds (a FIFO opened the blocking way counts as a hang), its
+  tracemalloc peak under `memory_bound` of what the file really holds.
 
-`check_source(text)` is the oracle: compile (and format, and with `build=True` build) the
+`check_source(text)` is the oracle of sources: compile (and format, and with `build=True` build) the
 text; return the error's message, or None on success; raise `FuzzFailure` for anything
 else: another exception, an error without a line and column inside the file, an error
 whose rendering fails or shows the wrong line, a message holding a control character,
@@ -24,12 +34,30 @@ or `fmt` refusing what `check` accepts. `tools/fuzz.py` runs long campaigns;
 
 from __future__ import annotations
 
+import ast
+import copy
+import functools
+import io
+import json
+import math
+import os
 import random
 import re
+import signal
+import struct
+import threading
+import time
 import traceback
+import tracemalloc
+import zipfile
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from nndsl.errors import NNDSLError, display_line
 from nndsl.syntax.parser import BOM
@@ -673,25 +701,766 @@ def deep_nesting(opener: str, depth: int) -> str:
     return f"model m {{\n    input(2)\n    dense({opener * depth}1{closer * depth})\n}}\n"
 
 
-# ------------------------------------------------------------------ hostile weight files
+# ------------------------------------------------------------------ hostile files (issue 20)
+#
+# Files a user names (weights, .npz data, checkpoints) and paths that are not files. Every
+# case goes through every loader; the oracle (`check_file`) wants success or an NNDSLError
+# naming the file, and memory and time bounded by what the file really holds.
+
+FILE_CLASSES = (
+    "mutant",  # byte mutations of a real weights, data or checkpoint file
+    "npy-claim",  # an .npy header inside an .npz claiming a shape the member does not hold
+    "zip-bomb",  # a member of zeros streamed through DEFLATE, declaring what it inflates to
+    "zip-size",  # a central directory (or local header, or end record) claiming GiB
+    "safetensors",  # a header claiming a huge shape, offsets past the file, a bad length
+    "checkpoint",  # a well-formed checkpoint with a field of the wrong kind or range
+    "special-path",  # a FIFO, /dev/zero, a folder, a link to a device, a missing file
+    "bad-name",  # a name with a NUL, a lone surrogate, or control characters
+)
+LOADERS = (
+    "nndsl.load",
+    "model.load",
+    "load_weights",
+    "load_weights(expected)",
+    "load_checkpoint",
+    "load_npz",
+    "load_npz(inputs_only)",
+)
+FILE_TIMEOUT = 5.0  # seconds one loader may take on one file before it counts as a hang
+SEED_SOURCE = """model m {
+    input(3)
+    dense(4, activation=relu)
+    dense(2)
+}
+train m {
+    loss = mse
+    optimizer = adam(lr=0.01)
+    batch_size = 4
+    epochs = 3
+}
+"""
+
+
+@dataclass(frozen=True)
+class FileCase:
+    """One hostile file: its class, the path every loader is given, what was made, and
+    the loaders that must refuse it (all of them for a claim no file may make)."""
+
+    kind: str
+    path: str
+    note: str
+    refuse: tuple[str, ...]
+
+
+@dataclass
+class FileSeeds:
+    """Real files to damage, and the model they belong to (built from SEED_SOURCE)."""
+
+    folder: Path
+    model: Any
+    files: dict[str, bytes]  # "weights.npz", "weights.safetensors", "data.npz", ...
+    checkpoint: dict  # the state of a real checkpoint (load_checkpoint of files[...])
+    count: int = 0  # cases written so far (each gets a fresh name)
+
+
+def file_seeds(folder: Path) -> FileSeeds:
+    """Train the seed model three epochs on a few samples, save its weights (.npz, and
+    .safetensors when installed), its data (.npz, plain and compressed) and its
+    checkpoint under `folder`; load each through every loader once (imports happen
+    now, not inside a measured case)."""
+    import nndsl
+    from nndsl.train.checkpoint import Checkpoint, load_checkpoint
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model = nndsl.compile_string(SEED_SOURCE).build(seed=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+    model.fit(x, y, verbose=0, callbacks=[Checkpoint(folder / "checkpoint.npz", every=1)])
+    model.save(folder / "weights.npz")
+    try:
+        model.save(folder / "weights.safetensors")
+    except NNDSLError:  # safetensors not installed
+        pass
+    np.savez(folder / "data.npz", x=x, y=y)
+    np.savez_compressed(folder / "data-compressed.npz", x=x, y=y.astype(np.float32))
+    files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+    seeds = FileSeeds(folder, model, files, load_checkpoint(folder / "checkpoint.npz"))
+    for name in files:
+        check_file(str(folder / name), model)
+    return seeds
+
+
+# ------------------------------------------------ the oracle
+
+
+class _Hang(BaseException):
+    """Raised by the alarm: a BaseException, so no loader's `except Exception` hides it."""
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise _Hang after `seconds` (main thread only; elsewhere, no limit). The previous
+    alarm handler and timer are put back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def ring(signum: int, frame: Any) -> None:
+        raise _Hang()
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3))
+
+
+def _shown(name: str) -> str:
+    """A name as an error message must show it: unprintables as Python escapes."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in name)
+
+
+def _load(loader: str, path: str, model: Any) -> Any:
+    import nndsl
+    from nndsl.data.npzfile import load_npz
+    from nndsl.train.checkpoint import load_checkpoint
+    from nndsl.weights import load_weights
+
+    if loader == "nndsl.load":
+        return nndsl.load(path)
+    if loader == "model.load":
+        return model.load(path)
+    if loader == "load_weights":
+        return load_weights(path)
+    if loader == "load_weights(expected)":
+        expected = {k: tuple(v.shape) for k, v in model.get_weights().items()}
+        return load_weights(path, expected=expected)
+    if loader == "load_checkpoint":
+        return load_checkpoint(path)
+    return load_npz(path, inputs_only=loader == "load_npz(inputs_only)")
+
+
+def _held(value: Any) -> int:
+    """Bytes of the arrays a loader returned (a model's weights, a dataset's arrays)."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, dict):
+        return sum(_held(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_held(v) for v in value)
+    if hasattr(value, "get_weights"):
+        return _held(value.get_weights())
+    if hasattr(value, "x") and hasattr(value, "y"):
+        return _held([value.x, value.y])
+    return 0
+
+
+def memory_bound(real_size: int, returned: int = 0) -> int:
+    """The most a load may allocate: a small multiple of what the file holds on disk (or
+    honestly inflates to) and of what the load returns, never what it claims."""
+    return 4 * (real_size + returned) + (4 << 20)
+
+
+def inflated_size(path: str, cap: int) -> int:
+    """What the members of zip archive `path` really inflate to, read through zipfile (so
+    no member past the size it declares), counting stops at `cap`; 0 for other files."""
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                with z.open(info) as f:
+                    while total < cap:
+                        chunk = f.read(1 << 20)
+                        if not chunk:
+                            break
+                        total += len(chunk)
+    except Exception:  # damage ends the count where it was
+        pass
+    return total
+
+
+def check_file(
+    path: str,
+    model: Any,
+    *,
+    refuse: tuple[str, ...] = (),
+    checkpoint: bool = False,
+    timeout: float = FILE_TIMEOUT,
+) -> str | None:
+    """Give `path` to every loader (`LOADERS`): each must succeed or raise an NNDSLError
+    whose message names the file and renders; within `timeout` seconds; with a
+    tracemalloc peak under `memory_bound`. refuse: the loaders that must refuse it.
+    checkpoint: a checkpoint that loads must be valid in every field. Returns the
+    refusals' distinct messages, one a line (None when every loader accepted);
+    `FuzzFailure` otherwise."""
+    started_tracing = not tracemalloc.is_tracing()
+    if started_tracing:
+        tracemalloc.start()
+    try:
+        messages = [
+            _check_loader(loader, path, model, refuse, checkpoint, timeout) for loader in LOADERS
+        ]
+    finally:
+        if started_tracing:
+            tracemalloc.stop()
+    refusals = list(dict.fromkeys(m for m in messages if m))  # distinct, in order
+    return "\n".join(refusals) if refusals else None
+
+
+def _case(path: str) -> bytes | str:
+    """What a failure shows of the case: the file's first bytes, or its name."""
+    try:
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                return f.read(300)
+    except (OSError, ValueError):
+        pass
+    return path
+
+
+def _check_loader(
+    loader: str, path: str, model: Any, refuse: tuple[str, ...], checkpoint: bool, timeout: float
+) -> str | None:
+    try:
+        real = os.stat(path).st_size if os.path.isfile(path) else 0
+    except (OSError, ValueError):
+        real = 0
+    before = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    started = time.monotonic()
+    result, error = None, None
+    try:
+        with _deadline(timeout):
+            result = _load(loader, path, model)
+    except _Hang:
+        raise FuzzFailure(f"{loader} ran past {timeout:g} s (a hang)", _case(path)) from None
+    except NNDSLError as e:
+        error = e
+    except Exception:
+        raise FuzzFailure(
+            f"crash in {loader}", _case(path), f"path {path!r}\n{traceback.format_exc()}"
+        ) from None
+    peak = tracemalloc.get_traced_memory()[1] - before
+    bound = memory_bound(real, _held(result))
+    seconds = time.monotonic() - started
+    if peak > bound:  # reading what a compressed file honestly holds is allowed
+        bound = memory_bound(real + inflated_size(path, peak), _held(result))
+    if peak > bound:
+        raise FuzzFailure(
+            f"{loader} allocated {peak:,} bytes for a file of {real:,} (bound {bound:,})",
+            _case(path),
+            f"path {path!r}; {'refused' if error else 'accepted'} after {seconds:.2f} s"
+            + (f": {error.message}" if error else ""),
+        )
+    if error is None:
+        if loader in refuse:
+            raise FuzzFailure(f"{loader} accepted a file it must refuse", _case(path), path)
+        if checkpoint and loader == "load_checkpoint":
+            problem = checkpoint_problem(result)
+            if problem:
+                raise FuzzFailure(f"load_checkpoint accepted {problem}", _case(path), path)
+        return None
+    try:
+        text = error.render()
+    except Exception:
+        raise FuzzFailure(
+            f"rendering {loader}'s error failed", _case(path), traceback.format_exc()
+        ) from None
+    if not all(c.isprintable() or c == "\n" for c in error.message + (error.hint or "")):
+        raise FuzzFailure(f"a control character in {loader}'s message", _case(path), repr(text))
+    name = _shown(os.path.basename(os.path.normpath(path)) or path)
+    if name not in error.message:
+        raise FuzzFailure(f"{loader}'s message does not name the file", _case(path), text)
+    return error.message
+
+
+def checkpoint_problem(state: Any) -> str | None:
+    """What is wrong with a loaded checkpoint state (None: every field of its kind and
+    in range, the history exactly `epoch` epochs long)."""
+    epoch = state.get("epoch")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        return f"epoch {epoch!r}"
+    for key in ("weights", "engine", "trainer_rng", "callbacks", "meta", "history"):
+        if not isinstance(state.get(key), dict):
+            return f"a {key} of kind {type(state.get(key)).__name__}"
+    history = state["history"]
+    if history.get("epoch") != list(range(epoch)):
+        return f"a history of {history.get('epoch')!r} for epoch {epoch}"
+    values = history.get("history")
+    if not isinstance(values, dict) or any(
+        not isinstance(v, list) or len(v) != epoch for v in values.values()
+    ):
+        return f"history values {values!r} for epoch {epoch}"
+    if any(not isinstance(v, np.ndarray) for v in state["weights"].values()):
+        return "weights that are not arrays"
+    seed = state["meta"].get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        return f"a seed {seed!r}"
+    return None
 
 
 def check_weights_file(path: Path, model: Any) -> str | None:
-    """Loading a (damaged) weights file must succeed or raise NNDSLError."""
-    from nndsl.model import Model
-    from nndsl.weights import load_weights
+    """A (damaged) file through every loader (see `check_file`)."""
+    return check_file(str(path), model)
 
+
+# ------------------------------------------------ building archives by hand
+
+
+def npy_bytes(descr: str, shape: str, data: bytes = b"", version: int = 1) -> bytes:
+    """An .npy file whose header says `descr` and `shape` (Python literals as text, so a
+    header may say anything), followed by `data`."""
+    text = f"{{'descr': {descr}, 'fortran_order': False, 'shape': {shape}, }}"
+    length = "<H" if version == 1 else "<I"
+    text += " " * (-(8 + struct.calcsize(length) + len(text) + 1) % 64) + "\n"
+    raw = text.encode("latin-1", "replace")
+    return b"\x93NUMPY" + bytes([version, 0]) + struct.pack(length, len(raw)) + raw + data
+
+
+def crc32_zeros(crc: int, n: int) -> int:
+    """`zlib.crc32(bytes(n), crc)` in time logarithmic in n: feeding a zero byte is a
+    linear map of CRC-32's register (zlib's crc32_combine squares it)."""
+
+    def times(matrix: list[int], vector: int) -> int:
+        out, i = 0, 0
+        while vector:
+            if vector & 1:
+                out ^= matrix[i]
+            vector, i = vector >> 1, i + 1
+        return out
+
+    def square(matrix: list[int]) -> list[int]:
+        return [times(matrix, column) for column in matrix]
+
+    step = square(square(square([0xEDB88320] + [1 << i for i in range(31)])))  # one byte
+    register = crc ^ 0xFFFFFFFF
+    while n:
+        if n & 1:
+            register = times(step, register)
+        step, n = square(step), n >> 1
+    return register ^ 0xFFFFFFFF
+
+
+_UNIT = 1 << 20  # zeros per repeated DEFLATE unit
+
+
+@functools.cache
+def _zero_unit() -> bytes:
+    """A MiB of zeros as DEFLATE blocks ending in a full flush: after a full flush the
+    compressor starts afresh, so the same bytes stand for every further MiB."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    c.compress(b"\x01")
+    c.flush(zlib.Z_FULL_FLUSH)
+    unit = c.compress(bytes(_UNIT)) + c.flush(zlib.Z_FULL_FLUSH)
+    assert unit == c.compress(bytes(_UNIT)) + c.flush(zlib.Z_FULL_FLUSH)
+    return unit
+
+
+def deflated_zeros(head: bytes, zeros: int) -> tuple[bytes, int]:
+    """(raw DEFLATE stream, CRC-32) of `head` followed by `zeros` zero bytes, made in
+    time and memory proportional to the stream (~1/1000 of what it inflates to)."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    parts = [c.compress(head), c.flush(zlib.Z_FULL_FLUSH), _zero_unit() * (zeros // _UNIT)]
+    parts += [c.compress(bytes(zeros % _UNIT)), c.flush(zlib.Z_FINISH)]
+    return b"".join(parts), crc32_zeros(zlib.crc32(head), zeros)
+
+
+@dataclass
+class Member:
+    """A zip member as written: `raw` is what is stored (a DEFLATE stream when
+    `deflated`); the other fields are what the headers claim."""
+
+    name: str
+    raw: bytes
+    deflated: bool
+    crc: int
+    size: int
+
+    @classmethod
+    def of(cls, name: str, data: bytes, deflated: bool) -> Member:
+        if not deflated:
+            return cls(name, data, False, zlib.crc32(data), len(data))
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        return cls(name, c.compress(data) + c.flush(), True, zlib.crc32(data), len(data))
+
+
+ZIP_LIES = ("size", "csize", "local size", "offset", "entries", "cd size", "cd offset")
+
+
+def zip_bytes(members: list[Member], lie: tuple[int, str, int] | None = None) -> bytes:
+    """A zip archive of `members`, written by hand (so a member can be a precomputed
+    stream). lie: (member index, field in ZIP_LIES, value) patched into the headers."""
+    index, field, value = lie if lie is not None else (-1, "", 0)
+    local, central = bytearray(), bytearray()
+    for i, m in enumerate(members):
+        name = m.name.encode("utf-8", "surrogateescape")
+        method = zipfile.ZIP_DEFLATED if m.deflated else zipfile.ZIP_STORED
+        at = len(local)
+
+        def claim(what: str, true: int, i: int = i) -> int:
+            return value & 0xFFFFFFFF if (i, what) == (index, field) else true
+
+        local += struct.pack(
+            "<4s5H3I2H", b"PK\x03\x04", 20, 0, method, 0, 0x21, m.crc, len(m.raw),
+            claim("local size", m.size), len(name), 0,
+        ) + name + m.raw  # fmt: skip
+        central += struct.pack(
+            "<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, method, 0, 0x21, m.crc,
+            claim("csize", len(m.raw)), claim("size", m.size), len(name), 0, 0, 0, 0, 0,
+            claim("offset", at),
+        ) + name  # fmt: skip
+    count = len(members) if field != "entries" else value & 0xFFFF
+    size = len(central) if field != "cd size" else value & 0xFFFFFFFF
+    offset = len(local) if field != "cd offset" else value & 0xFFFFFFFF
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, count, count, size, offset, 0)
+    return bytes(local + central + end)
+
+
+def npz_members(data: bytes) -> list[Member]:
+    """The members of a real .npz, as `Member`s (re-compressed when they were)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return [
+            Member.of(i.filename, z.read(i), i.compress_type == zipfile.ZIP_DEFLATED)
+            for i in z.infolist()
+        ]
+
+
+# ------------------------------------------------ the generators
+
+NPZ_SEEDS = ("weights.npz", "data.npz", "data-compressed.npz", "checkpoint.npz")
+HUGE_SHAPES = [
+    "(1048576, 1048576, 2)",  # 8 TiB of float32
+    "(9223372036854775807,)",
+    "(4611686018427387904, 4)",  # elements past int64
+    "(1099511627776, 4)",
+    "(3, 4194304)",  # 48 MiB: a model tensor's name, a shape far too big
+    "(0, 1000000000000)",  # no bytes, a trillion features
+    "(3, 4)",
+    "(8, 3)",
+    "(-1,)",
+    "(10000000000000000000000000000000,)",
+    "(2.5,)",
+    "('a',)",
+    "((1, 2),)",
+    "()",
+]
+DESCRS = ["'<f4'", "'<f8'", "'|u1'", "'<i8'", "'>f4'", "'|b1'", "'V0'", "'|S0'", "'<U0'"]
+DESCRS += ["'|O'", "[('a', '<f4')]", "'<c16'", "'<f4", "'xx'"]
+
+
+def _shape_bytes(descr: str, shape: str) -> int | None:
+    """What an honest member of this header holds (None: not a plain shape and dtype)."""
     try:
-        load_weights(path)
-        model.load(path)
-        Model.load_file(path)  # the model description it carries, too
-    except NNDSLError as e:
-        try:
-            return e.render()
-        except Exception:
-            raise FuzzFailure("rendering the error failed", path.read_bytes()) from None
+        dims = ast.literal_eval(shape)
+        dtype = np.dtype(ast.literal_eval(descr))
     except Exception:
-        raise FuzzFailure(
-            "crash while loading weights", path.read_bytes(), traceback.format_exc()
-        ) from None
-    return None
+        return None
+    if not isinstance(dims, tuple) or not all(type(n) is int and n >= 0 for n in dims):
+        return None
+    return 0 if dtype.hasobject else math.prod(dims) * max(dtype.itemsize, 1)
+
+
+def _member_names(d: Draw, members: list[Member]) -> str:
+    """A member to replace: one of the seed's, or a model tensor's name, or x/y."""
+    names = [m.name for m in members] + ["dense_1.weight.npy", "x.npy", "y.npy", "a0.npy"]
+    return d.pick(names)
+
+
+def _with_member(members: list[Member], new: Member) -> list[Member]:
+    return [m for m in members if m.name != new.name] + [new]
+
+
+def _npy_claim(d: Draw, seeds: FileSeeds) -> tuple[bytes, str, bool]:
+    members = npz_members(seeds.files[d.pick(NPZ_SEEDS)])
+    descr, shape = d.pick(DESCRS), d.pick(HUGE_SHAPES)
+    claimed = _shape_bytes(descr, shape)
+    held = 0 if claimed is None else d.pick([0, 1, max(claimed - 1, 0), min(claimed, 4096)])
+    held = min(held, 1 << 16)
+    name = _member_names(d, members)
+    data = npy_bytes(descr, shape, bytes(held), version=d.pick([1, 2]))
+    members = _with_member(members, Member.of(name, data, deflated=d.one_in(2)))
+    lying = claimed is not None and claimed > held
+    return zip_bytes(members), f"{name}: {descr} {shape}, {held} bytes held", lying
+
+
+BOMB_SIZES = [4 << 20, (1 << 30) + (128 << 20), (3 << 30) + (512 << 20)]  # past 1 GiB: refused
+
+
+def _zip_bomb(d: Draw, seeds: FileSeeds) -> tuple[bytes, str, tuple[str, ...]]:
+    """Zeros streamed through DEFLATE under an honest header: small ones may load (they
+    inflate less than nndsl allows), those past 1 GiB must be refused unread."""
+    members = npz_members(seeds.files[d.pick(NPZ_SEEDS)])
+    size = d.pick(BOMB_SIZES)
+    descr, width = d.pick([("'<f4'", 4), ("'<f8'", 8), ("'|u1'", 1)])
+    rows = d.pick([1, 2, 3, 4, 8])
+    wide = size < 1 << 30 and d.one_in(4)  # few samples of many features
+    if wide:
+        features = d.pick([4096, 16384, 1 << 22])
+        size, shape = rows * features * width, f"({rows}, {features})"
+    count = size // (width * rows)
+    if not wide:
+        shape = d.pick([f"({count}, {rows})", f"({count * rows},)"])
+    head = npy_bytes(descr, shape)
+    raw, crc = deflated_zeros(head, count * rows * width)
+    names = [_member_names(d, members)]
+    if d.one_in(2):  # the second array of a data file inflates as well
+        names.append("y.npy" if names[0] != "y.npy" else "x.npy")
+    for name in names:
+        members = _with_member(members, Member(name, raw, True, crc, len(head) + size))
+    note = f"{', '.join(names)}: {shape} of {descr} from {len(raw):,} bytes"
+    note += f" (wide: {features} features)" if wide else ""
+    if size < 1 << 30:
+        return zip_bytes(members), note, ()
+    # a loader of data reads only x and y: another member may inflate unread
+    data = {"x.npy", "y.npy"} & set(names)
+    return zip_bytes(members), note, LOADERS if data else LOADERS[:-2]
+
+
+CLAIMS = [0xF0000000, 1 << 31, (1 << 30) + 1, 0xFFFFFFFF]
+
+
+def _zip_size(d: Draw, seeds: FileSeeds) -> tuple[bytes, str, bool]:
+    """A real archive with one header field patched: sizes, offsets, counts in GiB, or
+    one off."""
+    members = npz_members(seeds.files[d.pick(NPZ_SEEDS)])
+    if d.one_in(3):  # a member deflated from much less than its true size claims
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        raw = c.compress(npy_bytes("'<f4'", "(16384, 256)")) + c.compress(bytes(16 << 20))
+        members.append(Member("big.npy", raw + c.flush(), True, 0, 16 << 20))
+    field = d.pick(ZIP_LIES)
+    deflated = [i for i, m in enumerate(members) if m.deflated]
+    # a deflated member's size is checked against what DEFLATE can make of its stream
+    index = d.pick(deflated) if field == "size" and deflated else d.below(len(members))
+    true = {"size": members[index].size, "csize": len(members[index].raw)}.get(field, 1000)
+    value = d.pick(CLAIMS * 2 + [true + 1, max(true - 1, 0), 0])  # mostly GiB
+    huge = value in CLAIMS and field in ("size", "csize", "cd size", "cd offset")
+    note = f"{members[index].name}: {field} = {value:,}"
+    return zip_bytes(members, (index, field, value)), note, huge
+
+
+def _safetensors(d: Draw, seeds: FileSeeds) -> tuple[bytes, str, bool]:
+    """A safetensors file whose header lies about one tensor, or about its own length."""
+    data = seeds.files.get("weights.safetensors")
+    if data is None:  # safetensors not installed: a header nndsl must still refuse
+        data = struct.pack("<Q", 2) + b"{}"
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    body = data[8 + length :]
+    names = [k for k in header if k != "__metadata__"] or ["dense_1.weight"]
+    name = d.pick(names)
+    how = d.below(8)
+    entry = dict(header.get(name, {"dtype": "F32", "shape": [3, 4], "data_offsets": [0, 48]}))
+    if how == 0:  # a huge shape, offsets to match (past the file)
+        shape = d.pick([[1 << 20, 1 << 20, 2], [1 << 40, 1 << 40, 1 << 40], [1 << 62, 8]])
+        entry.update(shape=shape, data_offsets=[0, math.prod(shape) * 4])
+    elif how == 1:  # the model's shape, the data past the end
+        end = d.pick([len(body) + 1, 1 << 32, 1 << 62, (1 << 64) - 1])
+        entry["data_offsets"] = [entry["data_offsets"][0], end]
+    elif how == 2:  # a huge shape over the real bytes
+        entry["shape"] = d.pick([[1 << 31, 1 << 31], [0, 1 << 62], [-1, 12], [12.5]])
+    elif how == 3:
+        entry["dtype"] = d.pick(["BF16", "F8_E4M3", "X", 5, "F64"])
+    elif how == 4:
+        entry["data_offsets"] = d.pick([[48, 0], [-1, 47], ["0", "48"], [0], [0, 48, 96]])
+    elif how == 5:  # the file's first 8 bytes claim a header longer than the file
+        value = d.pick([len(data), 1 << 40, (1 << 63) - 1, (1 << 64) - 1, 0])
+        return struct.pack("<Q", value) + data[8:], f"header length {value:,}", True
+    elif how == 6:  # metadata nndsl reads: nested deep, huge, or of the wrong kind
+        meta = d.pick(["[" * 5000 + "]" * 5000, "x" * (1 << 16), "1e999", "null", "{}"])
+        header["__metadata__"] = d.pick([{"__nndsl_meta__": meta}, {"__nndsl_meta__": 5}, []])
+        text = json.dumps(header).encode()
+        return struct.pack("<Q", len(text)) + text + body, f"metadata {meta[:20]!r}", False
+    else:  # a header that is no record of tensors: nested deep, a list, a number
+        text = d.pick(["[" * 4000 + "]" * 4000, "[]", "5", '{"a": 5}', "{"]).encode()
+        return struct.pack("<Q", len(text)) + text + body, f"header {text[:20]!r}", True
+    header[name] = entry
+    text = json.dumps(header).encode()
+    note = f"{name}: {json.dumps(entry)[:120]}"
+    return struct.pack("<Q", len(text)) + text + body, note, how in (0, 1, 3, 4)
+
+
+# (path into the state, value written there, must load_checkpoint refuse it)
+CHECKPOINT_FIELDS: list[tuple[str, Any, bool]] = [
+    ("epoch", "x", True),
+    ("epoch", -5, True),
+    ("epoch", 2.5, True),
+    ("epoch", 10**9, True),
+    ("epoch", True, True),
+    ("epoch", None, True),
+    ("epoch", 10**30, True),
+    ("epoch", 2, True),  # a history of three epochs
+    ("epoch", 0, True),
+    ("history.epoch", [0, 1], True),
+    ("history.epoch", [0, 0, 0], True),
+    ("history.epoch", list(range(100)), True),
+    ("history.epoch", "x", True),
+    ("history.history.loss", [1.0], True),
+    ("history.history.loss", ["a", "b", "c"], True),
+    ("history.history.loss", "x", True),
+    ("history", "x", True),
+    ("history", [], True),
+    ("history.info", [], True),
+    ("engine", [1, 2], True),
+    ("engine", "x", True),
+    ("engine", None, True),
+    ("trainer_rng", "x", True),
+    ("trainer_rng", [1], True),
+    ("callbacks", [], True),
+    ("weights", "x", True),
+    ("weights.dense_1.weight", [[1.0]], True),
+    ("weights.dense_1.weight", "x", True),
+    ("meta", [], True),
+    ("meta.seed", "3", True),
+    ("meta.seed", 2.5, True),
+    ("meta.seed", True, True),
+    ("meta.epochs", -1, True),
+    ("meta.source", 5, True),
+    ("meta.overrides", [1], True),
+    ("engine.step", [1], False),  # may be refused when restored, not now
+    ("meta.seed", 7, False),
+    ("meta.epochs", 10**6, False),
+]
+CHECKPOINT_RECORDS = [
+    b'{"format": "nndsl-checkpoint", "version": 2, "state": {}}',
+    b'{"format": "x", "version": 1}',
+    b"[]",
+    b'{"format": "nndsl-checkpoint", "version": 1, "state": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    b'{"format": "nndsl-checkpoint", "version": 1, "state": ' + b"9" * 5000 + b"}",
+    b'{"format": "nndsl-checkpoint", "version": 1, "state": {"__array__": "a999"}}',
+    b'{"format": "nndsl-checkpoint", "version": 1, "state": {"__dict__": 5}}',
+    b"\xff\xfe",
+]
+
+
+def _set_field(state: dict, field: str, value: Any) -> None:
+    *parents, last = field.split(".")
+    if field.startswith("weights."):  # a tensor name holds a dot itself
+        parents, last = ["weights"], field[len("weights.") :]
+    target: Any = state
+    for part in parents:
+        target = target[part] if isinstance(target, dict) else {}
+    if isinstance(target, dict):
+        if value is _MISSING:
+            target.pop(last, None)
+        else:
+            target[last] = value
+
+
+_MISSING = object()
+CHECKPOINT = ("load_checkpoint",)  # the loader a checkpoint's field must be refused by
+
+
+def _checkpoint(d: Draw, seeds: FileSeeds, path: Path) -> tuple[str, bool]:
+    """A checkpoint written by save_checkpoint from a real state with one field changed
+    (or removed), or an archive whose JSON record is damaged."""
+    from nndsl.train.checkpoint import RECORD, save_checkpoint
+
+    if d.one_in(5):
+        record = d.pick(CHECKPOINT_RECORDS)
+        np.savez(path, **{RECORD: np.frombuffer(record, np.uint8)})
+        return f"record {record[:60]!r}", True
+    state = copy.deepcopy(dict(seeds.checkpoint))
+    if d.one_in(8):
+        field = d.pick(["epoch", "weights", "engine", "history", "meta", "trainer_rng"])
+        _set_field(state, field, _MISSING)
+        save_checkpoint(path, state)
+        return f"{field} missing", True
+    field, value, refuse = d.pick(CHECKPOINT_FIELDS)
+    _set_field(state, field, copy.deepcopy(value))
+    save_checkpoint(path, state)
+    return f"{field} = {value!r}"[:100], refuse
+
+
+def _special_path(d: Draw, seeds: FileSeeds) -> tuple[str, str]:
+    """A path that is no regular file: a FIFO with no writer (opening it for reading the
+    blocking way waits forever), a device, a folder, links to them, nothing at all."""
+    folder = seeds.folder / "special"
+    folder.mkdir(exist_ok=True)
+    fifo = folder / "pipe.npz"
+    if hasattr(os, "mkfifo") and not fifo.exists():
+        os.mkfifo(fifo)
+    links = {"zero-link.npz": "/dev/zero", "pipe-link.npz": str(fifo)}
+    for name, target in links.items():
+        if not (folder / name).is_symlink():
+            os.symlink(target, folder / name)
+    choice = d.pick(["pipe", "/dev/zero", "/dev/null", "/dev/urandom", "folder", "link"])
+    if choice == "pipe" and hasattr(os, "mkfifo"):
+        return str(fifo), "a FIFO"
+    if choice.startswith("/dev/") and os.path.exists(choice):
+        return choice, choice
+    if choice == "link":
+        name = d.pick(sorted(links))
+        return str(folder / name), f"a link to {links[name]}"
+    if choice == "folder":
+        return str(folder), "a folder"
+    return str(folder / "missing.npz"), "no file"
+
+
+BAD_NAMES = ["a\x00b.npz", "\ud800.npz", "\udc80.npz", "a\nb.npz", "\x1b[2J.npz", "\u202e.npz"]
+
+
+def _bad_name(d: Draw, seeds: FileSeeds) -> tuple[str, str, bool]:
+    """A name with a NUL or a lone surrogate (no file can have it), or one a file can
+    have (a surrogate-escaped byte, control characters), then holding a real file."""
+    name = d.pick(BAD_NAMES)
+    path = os.path.join(seeds.folder, name)
+    try:
+        with open(path, "wb") as f:
+            f.write(seeds.files[d.pick(sorted(seeds.files))])
+    except (ValueError, UnicodeError):  # a name no file can have: nothing to write
+        return path, f"{name!r}", True
+    return path, f"{name!r} holding a real file", False
+
+
+def hostile_file(seeds: FileSeeds, data: bytes, kind: str | None = None) -> FileCase:
+    """Write one hostile file (or name one path) of class `kind` (default: chosen by
+    `data`), steered by `data`, under `seeds.folder`."""
+    d = Draw(data)
+    kind = kind or FILE_CLASSES[d.below(len(FILE_CLASSES))]
+    seeds.count += 1
+    path = seeds.folder / f"case{seeds.count % 8}{d.pick(['.npz', '.safetensors', ''])}"
+    if kind == "special-path":
+        where, note = _special_path(d, seeds)
+        return FileCase(kind, where, note, LOADERS)
+    if kind == "bad-name":
+        where, note, refuse = _bad_name(d, seeds)
+        return FileCase(kind, where, note, LOADERS if refuse else ())
+    if kind == "checkpoint":
+        note, refuse = _checkpoint(d, seeds, path.with_suffix(".npz"))
+        return FileCase(kind, str(path.with_suffix(".npz")), note, CHECKPOINT if refuse else ())
+    if kind == "mutant":
+        name = d.pick(sorted(seeds.files))
+        content = mutate(seeds.files[name], random.Random(data))
+        note, refuse = f"a mutant of {name}", False
+    elif kind == "zip-bomb":
+        content, note, loaders = _zip_bomb(d, seeds)
+        path.write_bytes(content)
+        return FileCase(kind, str(path), note, loaders)
+    else:
+        make = {"npy-claim": _npy_claim, "zip-size": _zip_size, "safetensors": _safetensors}
+        content, note, refuse = make[kind](d, seeds)
+    path.write_bytes(content)
+    return FileCase(kind, str(path), note, LOADERS if refuse else ())
+
+
+def check_hostile_file(
+    case: FileCase, seeds: FileSeeds, timeout: float = FILE_TIMEOUT
+) -> str | None:
+    """`check_file` on a generated case, with what its class demands."""
+    try:
+        return check_file(
+            case.path,
+            seeds.model,
+            refuse=case.refuse,
+            checkpoint=case.kind == "checkpoint",
+            timeout=timeout,
+        )
+    except FuzzFailure as f:
+        f.reason = f"{case.kind} ({case.note}): {f.reason}"
+        f.args = (f"{f.reason}\n{f.detail}",)
+        raise

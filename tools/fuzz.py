@@ -9,11 +9,14 @@ error corpus), `programs` (sources written from the op and catalog declarations,
 `nndsl.fuzz.program_from_bytes`), `hostile` (huge literals, deep nesting, extreme
 numbers and shapes, build-time-only argument errors, control characters, keyword-like
 names, a BOM: `nndsl.fuzz.hostile_from_bytes`; small models are built too), `weights`
-(damaged weight files). Each case must end
-in success or a located `NNDSLError`; a case that takes longer than --timeout seconds
-counts as a hang. Reports cases per second, the distinct error messages seen (and their
-kinds, with names and numbers blanked), and every failure (saved under --out). Exit
-status 1 when anything failed.
+(byte mutants of real weights, .npz data and checkpoint files) and `files` (every class
+of `nndsl.fuzz.hostile_file`: size-lying .npz headers, zip bombs, patched zip headers,
+safetensors headers, checkpoint fields, FIFOs and devices, impossible names), both given
+to every loader. A source must end in success or a located `NNDSLError`; a file in
+success or an `NNDSLError` naming it, within the memory bound of `nndsl.fuzz.check_file`;
+a case that takes longer than --timeout seconds counts as a hang. Reports cases per
+second, the distinct error messages seen (and their kinds, with names and numbers
+blanked), and every failure (saved under --out). Exit status 1 when anything failed.
 """
 
 from __future__ import annotations
@@ -31,11 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nndsl.fuzz import (  # noqa: E402
+    FILE_CLASSES,
     FuzzFailure,
     check_bytes,
+    check_hostile_file,
     check_source,
-    check_weights_file,
     corpus,
+    file_seeds,
+    hostile_file,
     hostile_from_bytes,
     message_template,
     mutate,
@@ -51,31 +57,12 @@ def _on_alarm(signum, frame):  # noqa: ARG001
     raise Hang()
 
 
-def _weights_seeds(folder: Path) -> tuple[object, list[bytes]]:
-    """A small trained-shape model and its weights saved as .npz and .safetensors."""
-    import nndsl
-
-    program = nndsl.compile_string(
-        "model m {\n input(3)\n dense(4, activation=relu)\n dense(2)\n}\ntrain m { loss = mse }\n"
-    )
-    model = program.build(seed=0)
-    seeds = []
-    for suffix in (".npz", ".safetensors"):
-        path = folder / f"seed{suffix}"
-        try:
-            model.save(path)
-        except Exception:  # safetensors not installed
-            continue
-        seeds.append(path.read_bytes())
-    return model, seeds
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=60.0, help="stop after this long")
     ap.add_argument("--cases", type=int, default=0, help="stop after this many cases")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--kinds", default="mutants,programs,hostile,weights")
+    ap.add_argument("--kinds", default="mutants,programs,hostile,weights,files")
     ap.add_argument("--timeout", type=float, default=5.0, help="seconds before a case hangs")
     ap.add_argument("--out", type=Path, help="save failing cases in this folder")
     args = ap.parse_args(argv)
@@ -84,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     seeds = [data for _, data in corpus(ROOT)]
     scratch = Path(tempfile.mkdtemp(prefix="nndsl-fuzz-"))
-    model, weight_seeds = _weights_seeds(scratch) if "weights" in kinds else (None, [])
-    if not weight_seeds and "weights" in kinds:
-        kinds.remove("weights")
+    files = file_seeds(scratch / "files") if {"weights", "files"} & set(kinds) else None
     signal.signal(signal.SIGALRM, _on_alarm)
 
     counts: collections.Counter[str] = collections.Counter()
@@ -94,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     templates: collections.Counter[str] = collections.Counter()
     failures: dict[str, tuple[str, bytes | str]] = {}
     started = time.perf_counter()
-    n = 0
+    n = file_n = 0
     while True:
         elapsed = time.perf_counter() - started
         if (args.cases and n >= args.cases) or (not args.cases and elapsed >= args.seconds):
@@ -102,7 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         kind = kinds[n % len(kinds)]
         n += 1
         case: bytes | str
-        signal.setitimer(signal.ITIMER_REAL, args.timeout)
+        if kind in ("weights", "files"):  # check_file times each loader itself
+            assert files is not None
+            file_kind = "mutant" if kind == "weights" else FILE_CLASSES[file_n % len(FILE_CLASSES)]
+            file_n += kind == "files"
+            kind = f"{kind}/{file_kind}" if kind == "files" else kind
+        else:
+            signal.setitimer(signal.ITIMER_REAL, args.timeout)
         try:
             if kind == "mutants":
                 case = mutate(rng.choice(seeds), rng)
@@ -114,10 +105,9 @@ def main(argv: list[str] | None = None) -> int:
                 case = hostile_from_bytes(rng.randbytes(rng.randint(8, 400)))
                 message = check_source(case, build=True)
             else:
-                case = mutate(rng.choice(weight_seeds), rng)
-                path = scratch / "case.weights"
-                path.write_bytes(case)
-                message = check_weights_file(path, model)
+                made = hostile_file(files, rng.randbytes(64), file_kind)
+                case = f"{made.note} at {made.path}"
+                message = check_hostile_file(made, files, timeout=args.timeout)
         except FuzzFailure as f:
             last = f.detail.strip().splitlines()[-1] if f.detail.strip() else ""
             key = f"{kind}: {f.reason}: {last.split(':')[0][:80]}"  # one per exception type
