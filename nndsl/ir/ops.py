@@ -6,6 +6,7 @@ Shapes exclude the batch dimension: `input(28, 28, 1)` has shape (28, 28, 1).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -130,6 +131,13 @@ op(
         ),
         shape=_dense_shape,
         weights=_dense_weights,
+        compute=lambda P, xs, w, a: activate(
+            P,
+            a["activation"],
+            P.matmul(xs[0], w["weight"]) + w["bias"]
+            if "bias" in w
+            else P.matmul(xs[0], w["weight"]),
+        ),
     )
 )
 
@@ -159,6 +167,7 @@ op(
         "Flattens each sample to one dimension.",
         (),
         shape=lambda shapes, a: (math.prod(shapes[0]),),
+        compute=lambda P, xs, w, a: P.reshape(xs[0], (xs[0].shape[0], -1)),
     )
 )
 
@@ -199,32 +208,70 @@ op(
         "with one channel. One size may be -1 (inferred).",
         (Param("shape", "int", doc="new dimensions of one sample", low=-1, variadic=True),),
         shape=_reshape_shape,
+        compute=lambda P, xs, w, a: P.reshape(xs[0], (xs[0].shape[0], *a["shape"])),
     )
 )
 
 # ---------------------------------------------------------------- activations
 
-_ACTIVATIONS: list[tuple[str, str, tuple[Param, ...]]] = [
-    ("linear", "The identity: f(x) = x.", ()),
-    ("relu", "Rectified linear unit: max(x, 0).", ()),
-    ("sigmoid", "Logistic sigmoid: 1 / (1 + exp(-x)).", ()),
-    ("tanh", "Hyperbolic tangent.", ()),
-    ("softmax", "exp(x) / sum(exp(x)) over the last axis.", ()),
+
+def _elu(P: Any, x: Any, alpha: float = 1.0) -> Any:
+    # exp of min(x, 0): the branch not taken never overflows
+    return P.where(x > 0, x, alpha * P.expm1(-P.relu(-x)))
+
+
+_SQRT_HALF = math.sqrt(0.5)
+
+# name, doc, parameters, and the computation from primitives. These have hand-written
+# kernels too (the fast path, fused into dense and conv): a test holds each kernel equal
+# to its composition, forward and gradients.
+_ACTIVATIONS: list[tuple[str, str, tuple[Param, ...], Callable[..., Any]]] = [
+    ("linear", "The identity: f(x) = x.", (), lambda P, x: x),
+    ("relu", "Rectified linear unit: max(x, 0).", (), lambda P, x: P.relu(x)),
+    ("sigmoid", "Logistic sigmoid: 1 / (1 + exp(-x)).", (), lambda P, x: P.sigmoid(x)),
+    ("tanh", "Hyperbolic tangent.", (), lambda P, x: P.tanh(x)),
+    (
+        "softmax",
+        "exp(x) / sum(exp(x)) over the last axis.",
+        (),
+        lambda P, x: P.softmax(x, -1),
+    ),
     (
         "leaky_relu",
         "x if x > 0 else alpha * x.",
         (Param("alpha", "float", 0.01, doc="slope for x < 0", low=0),),
+        lambda P, x, alpha=0.01: P.where(x > 0, x, alpha * x),
     ),
     (
         "elu",
         "x if x > 0 else alpha * (exp(x) - 1).",
         (Param("alpha", "float", 1.0, doc="scale for x < 0", low=0),),
+        _elu,
     ),
-    ("gelu", "x * Phi(x), Phi the standard normal CDF (exact, with erf).", ()),
+    (
+        "gelu",
+        "x * Phi(x), Phi the standard normal CDF (exact, with erf).",
+        (),
+        lambda P, x: 0.5 * x * (1 + P.erf(_SQRT_HALF * x)),
+    ),
 ]
 
-for _name, _doc, _params in _ACTIVATIONS:
-    op(OpDef(_name, _doc, _params, shape=lambda shapes, a: shapes[0], family="activation"))
+for _name, _doc, _params, _f in _ACTIVATIONS:
+    op(
+        OpDef(
+            _name,
+            _doc,
+            _params,
+            shape=lambda shapes, a: shapes[0],
+            family="activation",
+            compute=lambda P, xs, w, a, f=_f: f(P, xs[0], **a),
+        )
+    )
+
+
+def activate(P: Any, spec: Spec, z: Any) -> Any:
+    """`z` through the activation `spec` names (a layer's `activation=`), composed."""
+    return OPS[spec.name].compute(P, [z], {}, dict(spec.args))
 
 
 # ---------------------------------------------------------------- composed of primitives
@@ -327,6 +374,7 @@ op(
         shape=_elementwise_shape("add"),
         inputs="many",
         family="merge",
+        compute=lambda P, xs, w, a: functools.reduce(P.add, xs),
     )
 )
 
@@ -339,6 +387,7 @@ op(
         shape=_elementwise_shape("multiply"),
         inputs="many",
         family="merge",
+        compute=lambda P, xs, w, a: functools.reduce(P.mul, xs),
     )
 )
 
@@ -351,6 +400,8 @@ op(
         shape=_concat_shape,
         inputs="many",
         family="merge",
+        # an axis of a sample; the batch axis comes first
+        compute=lambda P, xs, w, a: P.concat(xs, a["axis"] + 1 if a["axis"] >= 0 else a["axis"]),
     )
 )
 

@@ -69,6 +69,14 @@ op(
     )
 )
 
+
+def _layer_norm(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
+    x = xs[0]
+    centred = x - P.mean(x, -1, True)
+    var = P.mean(P.square(centred), -1, True)
+    return centred * P.rsqrt(var + a["epsilon"]) * w["weight"] + w["bias"]
+
+
 op(
     OpDef(
         "layer_norm",
@@ -79,6 +87,7 @@ op(
         shape=_features("layer_norm"),
         weights=lambda shapes, a: _affine(shapes[0][-1]),
         family="normalization",
+        compute=_layer_norm,
     )
 )
 

@@ -38,6 +38,7 @@ PRIMITIVES: dict[str, Primitive] = {
         # element-wise functions
         Primitive("exp", "exp(x)", "e ** x"),
         Primitive("log", "log(x)", "natural logarithm"),
+        Primitive("expm1", "expm1(x)", "exp(x) - 1, exact near 0"),
         Primitive("log1p", "log1p(x)", "log(1 + x), exact near 0"),
         Primitive("abs", "abs(x)", "|x| (gradient 0 at 0)"),
         Primitive("square", "square(x)", "x * x"),

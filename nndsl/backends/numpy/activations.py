@@ -123,8 +123,10 @@ def _elu_f(z, out, alpha=1.0):
 
 
 def _elu_b(dy, z, a, out, alpha=1.0):
-    # d/dz alpha*(e^z - 1) = a + alpha below zero
-    np.add(a, alpha, out=out)
+    # d/dz alpha*(e^z - 1) = alpha*e^z below zero (not a + alpha: that cancels far out)
+    np.minimum(z, 0, out=out)
+    np.exp(out, out=out)
+    out *= alpha
     np.copyto(out, 1, where=z > 0)
     out *= dy
     return out

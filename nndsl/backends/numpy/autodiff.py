@@ -101,6 +101,7 @@ FORWARD: dict[str, Callable[..., np.ndarray]] = {
     "maximum": np.maximum,
     "exp": np.exp,
     "log": np.log,
+    "expm1": np.expm1,
     "log1p": np.log1p,
     "abs": np.abs,
     "square": np.square,
@@ -138,6 +139,7 @@ VJP: dict[str, Callable[..., tuple[Any, ...]]] = {
     ),
     "exp": lambda g, ans, x: (g * ans,),
     "log": lambda g, ans, x: (g / x,),
+    "expm1": lambda g, ans, x: (g * np.exp(x),),  # not ans + 1: that cancels far out
     "log1p": lambda g, ans, x: (g / (1 + x),),
     "abs": lambda g, ans, x: (g * np.sign(x),),
     "square": lambda g, ans, x: (2 * g * x,),
@@ -214,6 +216,19 @@ class Var:
 
     def __neg__(self) -> Var:
         return self.tape.apply("neg", (self,))
+
+    # comparisons give constant masks (for `where`): nothing to differentiate
+    def __gt__(self, o: Any) -> np.ndarray:
+        return self.value > (o.value if isinstance(o, Var) else o)
+
+    def __lt__(self, o: Any) -> np.ndarray:
+        return self.value < (o.value if isinstance(o, Var) else o)
+
+    def __ge__(self, o: Any) -> np.ndarray:
+        return self.value >= (o.value if isinstance(o, Var) else o)
+
+    def __le__(self, o: Any) -> np.ndarray:
+        return self.value <= (o.value if isinstance(o, Var) else o)
 
 
 @dataclass

@@ -34,6 +34,7 @@ P = SimpleNamespace(
     maximum=_maximum,
     exp=torch.exp,
     log=torch.log,
+    expm1=torch.expm1,
     log1p=torch.log1p,
     abs=torch.abs,
     square=torch.square,

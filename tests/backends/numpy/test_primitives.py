@@ -32,6 +32,7 @@ CASES: dict[str, list[tuple[list[np.ndarray], dict]]] = {
     "maximum": [([away_from_kinks((3, 4)), away_from_kinks((4,))], {})],
     "exp": [([away_from_kinks((3, 4))], {})],
     "log": [([positive((3, 4))], {})],
+    "expm1": [([away_from_kinks((3, 4))], {})],
     "log1p": [([positive((3, 4)) - 0.4], {})],
     "abs": [([away_from_kinks((3, 4))], {})],
     "square": [([away_from_kinks((3, 4))], {})],
