@@ -19,6 +19,7 @@ from nndsl.data.load import resolve_path
 from nndsl.data.npzfile import load_npz
 from nndsl.data.split import split_indices
 from nndsl.errors import NNDSLError, NNDSLWarning
+from nndsl.files import show_path
 from nndsl.ir.graph import Graph
 from nndsl.ir.plan import TrainPlan
 from nndsl.summary import summary_table
@@ -452,7 +453,7 @@ class Model:
         try:
             self.set_weights(tensors)
         except NNDSLError as e:
-            e.message = f"{path}: {e.message}"
+            e.message = f"{show_path(path)}: {e.message}"
             e.args = (e.message,)
             raise
         self.scaler = meta.get("scaler", self.scaler)
@@ -474,7 +475,7 @@ class Model:
         else:
             if "graph" not in meta:
                 raise NNDSLError(
-                    f"{path} holds no model description; load it into a model "
+                    f"{show_path(path)} holds no model description; load it into a model "
                     "built from its .nn file: model.load(path)"
                 )
             from nndsl.ir.check import graph_from_description
@@ -483,7 +484,7 @@ class Model:
             try:
                 model = cls(graph, plan, **build)
             except (TypeError, ValueError, KeyError, AttributeError) as e:  # a damaged plan
-                raise NNDSLError(f"{path}: its training plan is corrupt ({e})") from None
+                raise NNDSLError(f"{show_path(path)}: its training plan is corrupt ({e})") from None
         return model.load(path)
 
     def torch_module(self) -> Any:

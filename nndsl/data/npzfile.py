@@ -140,9 +140,16 @@ def _read(archive: NpzArchive, name: str, shown: str) -> np.ndarray:
     return array
 
 
+# Beyond this many values per sample, names like x[0,1] help nobody and cost memory (an
+# 8 KB file may hold arrays of 4 million zeros per sample): the columns stay unnamed.
+_MAX_NAMED = 10_000
+
+
 def _names(name: str, shape: tuple[int, ...]) -> list[str]:
     if len(shape) == 1:
         return [name]
+    if math.prod(shape[1:]) > _MAX_NAMED:
+        return []
     return [f"{name}[{','.join(map(str, idx))}]" for idx in np.ndindex(*shape[1:])]
 
 

@@ -54,8 +54,8 @@ def load_splits(
         test,
         scaler,
         dataset.class_names,
-        list(dataset.feature_names),
-        list(dataset.target_names),
+        list(dataset.feature_names) or None,  # unnamed (very wide arrays): by position
+        list(dataset.target_names) or None,
     )
 
 
