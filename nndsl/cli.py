@@ -11,7 +11,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nndsl.errors import NNDSLError, NNDSLWarning
-from nndsl.files import read_regular
+
+# Only the standard library and nndsl.errors above: everything else (NumPy, the parser,
+# the commands) loads inside main(), where a Ctrl-C during start-up is caught like any
+# other, instead of a traceback from the middle of an import.
 
 EPILOG = """\
 examples:
@@ -76,6 +79,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_fmt(args: argparse.Namespace) -> int:
+    from nndsl.files import read_regular
     from nndsl.syntax.format import format_source
 
     changed = 0
@@ -253,6 +257,23 @@ def _run_command(args: argparse.Namespace) -> int | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `nndsl` command; its exit status. Interrupted at any moment (Ctrl-C, or
+    SIGTERM while training), it ends with one line and 130, never a traceback."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        interrupted()
+        return 130
+
+
+def interrupted() -> None:
+    try:
+        print("nndsl: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # a second Ctrl-C while saying so
+        pass
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # to relaunch (run --nproc)
@@ -264,9 +285,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NNDSLError as e:
         _print_error(e)
         return 1
-    except KeyboardInterrupt:
-        print("nndsl: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return 0
 

@@ -13,18 +13,24 @@ are regular files, never read past their real size, and never trusted for sizes.
 
 And files nndsl writes, atomically (a temporary file beside the target, flushed to disk,
 renamed over it), with the user's umask: `atomic_write`, `atomic_write_text`,
-`atomic_write_by_name`.
+`atomic_write_by_name`. A failed write is an NNDSLError naming the file and the cause (a
+full disk, a read-only folder); SIGINT and SIGTERM wait until the write ends
+(`held_signals`).
 """
 
 from __future__ import annotations
 
+import errno
 import math
 import os
+import signal
 import stat
 import sys
 import tempfile
+import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -319,22 +325,25 @@ def _why(e: BaseException) -> str:
 
 
 def atomic_write(path: str | Path, write: Any) -> None:
-    """Call `write(fileobj)` on a temporary file beside `path`, fsync, then rename."""
+    """Call `write(fileobj)` on a temporary file beside `path`, fsync, then rename. An
+    OSError (a full disk, a read-only folder) is an NNDSLError naming the file and the
+    cause; the previous file, if any, is left as it was."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file private (0600); a file written the ordinary way gets the
-        # user's umask (0644 for most), and so does this one
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with held_signals(), _write_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            # mkstemp makes the file private (0600); a file written the ordinary way gets
+            # the user's umask (0644 for most), and so does this one
+            os.fchmod(fd, 0o666 & ~_umask())
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def _umask() -> int:
@@ -352,13 +361,90 @@ def atomic_write_by_name(path: str | Path, write: Callable[[str], None], suffix:
     want a file name, not a file object (matplotlib's savefig, ONNX export). `suffix`
     ends the temporary name, for writers that choose a format by it ('.png')."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
+    with held_signals(), _write_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())
+            os.close(fd)
+            write(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def is_temporary(name: str) -> bool:
+    """Whether `name` is one of the writers' temporary files (`.NAME.RANDOM.tmp[.SUFFIX]`):
+    left behind only by a process killed while writing, never a finished file."""
+    return name.startswith(".") and ".tmp" in name
+
+
+# Why a write failed, as the user can act on it.
+_FREE = "free some space, or write elsewhere"
+_WRITE_CAUSES = {
+    # first: where EDQUOT is missing, ENOSPC's entry below replaces this one
+    getattr(errno, "EDQUOT", errno.ENOSPC): ("the disk quota is used up", _FREE),
+    errno.ENOSPC: ("the disk is full", _FREE),
+    errno.EROFS: ("the file system is read-only", "write elsewhere"),
+    errno.EACCES: ("permission denied", "write elsewhere, or make the folder writable"),
+    errno.EPERM: ("permission denied", "write elsewhere, or make the folder writable"),
+    errno.EBUSY: ("the file or device is busy", "try again, or write elsewhere"),
+}
+
+
+def write_error(path: str | Path, e: OSError, doing: str = "write") -> NNDSLError:
+    """`e`, met trying to `doing` `path`, as one message: the file and the cause."""
+    cause, hint = _WRITE_CAUSES.get(e.errno, (e.strerror or type(e).__name__, None))
+    return NNDSLError(f"cannot {doing} {show_path(path)}: {cause}", hint=hint)
+
+
+@contextmanager
+def _write_errors(path: Path) -> Iterator[None]:
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        os.close(fd)
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        yield
+    except OSError as e:
+        raise write_error(path, e) from None
+    except Exception as e:
+        # a signal held off would not land inside the writer; but one the writer met
+        # (closing a half-written zip after a KeyboardInterrupt raises ValueError) must
+        # stay the interruption it was, not become an error about a closed file
+        interrupt = _interruption_in(e)
+        if interrupt is not None:
+            raise interrupt from None
         raise
+
+
+def _interruption_in(e: BaseException) -> KeyboardInterrupt | None:
+    seen: set[int] = set()
+    cause: BaseException | None = e
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__context__
+    return None
+
+
+@contextmanager
+def held_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block ends, then act as they would have: a file
+    is written whole or not at all, never abandoned halfway with its writer's buffers
+    (zipfile's, numpy's) in a state that raises on the way out. Main thread only (the one
+    signals reach); elsewhere the block just runs."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+    # a handler set outside Python (getsignal gives None) could not be put back
+    if threading.current_thread() is not threading.main_thread() or any(
+        signal.getsignal(s) is None for s in signals
+    ):
+        yield
+        return
+    held: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: held.append(signum)) for s in signals}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for signum in dict.fromkeys(held):  # each once, in the order they came
+            signal.raise_signal(signum)

@@ -34,7 +34,14 @@ import numpy as np
 
 from nndsl.backends.base import check_weights
 from nndsl.errors import NNDSLError
-from nndsl.files import BadArchive, MissingFile, NpzArchive, atomic_write, show_path
+from nndsl.files import (
+    BadArchive,
+    MissingFile,
+    NpzArchive,
+    atomic_write,
+    held_signals,
+    show_path,
+)
 from nndsl.train.callbacks import Callback
 from nndsl.train.history import History
 
@@ -427,28 +434,48 @@ class Checkpoint(Callback):
         """Write the last finished epoch's state (atomically)."""
         if self.last is None:
             return
-        save_checkpoint(self.path, self.last)
-        self.written_epoch = self.last["epoch"]
+        with held_signals():  # a Ctrl-C during the write lands after written_epoch is set
+            save_checkpoint(self.path, self.last)
+            self.written_epoch = self.last["epoch"]
 
     def remove(self) -> None:
         """Delete the file: nothing is left to continue (the run finished)."""
         self.path.unlink(missing_ok=True)
 
 
+class Interrupts:
+    """What `signals_interrupt()` does with SIGINT and SIGTERM: raise KeyboardInterrupt
+    (training stops at once, its checkpoint kept), or, once `hold()` is called (training
+    is over and its folder is being written), record the first in `received` and let the
+    work finish."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.received: str | None = None
+
+    def hold(self) -> None:
+        self.holding = True
+
+    def handle(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if not self.holding:
+            raise KeyboardInterrupt(f"signal {name}")
+        self.received = self.received or name
+
+
 @contextmanager
-def signals_interrupt() -> Iterator[None]:
+def signals_interrupt() -> Iterator[Interrupts]:
     """SIGINT and SIGTERM raise KeyboardInterrupt while inside (in the main thread), so a
-    `kill` stops training the way Ctrl-C does: checkpoint written, run folder kept."""
+    `kill` stops training the way Ctrl-C does: checkpoint written, run folder kept. The
+    `Interrupts` it gives can hold them off instead (`hold()`)."""
+    interrupts = Interrupts()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield interrupts
         return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
-
-    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, interrupts.handle) for s in signals}
     try:
-        yield
+        yield interrupts
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
