@@ -11,10 +11,11 @@ and its guarantees: nndsl.runfolder).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,16 +26,21 @@ from nndsl.errors import NNDSLError
 from nndsl.files import atomic_write_text
 from nndsl.runfolder import (
     CHECKPOINT,
+    COMPLETE,
+    RunLock,
+    RunLocked,
     checkpoint_meta,
     compile_run_source,
     discard_partial,
     open_model_ref,
     partial_of,
     prepare_partial,
+    recover_now,
     swap_in,
 )
 from nndsl.train.callbacks import Callback
 from nndsl.train.checkpoint import Checkpoint, restore, signals_interrupt
+from nndsl.train.plots import BackgroundPlotter, plot_curves
 
 BACKENDS = ["numpy", "torch"]
 
@@ -188,6 +194,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     common = {"quiet": args.quiet}
     if args.resume:
+        if not under_torchrun():  # there, rank 0 recovers it, under the lock, when it writes
+            recover_now(args.resume)  # a crash mid-swap: RUN in place before it is read
         state, settings = resume_settings(args)
         request = RunRequest(**settings, **common, resume=state)
     elif not args.file:
@@ -227,8 +235,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def train_run(request: RunRequest, rank: int = 0) -> int:
     """Train `request` and (rank 0) write its run folder; the exit status."""
-    from nndsl.train.plots import BackgroundPlotter
-
     if rank:
         return _train_in_step(request)
     # started first: it imports matplotlib while this process compiles and trains
@@ -280,70 +286,116 @@ def _train_in_step(request: RunRequest) -> int:
 
 def _train_and_write(request: RunRequest, plotter: Any) -> int:
     model = _build_run(request)
+    splits = model.load_data()  # first: a refused data file leaves no folder behind
+    with _lock_run_folder(request.out, model.graph.name) as lock:
+        request.out = lock.final
+        return _train_locked(request, model, splits, plotter)
+
+
+def _train_locked(request: RunRequest, model: Any, splits: Any, plotter: Any) -> int:
+    """Train and write the run folder (holding its lock). Until the last epoch ends a
+    signal stops training (a checkpoint kept); after it, the folder is finished first
+    (the curve plot skipped) and the run exits with 130."""
+    final = request.out
     plan = model.plan
     say = (lambda *a: None) if request.quiet else (lambda *a: print(*a, file=sys.stderr))
-    splits = model.load_data()
     say(
         f"training {model.graph.name} ({model.graph.param_count:,} parameters) on "
         f"{len(splits.train)} samples"
         + (f", validating on {len(splits.validation)}" if splits.validation else "")
         + f" [{model.backend}]"
     )
-    final = request.out or _default_dir(model.graph.name)
-    request.out = final
     resuming = request.resume is not None
     partial = partial_of(final)
-    prepare_partial(partial, resuming=resuming)
-    checkpoint = Checkpoint(  # state of the last finished epoch: periodically, on Ctrl-C
-        partial / CHECKPOINT,
-        plan.checkpoint_every,
-        resume=request.resume or False,
-        meta=checkpoint_meta(request, model),
-    )
     status = "completed"
-    started = time.perf_counter()
     error: NNDSLError | None = None
-    try:
-        with signals_interrupt():  # SIGTERM stops it as Ctrl-C does
+    with signals_interrupt() as interrupts:  # SIGTERM stops it as Ctrl-C does
+        prepare_partial(partial, resuming=resuming)
+        checkpoint = Checkpoint(  # state of the last finished epoch: periodically, on Ctrl-C
+            partial / CHECKPOINT,
+            plan.checkpoint_every,
+            resume=request.resume or False,
+            meta=checkpoint_meta(request, model),
+        )
+        started = time.perf_counter()
+        try:
             model.fit(verbose=0 if request.quiet else 1, callbacks=[checkpoint])
-        if model.history.info.get("stopped_epoch"):
-            status = "stopped early"
-    except (KeyboardInterrupt, NNDSLError) as e:
-        if checkpoint.last is None:  # refused before training began: no run
-            discard_partial(partial, resuming=resuming)
+            interrupts.hold()  # trained: whatever comes now, the folder is written first
+            if model.history.info.get("stopped_epoch"):
+                status = "stopped early"
+        except (KeyboardInterrupt, NNDSLError) as e:
+            interrupts.hold()
+            if checkpoint.last is None:  # refused before training began: no run
+                discard_partial(partial, keep_checkpoint=resuming)
+                raise
+            if isinstance(e, KeyboardInterrupt):
+                status = "interrupted"
+                if checkpoint.written_epoch != checkpoint.last["epoch"]:
+                    checkpoint.save()  # the signal came after the last save began
+                say(
+                    f"interrupted: saving the weights so far and a checkpoint of epoch "
+                    f"{checkpoint.written_epoch}; continue with: nndsl run --resume {final}"
+                )
+            else:  # diverged, bad monitor...: keep what is good, then report
+                status = "failed"
+                error = e
+        seconds = time.perf_counter() - started
+        history = model.history or model.trainer.history
+        metrics = _final_metrics(model, splits) if status != "failed" else {}
+        try:
+            _write_run(
+                partial, request, model, history, metrics, status, seconds, plotter,
+                cancel=lambda: interrupts.received is not None,
+            )  # fmt: skip
+            if status != "interrupted":
+                checkpoint.remove()  # finished, and written whole: nothing to continue
+            swap_in(partial, final)  # a complete folder replaces the old one at once
+        except NNDSLError:  # a full disk, a read-only folder: the old folder stays
+            discard_partial(partial, keep_checkpoint=True)
             raise
-        if isinstance(e, KeyboardInterrupt):
-            status = "interrupted"
-            say(
-                f"interrupted: saving the weights so far and a checkpoint of epoch "
-                f"{checkpoint.written_epoch}; continue with: nndsl run --resume {final}"
-            )
-        else:  # diverged, bad monitor...: keep what is good, then report
-            status = "failed"
-            error = e
-    seconds = time.perf_counter() - started
-    history = model.history or model.trainer.history
-    metrics = _final_metrics(model, splits) if status != "failed" else {}
-    if status != "interrupted":
-        checkpoint.remove()  # finished: nothing to continue
-    _write_run(partial, request, model, history, metrics, status, seconds, plotter)
-    swap_in(partial, final)  # a complete folder replaces the old one at once
     if not request.quiet and metrics:
         print(_metrics_table(metrics))
     say(f"run folder: {final}")
     if error is not None:
         raise error
+    if interrupts.received and status != "interrupted":
+        say(f"interrupted ({interrupts.received}) after training ended: the run folder is whole")
+        return 130
     return 130 if status == "interrupted" else 0
 
 
+def _lock_run_folder(out: Path | None, name: str) -> RunLock:
+    """The lock of the run folder `out`, or of the first runs/NAME-TIME[-K] that no other
+    run has (two runs started in the same second get different folders)."""
+    if out is not None:
+        return RunLock(out).acquire()
+    for path in _default_dirs(name):
+        try:
+            lock = RunLock(path).acquire()
+        except RunLocked:
+            continue
+        if not _taken(path):  # no run finished into it between the look and the lock
+            return lock
+        lock.release()
+    raise AssertionError("unreachable: the names never run out")
+
+
 def _default_dir(name: str) -> Path:
+    """runs/NAME-TIME, or runs/NAME-TIME-K when that is taken."""
+    return next(_default_dirs(name))
+
+
+def _default_dirs(name: str) -> Iterator[Path]:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = Path("runs") / f"{name}-{stamp}"
-    path, k = base, 1
-    while path.exists() or partial_of(path).exists():
-        k += 1
-        path = base.with_name(f"{base.name}-{k}")
-    return path
+    for k in itertools.count(1):
+        path = base if k == 1 else base.with_name(f"{base.name}-{k}")
+        if not _taken(path):
+            yield path
+
+
+def _taken(path: Path) -> bool:
+    return path.exists() or partial_of(path).exists()
 
 
 def _final_metrics(model: Any, splits: Any) -> dict[str, dict[str, float]]:
@@ -376,12 +428,28 @@ def _write_run(
     status: str,
     seconds: float,
     plotter: Any = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> None:
+    """The run folder's files; config.yaml last, as the mark of a complete folder (a
+    crash before it leaves a folder `nndsl.runfolder.recover` knows is not).
+    `cancel()` true (a signal came): the curve plot is skipped rather than waited for."""
     import yaml
 
     from nndsl import __version__
 
     model.save(folder / "weights.npz")
+    atomic_write_text(folder / "model.nn", request.program.source)
+    if history is not None:
+        atomic_write_text(folder / "history.csv", history.to_csv())
+    atomic_write_text(folder / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    if history is not None and len(history):
+        path, title = folder / "curves.png", model.graph.name
+        if plotter is not None:
+            note = plotter.plot(history, path, title, cancel=cancel)
+        else:
+            note = plot_curves(history, path, title)
+        if note and not request.quiet:
+            print(note, file=sys.stderr)
     config = {
         "nndsl": __version__,
         "source": str(Path(request.file).resolve()),
@@ -399,18 +467,7 @@ def _write_run(
         "early_stop": dict(history.info) if history is not None else {},
         "graph": model.graph.to_dict(),
     }
-    atomic_write_text(folder / "config.yaml", yaml.safe_dump(config, sort_keys=False))
-    atomic_write_text(folder / "model.nn", request.program.source)
-    if history is not None:
-        atomic_write_text(folder / "history.csv", history.to_csv())
-    atomic_write_text(folder / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    if history is not None and len(history):
-        from nndsl.train.plots import plot_curves
-
-        path, title = folder / "curves.png", model.graph.name
-        note = plotter.plot(history, path, title) if plotter else plot_curves(history, path, title)
-        if note and not request.quiet:
-            print(note, file=sys.stderr)
+    atomic_write_text(folder / COMPLETE, yaml.safe_dump(config, sort_keys=False))
 
 
 # ------------------------------------------------------------------ evaluate / predict

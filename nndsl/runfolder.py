@@ -1,39 +1,83 @@
-"""The run folder's life: assembled aside, checkpointed, swapped in whole, resumed.
+"""The run folder's life: locked, assembled aside, checkpointed, swapped in whole, resumed.
 
 Layout of `nndsl run --out RUN` (or runs/MODEL-TIME):
 
+    RUN.lock            while a run writes any of the folders below: its pid, under an
+                        OS lock (flock) that ends with the process however it ends
     RUN.partial/        while training: the folder being assembled
         checkpoint.npz  the state at the end of the last finished epoch, written every
                         `checkpoint_every` epochs and on Ctrl-C / SIGTERM (atomically)
-    RUN/                once training ends, however it ends: config.yaml, history.csv,
-                        weights.npz, metrics.json, model.nn, curves.png, and
-                        checkpoint.npz when the run was interrupted (status
-                        `interrupted`): `nndsl run --resume RUN` continues it
+    RUN/                once training ends, however it ends: weights.npz, model.nn,
+                        history.csv, metrics.json, curves.png, then config.yaml last
+                        (a folder holding it is complete), and checkpoint.npz when the
+                        run was interrupted (status `interrupted`): `nndsl run --resume
+                        RUN` continues it
+    RUN.old/            only for a moment: the previous RUN while the new one moves in
 
-A run killed outright (kill -9, power loss) leaves only RUN.partial, with its last
-periodic checkpoint; `--resume RUN` finds it there too, taking whichever of RUN and
-RUN.partial holds the later epoch. A finished folder replaces an older one by renames
-(RUN -> RUN.old, RUN.partial -> RUN, then RUN.old is deleted), so at every moment one
-complete folder exists; every file inside is written atomically (temporary file, fsync,
-rename), so a crash while writing leaves the previous complete file.
+Guarantees:
+- One run writes RUN at a time: a second one is refused (`RunLocked`, naming the first's
+  pid); the lock file of a process that died is taken over. Default folders skip names
+  another run holds.
+- At every moment one complete folder exists. Files are written atomically (temporary
+  file, fsync, rename); the finished folder replaces the old one by two renames
+  (`swap_in`: RUN -> RUN.old, RUN.partial -> RUN, RUN.old deleted). A crash anywhere
+  leaves RUN, or RUN.partial whole (config.yaml in it), or RUN.old: `recover`, run by
+  every run and `--resume` into RUN under its lock, swaps in the whole RUN.partial or
+  puts RUN.old back; `find_checkpoint` reads that state as the folder it stands for.
+- Progress is never lost to a crash that leaves a checkpoint: a run killed outright
+  (kill -9, power loss) leaves RUN.partial with its last periodic checkpoint, kept until
+  the finished folder is written whole; `--resume RUN` takes whichever of RUN and
+  RUN.partial holds the later epoch, and a plain rerun refuses to delete it.
+- A signal after the last epoch does not stop the run's writing: the folder is finished
+  (the curve plot skipped) and the run exits with 130.
+- A killed writer's temporary files (`.NAME.RANDOM.tmp`) never reach RUN: a resume keeps
+  only RUN.partial's checkpoint, and `swap_in` drops them.
+- A failed write (a full disk, a read-only folder) is one NNDSLError naming the file and
+  the cause; RUN is left as it was, and RUN.partial is removed unless its checkpoint is
+  what a resume needs.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nndsl.errors import NNDSLError
+from nndsl.files import is_temporary, write_error
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: runs are not locked
+    fcntl = None  # type: ignore[assignment]
 
 CHECKPOINT = "checkpoint.npz"
+COMPLETE = "config.yaml"  # written last: a folder holding it is complete
 PARTIAL = ".partial"
+OLD = ".old"
+LOCK = ".lock"
+FINISHED = ("completed", "stopped early", "failed")  # statuses with nothing to continue
 
 
 def partial_of(final: Path) -> Path:
     return final.with_name(final.name + PARTIAL)
+
+
+def old_of(final: Path) -> Path:
+    return final.with_name(final.name + OLD)
+
+
+def lock_of(final: Path) -> Path:
+    return final.with_name(final.name + LOCK)
+
+
+def is_complete(folder: Path) -> bool:
+    return (folder / COMPLETE).is_file()
 
 
 def final_of(folder: Path) -> Path:
@@ -44,19 +88,25 @@ def final_of(folder: Path) -> Path:
 
 def find_checkpoint(run: str | Path) -> tuple[dict, Path]:
     """(state, final folder) of the latest checkpoint of run folder `run` (RUN or
-    RUN.partial; both are looked in)."""
+    RUN.partial). Reads only: what a crash left (a RUN.partial written whole, or RUN
+    moved aside to RUN.old) is read as the folder it stands for."""
     from nndsl.train.checkpoint import load_checkpoint
 
     final = final_of(Path(run))
-    candidates = [p / CHECKPOINT for p in (final, partial_of(final)) if (p / CHECKPOINT).is_file()]
+    partial = partial_of(final)
+    current = standing_folder(final)
+    folders = [current] if current is not None else []
+    if current != partial:
+        folders.append(partial)  # an unfinished run's periodic checkpoint, if any
+    candidates = [p / CHECKPOINT for p in folders if _resumable(p)]
     if not candidates:
         where = Path(run)
         hint = (
             "it finished: there is nothing to continue"
-            if (final / "config.yaml").is_file()
+            if current is not None and is_complete(current)
             else "only interrupted runs, or runs with checkpoint_every set, can be resumed"
         )
-        raise NNDSLError(f"no checkpoint in {where} (or {partial_of(final).name})", hint=hint)
+        raise NNDSLError(f"no checkpoint in {where} (or {partial.name})", hint=hint)
     states = []
     errors = []
     for path in candidates:
@@ -68,6 +118,24 @@ def find_checkpoint(run: str | Path) -> tuple[dict, Path]:
         raise errors[0]
     state, _ = max(states, key=lambda s: s[0]["epoch"])
     return state, final
+
+
+def standing_folder(final: Path) -> Path | None:
+    """The complete folder that RUN is: RUN.partial when it was written whole but a crash
+    came before it was swapped in, else RUN, else RUN.old when a crash came between the
+    two renames of `swap_in`; None when there is none."""
+    partial, old = partial_of(final), old_of(final)
+    if is_complete(partial):
+        return partial
+    return next((p for p in (final, old) if p.is_dir()), None)
+
+
+def _resumable(folder: Path) -> bool:
+    """Whether `folder` holds a checkpoint to continue: one left in a complete folder
+    whose run finished (a crash before it was removed) is not."""
+    if not (folder / CHECKPOINT).is_file():
+        return False
+    return not is_complete(folder) or _run_config(folder).get("status") not in FINISHED
 
 
 def resume_settings(args: argparse.Namespace) -> tuple[dict, dict[str, Any]]:
@@ -117,35 +185,166 @@ def resume_settings(args: argparse.Namespace) -> tuple[dict, dict[str, Any]]:
 
 
 def prepare_partial(partial: Path, resuming: bool) -> None:
-    """An empty RUN.partial to assemble the run in. A leftover one holding a checkpoint
-    is a crashed run's only copy of its progress: kept when resuming, refused otherwise."""
-    if partial.exists() and not resuming:
-        if (partial / CHECKPOINT).is_file():
-            final = final_of(partial)
-            raise NNDSLError(
-                f"{partial} holds the checkpoint of an unfinished run",
-                hint=f"continue it: nndsl run --resume {final}; or delete the folder",
-            )
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True, exist_ok=True)
+    """An empty RUN.partial to assemble the run in (call it holding the run's lock),
+    after finishing what a crash left (`recover`). A leftover one holding a checkpoint is
+    a crashed run's only copy of its progress: kept when resuming (its checkpoint only:
+    half-written files and writers' temporaries go), refused otherwise."""
+    final = final_of(partial)
+    recover(final)
+    with _fs_errors(partial, "prepare"):
+        if partial.exists() and not resuming:
+            if (partial / CHECKPOINT).is_file():
+                raise NNDSLError(
+                    f"{partial} holds the checkpoint of an unfinished run",
+                    hint=f"continue it: nndsl run --resume {final}; or delete the folder",
+                )
+            shutil.rmtree(partial)
+        elif partial.exists():
+            for path in partial.iterdir():
+                if path.name != CHECKPOINT:
+                    _remove(path)
+        partial.mkdir(parents=True, exist_ok=True)
 
 
-def discard_partial(partial: Path, resuming: bool) -> None:
-    """Nothing was trained: remove the folder, unless it holds what a resume needs."""
-    if not resuming or not (partial / CHECKPOINT).is_file():
+def discard_partial(partial: Path, keep_checkpoint: bool) -> None:
+    """Nothing (more) can be written: remove the folder, unless it holds a checkpoint
+    that a resume needs and `keep_checkpoint`."""
+    if not keep_checkpoint or not (partial / CHECKPOINT).is_file():
         shutil.rmtree(partial, ignore_errors=True)
 
 
+def recover(final: Path) -> None:
+    """Finish what a crash interrupted (call it holding the run's lock): a RUN.partial
+    written whole is swapped in (it is the newest run: a crash came after its last file);
+    RUN.old is put back when RUN is missing (a crash between the two renames and no whole
+    RUN.partial), and removed when RUN is there."""
+    partial, old = partial_of(final), old_of(final)
+    with _fs_errors(final, "recover"):
+        if is_complete(partial):
+            if _run_config(partial).get("status") in FINISHED:
+                (partial / CHECKPOINT).unlink(missing_ok=True)  # finished: nothing to resume
+            swap_in(partial, final)
+        elif old.exists():
+            if final.exists():
+                shutil.rmtree(old)
+            else:
+                old.rename(final)
+
+
+def recover_now(run: str | Path) -> None:
+    """`recover` the run folder `run` under its lock, when any of its folders exists
+    (`--resume` does, before it looks for the checkpoint: RUN is then in place)."""
+    final = final_of(Path(run))
+    if any(p.exists() for p in (final, partial_of(final), old_of(final))):
+        with RunLock(final):
+            recover(final)
+
+
 def swap_in(partial: Path, final: Path) -> None:
-    """Replace `final` by the complete `partial`, never leaving neither."""
-    old = final.with_name(final.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        final.rename(old)
-    partial.rename(final)
-    if old.exists():
-        shutil.rmtree(old)
+    """Replace `final` by the complete `partial` (any writer's temporary left in it by a
+    killed process removed first), never leaving neither: RUN -> RUN.old, RUN.partial
+    -> RUN, RUN.old deleted. A crash between the renames leaves RUN.old and the whole
+    RUN.partial, which `recover` (any later run or resume) swaps in."""
+    old = old_of(final)
+    with _fs_errors(final, "replace"):
+        for path in partial.iterdir():
+            if is_temporary(path.name):
+                _remove(path)
+        if final.exists():
+            if old.exists():  # a finished swap's leftover: RUN is the complete folder
+                shutil.rmtree(old)
+            final.rename(old)
+        try:
+            partial.rename(final)
+        except OSError:  # refused (not a crash): the old folder goes back in place
+            if old.exists() and not final.exists():
+                old.rename(final)
+            raise
+        if old.exists():
+            shutil.rmtree(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def _fs_errors(folder: Path, doing: str) -> Iterator[None]:
+    """An OSError (a read-only or full disk) as one message naming the file or folder."""
+    try:
+        yield
+    except OSError as e:
+        raise write_error(e.filename or folder, e, doing) from None
+
+
+class RunLocked(NNDSLError):
+    """Another process holds the run folder's lock."""
+
+
+class RunLock:
+    """RUN.lock, beside the run folder, held while a run writes RUN, RUN.partial and
+    RUN.old: a second run with the same folder is refused, naming the first's pid. The
+    lock is the operating system's (flock), which ends with its process however that
+    ends: the lock file a killed run leaves behind is simply taken over. (On systems
+    without fcntl, runs are not locked.)"""
+
+    def __init__(self, final: Path) -> None:
+        self.final = final
+        self.path = lock_of(final)
+        self.fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        if fcntl is None:
+            return self
+        with _fs_errors(self.path, "create the lock file"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            while self.fd is None:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pid = os.read(fd, 32).decode("ascii", "replace").strip()
+                    os.close(fd)
+                    raise RunLocked(
+                        f"{self.final} is being written by another nndsl run"
+                        + (f" (pid {pid})" if pid.isdigit() else ""),
+                        hint="wait for it to finish, or give another --out",
+                    ) from None
+                except BaseException:
+                    os.close(fd)
+                    raise
+                # its holder may have removed the file between our open and our lock: a
+                # lock on a name no longer there guards nothing, so try again
+                if _same_file(self.path, fd):
+                    self.fd = fd
+                else:
+                    os.close(fd)
+            os.ftruncate(self.fd, 0)
+            os.write(self.fd, f"{os.getpid()}\n".encode("ascii"))
+        return self
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        self.path.unlink(missing_ok=True)  # still held: no one else holds this name now
+        os.close(self.fd)
+        self.fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire() if self.fd is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def checkpoint_meta(request: Any, model: Any) -> dict:

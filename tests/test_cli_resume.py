@@ -5,6 +5,7 @@ no fault leaves a run folder half-written."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import signal
@@ -19,7 +20,7 @@ import yaml
 from nndsl import NNDSLError
 from nndsl.backends.numpy.engine import NumpyEngine
 from nndsl.cli import main
-from nndsl.runfolder import find_checkpoint, swap_in
+from nndsl.runfolder import find_checkpoint, recover, swap_in
 from nndsl.weights import load_weights
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -252,26 +253,48 @@ def test_a_failed_write_leaves_the_previous_run_folder(
 def test_swapping_in_a_new_folder_is_never_without_a_complete_one(
     tmp_path: Path, monkeypatch
 ) -> None:
+    """A crash between the two renames leaves RUN.old and the whole RUN.partial;
+    `recover` (every run and resume begins with it) completes the swap. A rename the
+    system refuses puts the old folder back."""
     final, partial = tmp_path / "run", tmp_path / "run.partial"
     for folder, text in ((final, "old"), (partial, "new")):
         folder.mkdir()
         (folder / "weights.npz").write_text(text)
+        (folder / "config.yaml").write_text("status: completed\n")
     real = Path.rename
+
+    class PowerCut(BaseException):
+        pass
 
     def rename(self, target):
         if self == partial:
-            raise OSError("crash between the two renames")
+            raise PowerCut
         return real(self, target)
 
     with monkeypatch.context() as patch:
         patch.setattr(Path, "rename", rename)
-        with pytest.raises(OSError):
+        with pytest.raises(PowerCut):
             swap_in(partial, final)
     assert (tmp_path / "run.old" / "weights.npz").read_text() == "old"
     assert (partial / "weights.npz").read_text() == "new"
-    swap_in(partial, final)
+    recover(final)
     assert (final / "weights.npz").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+    partial.mkdir()
+    (partial / "weights.npz").write_text("newer")
+
+    def refuse(self, target):
+        if self == partial:
+            raise OSError(errno.EBUSY, "Device or resource busy")
+        return real(self, target)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "rename", refuse)
+        with pytest.raises(NNDSLError, match="busy"):
+            swap_in(partial, final)
+    assert (final / "weights.npz").read_text() == "new"
+    assert not (tmp_path / "run.old").exists()
 
 
 # ---------------------------------------------------------------- refusals

@@ -3,10 +3,18 @@ the early-stopping epoch marked. Needs matplotlib (the `plot` extra)."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from nndsl.files import atomic_write_by_name
 from nndsl.train.history import History
+
+SKIPPED = "curves.png skipped: interrupted"
 
 
 def plot_curves(history: History, path: Path, title: str = "") -> str | None:
@@ -63,11 +71,7 @@ class BackgroundPlotter:
     plotting in this process if the helper cannot be used."""
 
     def __init__(self) -> None:
-        import importlib.util
-        import subprocess
-        import sys
-
-        self.proc = None
+        self.proc: subprocess.Popen | None = None
         if importlib.util.find_spec("matplotlib") is None:
             return
         try:
@@ -80,9 +84,18 @@ class BackgroundPlotter:
         except OSError:
             self.proc = None
 
-    def plot(self, history: History, path: Path, title: str = "") -> str | None:
-        import json
-
+    def plot(
+        self,
+        history: History,
+        path: Path,
+        title: str = "",
+        cancel: Callable[[], bool] | None = None,
+    ) -> str | None:
+        """Draw `curves.png` (None) or say why not (a note). Waits for the helper, but
+        gives up as soon as `cancel()` is true (a signal came: the run is not to be kept
+        waiting for a plot), stopping the helper first."""
+        if cancel is not None and cancel():
+            return SKIPPED
         if self.proc is None:
             return plot_curves(history, path, title)
         job = {
@@ -92,14 +105,32 @@ class BackgroundPlotter:
             "path": str(path),
             "title": title,
         }
-        try:
-            _, err = self.proc.communicate(json.dumps(job).encode(), timeout=120)
-        except Exception:  # a broken or stuck helper: draw here instead
-            self.proc.kill()
-            return plot_curves(history, path, title)
+        data: bytes | None = json.dumps(job).encode()
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                self.proc.communicate(data, timeout=0.05)
+                break
+            except subprocess.TimeoutExpired:
+                data = None  # sent with the first call; the later ones only wait
+                if cancel is not None and cancel():
+                    self._stop()
+                    return SKIPPED
+                if time.monotonic() > deadline:  # a stuck helper: draw here instead
+                    self._stop()
+                    return plot_curves(history, path, title)
+            except Exception:  # a broken helper: draw here instead
+                self._stop()
+                return plot_curves(history, path, title)
         if self.proc.returncode != 0 or not path.exists():
             return plot_curves(history, path, title)
         return None
+
+    def _stop(self) -> None:
+        """Kill the helper and wait for it: it writes nothing once this returns."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
 
     def close(self) -> None:
         """Let an unused helper exit (it stops when its input closes)."""
@@ -111,9 +142,6 @@ class BackgroundPlotter:
 
 
 def _plot_from_stdin() -> None:
-    import json
-    import sys
-
     import matplotlib
 
     matplotlib.use("Agg")
