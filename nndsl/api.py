@@ -146,7 +146,11 @@ def compile_file(path: str | Path, overrides: list[str] = ()) -> Program:
 
 
 def load(path: str | Path, program: Program | str | Path | None = None, **build: Any) -> Model:
-    """Load a model saved with `model.save(path)` (its graph travels with the weights)."""
+    """Load a model saved with `model.save(path)` (its graph travels with the weights), or
+    into the model of `program` (a Program or a .nn path) when given."""
     from nndsl.model import Model
 
-    return Model.load_file(path, program=program, **build)
+    if program is None:
+        return Model.from_file(path, **build)
+    prog = program if isinstance(program, Program) else compile_file(program)
+    return prog.build(**build).load(path)

@@ -205,7 +205,7 @@ def _add_training_commands(add: Callable) -> None:
     except ImportError:  # the trainer is not part of this build
         return
     add_commands(add)
-    from nndsl.backends.torch.export import add_command as add_export  # imports no torch
+    from nndsl.commands.export import add_command as add_export  # imports no torch
 
     add_export(add)
     from nndsl.lrfind import add_command as add_lr_find

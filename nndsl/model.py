@@ -463,28 +463,23 @@ class Model:
         return self
 
     @classmethod
-    def load_file(cls, path: str | Path, program: Any = None, **build: Any) -> Model:
+    def from_file(cls, path: str | Path, **build: Any) -> Model:
+        """The model a weights file describes (its graph and plan travel with it), built
+        and loaded. `nndsl.load` is the public way in."""
+        from nndsl.ir.check import graph_from_description
         from nndsl.weights import load_weights_meta
 
         meta = load_weights_meta(path)  # the description alone; the tensors once it is built
-        if program is not None:
-            from nndsl.api import Program, compile_file
-
-            prog = program if isinstance(program, Program) else compile_file(program)
-            model = prog.build(**build)
-        else:
-            if "graph" not in meta:
-                raise NNDSLError(
-                    f"{show_path(path)} holds no model description; load it into a model "
-                    "built from its .nn file: model.load(path)"
-                )
-            from nndsl.ir.check import graph_from_description
-
-            graph, plan = graph_from_description(meta, str(path))
-            try:
-                model = cls(graph, plan, **build)
-            except (TypeError, ValueError, KeyError, AttributeError) as e:  # a damaged plan
-                raise NNDSLError(f"{show_path(path)}: its training plan is corrupt ({e})") from None
+        if "graph" not in meta:
+            raise NNDSLError(
+                f"{show_path(path)} holds no model description; load it into a model "
+                "built from its .nn file: model.load(path)"
+            )
+        graph, plan = graph_from_description(meta, str(path))
+        try:
+            model = cls(graph, plan, **build)
+        except (TypeError, ValueError, KeyError, AttributeError) as e:  # a damaged plan
+            raise NNDSLError(f"{show_path(path)}: its training plan is corrupt ({e})") from None
         return model.load(path)
 
     def torch_module(self) -> Any:

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from nndsl.ir.ops import OpDef, Shape, ShapeError, WeightDef, fmt_shape, op
+from nndsl.ir.opdef import OpDef, Shape, ShapeError, WeightDef, fmt_shape, op
 from nndsl.ir.signature import Param, Spec
 
 DIMS = {1: ("length",), 2: ("height", "width")}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nndsl.ir.ops import OpDef, Shape, ShapeError, WeightDef, fmt_shape, op
+from nndsl.ir.opdef import OpDef, Shape, ShapeError, WeightDef, fmt_shape, op
 from nndsl.ir.signature import Param, Spec
 
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}

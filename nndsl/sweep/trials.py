@@ -26,12 +26,11 @@ class Trial:
     def program(self) -> Program:
         """This trial as a plain program; its `source` is the file with each list
         replaced by this trial's value, its `overrides` the `--set`s with theirs."""
-        from nndsl.api import Program
         from nndsl.compiler import compile_module
 
         sweep = self.parent.sweep
         module = sweep.module_for(self.index)
-        program = Program(compile_module(module))
+        program = type(self.parent)(compile_module(module))  # a Program, like its parent
         keys = set(_override_keys(self.parent.overrides))
         program.source = sweep.source_for(self.index, skip=keys)
         program.overrides = _concrete_overrides(self.parent.overrides, module)

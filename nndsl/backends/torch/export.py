@@ -1,4 +1,5 @@
-"""`nndsl export`: a trained model as ONNX or TorchScript, to serve without nndsl.
+"""A trained model as ONNX or TorchScript, to serve without nndsl (`nndsl export`'s
+command line: nndsl.commands.export).
 
 The exported model is what `nndsl predict` computes: the input standardization the
 model was trained with (if any), the network, its output activation. It takes one
@@ -8,11 +9,8 @@ outputs. Importing this module does not import torch.
 
 from __future__ import annotations
 
-import argparse
 import functools
-import sys
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,31 +18,6 @@ from nndsl.errors import NNDSLError
 from nndsl.files import atomic_write_by_name
 
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
-
-
-def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
-    p = add(
-        "export",
-        cmd_export,
-        "write a model with its trained weights as ONNX or TorchScript",
-        "nndsl export examples/digits.nn --weights runs/digits/weights.npz --to onnx",
-    )
-    p.add_argument("file", metavar="FILE", help="the .nn file")
-    p.add_argument("--weights", required=True, metavar="W", help="weights saved by a run")
-    p.add_argument("--to", required=True, choices=list(SUFFIXES), help="format to write")
-    p.add_argument("--out", metavar="PATH", help="file to write (default: W with .onnx/.pt)")
-    p.add_argument("--model", help="which model of the file (default: the trained one)")
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from nndsl.api import compile_file
-
-    program = compile_file(args.file)
-    model = program.build(backend="torch", device="cpu", model=args.model).load(args.weights)
-    out = Path(args.out) if args.out else Path(args.weights).with_suffix(SUFFIXES[args.to])
-    export_model(model, args.to, out)
-    print(f"wrote {out}", file=sys.stderr)
-    return 0
 
 
 def export_model(model: Any, to: str, path: str | Path) -> None:
