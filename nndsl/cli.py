@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_training_commands(add: Callable) -> None:
     try:
-        from nndsl.run import add_commands
+        from nndsl.commands.run import add_commands
     except ImportError:  # the trainer is not part of this build
         return
     add_commands(add)

@@ -33,7 +33,7 @@ def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--out", metavar="PNG", help="the plot (default: MODEL-lr-find.png in this folder)"
     )
-    from nndsl.run import add_backend_options, add_set_option
+    from nndsl.commands.run import add_backend_options, add_set_option
 
     add_backend_options(p)
     p.add_argument("--seed", type=int, help="override the train block's seed")

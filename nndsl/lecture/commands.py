@@ -64,7 +64,7 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--data", metavar="D", help=".csv or .npz points (default: the file's data)")
     p.add_argument("--no-train", action="store_true", help="draw the untrained model")
     p.add_argument("--epochs", type=int, help="override the train block's epochs")
-    from nndsl.run import add_set_option
+    from nndsl.commands.run import add_set_option
 
     add_set_option(p)
     p.add_argument("--mark", metavar="VALUES", help='a point to mark, e.g. "-1, 2"')

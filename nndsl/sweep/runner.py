@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nndsl.errors import NNDSLError
+from nndsl.run import RunRequest, default_dir, train_run
 
 
 @dataclass
@@ -72,7 +73,6 @@ class Objective:
 
 
 def run_sweep(args: argparse.Namespace, program: Any) -> int:
-    from nndsl.run import _default_dir
     from nndsl.sweep.trials import check_trials
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
@@ -89,7 +89,7 @@ def run_sweep(args: argparse.Namespace, program: Any) -> int:
         trial.program  # noqa: B018
     objective = Objective.of(program.train)
     model_name = program.train.model
-    folder = Path(args.out) if args.out else _default_dir(f"{model_name}-sweep")
+    folder = Path(args.out) if args.out else default_dir(f"{model_name}-sweep")
     folder.mkdir(parents=True, exist_ok=True)
     jobs = max(1, min(getattr(args, "jobs", 1) or 1, len(chosen)))
     say(
@@ -159,7 +159,6 @@ def _trial_options(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 def _run_trial(options: dict[str, Any], index: int, program: Any = None) -> TrialResult:
     """Train trial `index` into its run folder with `nndsl run`'s own machinery."""
-    from nndsl.run import RunRequest, train_run
 
     if program is None:  # in a worker process: compile the file again
         from nndsl.api import compile_file

@@ -1,0 +1,283 @@
+"""`nndsl run`, `evaluate` and `predict`: the command lines. `run` resolves one
+`nndsl.run.RunRequest` (from the command line, a checkpoint for `--resume`, or each
+trial of a sweep) and hands it to `nndsl.run.train_run`, in this process or in each of
+several (torchrun); `evaluate` and `predict` take a .nn file or a run folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nndsl.api import compile_file
+from nndsl.backends.torch.distributed import join, launch, leave, under_torchrun
+from nndsl.errors import NNDSLError
+from nndsl.files import atomic_write_text
+from nndsl.ir.targets import target_kind
+from nndsl.run import RunRequest, metrics_table, train_run
+from nndsl.runfolder import compile_run_source, open_model_ref, recover_now, resume_settings
+from nndsl.sweep.runner import run_sweep
+
+BACKENDS = ["numpy", "torch"]
+
+
+def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add(
+        "run",
+        cmd_run,
+        "train the model of a .nn file and write a run folder",
+        [
+            "nndsl run examples/will_i_pass.nn --epochs 50 --set optimizer=sgd(lr=0.1)",
+            "nndsl run sweep.nn --trials 8 --jobs 4     # a file with lists: a sweep",
+            "nndsl run examples/digits.nn --backend torch --device cuda",
+        ],
+    )
+    p.add_argument("file", metavar="FILE", nargs="?", help="the .nn file")
+    add_backend_options(p)
+    p.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue an interrupted run from its checkpoint (--epochs may extend it)",
+    )
+    p.add_argument("--epochs", type=int, help="override the train block's epochs")
+    p.add_argument("--seed", type=int, help="override the train block's seed")
+    add_set_option(p)
+    p.add_argument("--out", metavar="DIR", help="run folder (default: runs/MODEL-TIME)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        metavar="N",
+        help="torch: train in N processes (DistributedDataParallel, launched with torchrun)",
+    )
+    p.add_argument(
+        "--trials",
+        type=int,
+        metavar="N",
+        help="sweep files: train a seeded random sample of N trials instead of the whole grid",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="sweep files: train N trials at a time, each in its own process",
+    )
+
+    p = add(
+        "evaluate",
+        cmd_evaluate,
+        "evaluate saved weights on the file's data or --data",
+        "nndsl evaluate examples/digits.nn --weights runs/digits/weights.npz",
+    )
+    p.add_argument("file", metavar="FILE", help="the .nn file")
+    add_backend_options(p)
+    p.add_argument(
+        "--weights",
+        metavar="W",
+        help="weights saved by a run (not needed when the file writes them all)",
+    )
+    p.add_argument("--data", metavar="D", help=".csv or .npz (default: the test split)")
+
+    p = add(
+        "predict",
+        cmd_predict,
+        "predict with saved weights; writes a CSV",
+        "nndsl predict examples/will_i_pass.nn --weights W --data new.csv --out p.csv",
+    )
+    p.add_argument("file", metavar="FILE", help="the .nn file")
+    add_backend_options(p)
+    p.add_argument(
+        "--weights",
+        metavar="W",
+        help="weights saved by a run (not needed when the file writes them all)",
+    )
+    p.add_argument("--data", required=True, metavar="D", help=".csv or .npz of inputs")
+    p.add_argument("--out", metavar="PATH", help="CSV to write (default: standard output)")
+
+
+def add_set_option(p: argparse.ArgumentParser) -> None:
+    """`--set KEY=VALUE`, shared by every command that trains."""
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a train setting, in .nn syntax (repeatable)",
+    )
+
+
+def add_backend_options(p: argparse.ArgumentParser) -> None:
+    """`--backend`, `--device` and `--model`, shared by every command that builds a model."""
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="numpy",
+        help="numpy (the default, nothing to install) or torch (CPU or GPU)",
+    )
+    p.add_argument("--device", default="auto", help="torch: auto, cpu, cuda or cuda:N")
+    p.add_argument("--model", help="which model of the file (default: the trained one)")
+
+
+def _build(args: argparse.Namespace, program: Any = None) -> Any:
+    """(program, model) for evaluate and predict."""
+    program = program or compile_file(args.file)
+    if program.sweep is not None and program.train is not None:
+        raise NNDSLError(
+            f"{args.file} is a sweep of {len(program.trials)} trials; give one trial's file",
+            hint="each trial's run folder holds the trial as model.nn (its data paths are "
+            "relative to this file's folder: save it beside this file) and its weights.npz",
+        )
+    build: dict[str, Any] = {"backend": args.backend, "model": args.model}
+    if args.backend == "torch":
+        build["device"] = args.device
+    return program, program.build(**build)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Resolve the request, start the processes it needs, train, write the folder."""
+
+    common = {"quiet": args.quiet}
+    if args.resume:
+        if not under_torchrun():  # there, rank 0 recovers it, under the lock, when it writes
+            recover_now(args.resume)  # a crash mid-swap: RUN in place before it is read
+        state, settings = resume_settings(args)
+        request = RunRequest(**settings, **common, resume=state)
+    elif not args.file:
+        raise NNDSLError("nndsl run needs a FILE, or --resume RUN_DIR to continue a run")
+    else:
+        sets = list(args.sets) + ([f"epochs={args.epochs}"] if args.epochs is not None else [])
+        program = compile_file(args.file, overrides=sets)
+        if program.sweep is not None and program.train is not None:
+            if args.nproc > 1 or under_torchrun():
+                raise NNDSLError(
+                    "a sweep trains its trials one per process (--jobs N); --nproc is for one run",
+                    hint="run one trial in several processes from its run folder's model.nn",
+                )
+            return run_sweep(args, program)
+        if args.trials is not None:
+            raise NNDSLError(
+                "--trials samples a sweep, but this file has none",
+                hint="write a list where a value goes, e.g. optimizer = adam(lr=[1e-2, 1e-3])",
+            )
+        out = Path(args.out) if args.out else None
+        request = RunRequest(
+            args.file, program, args.backend, args.device, args.model, args.seed, out, **common
+        )
+    distributed = args.nproc > 1 or under_torchrun()
+    if distributed and request.backend != "torch":
+        raise NNDSLError("training in several processes needs --backend torch")
+    if args.nproc > 1 and not under_torchrun():
+        return launch(getattr(args, "argv", None) or sys.argv[1:], args.nproc)
+    if not distributed:
+        return train_run(request)
+    rank = join(request.device)
+    try:
+        return train_run(request, rank)
+    finally:
+        leave()
+
+
+# ------------------------------------------------------------------ evaluate / predict
+
+
+def _load_weights(model: Any, path: str | None) -> None:
+    """Load `path`; without one, every weight must be written in the file."""
+    if path:
+        model.load(path)
+        return
+    weights = [w for node in model.graph.nodes for w in node.weights]
+    if any(w.value is None and getattr(w, "trainable", True) for w in weights):
+        raise NNDSLError(
+            "--weights W is needed: this model's weights are not all written in the file",
+            hint="train it first: nndsl run FILE, then pass the run folder (or RUN/weights.npz)",
+        )
+    plan = model.plan
+    if plan is not None and plan.data is not None and plan.data.args.get("standardize"):
+        model.load_data()  # the input scaling of the training split
+
+
+def _saved_model(args: argparse.Namespace) -> Any:
+    """The model of FILE (a .nn file, a run folder, or a run folder's model.nn) with the
+    weights of --weights, or of the run folder."""
+    ref = open_model_ref(args.file, args.weights)
+    program = compile_run_source(ref) if ref.run is not None else None
+    _, model = _build(args, program=program)
+    _load_weights(model, ref.weights)
+    return model
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    model = _saved_model(args)
+    if args.data:
+        x, y = model.read_data(args.data, need_targets=True)
+        result, label = model.evaluate(x, y), Path(args.data).name
+    else:
+        splits = model.load_data()
+        label, part = next(
+            (name, getattr(splits, name))
+            for name in ("test", "validation", "train")
+            if getattr(splits, name) is not None
+        )
+        result = model.evaluate_scaled(part.x, part.y)
+    print(metrics_table({label: result}))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    model = _saved_model(args)
+    x, _ = model.read_data(args.data)
+    pred = model.predict(x).reshape(len(x), -1)
+    header, rows = prediction_table(model, pred)
+    lines = [",".join(_csv_cell(h) for h in header)]
+    lines += [",".join(_csv_cell(v) for v in row) for row in rows]
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        atomic_write_text(args.out, text)
+        print(f"wrote {len(pred)} predictions to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def prediction_table(model: Any, pred: np.ndarray) -> tuple[list[str], list[list[str]]]:
+    """Columns for predictions (samples, outputs): classifiers give each class's
+    probability (`p_CLASS`) and the predicted class under the target's name; regression
+    outputs are named by their target columns."""
+    loss = model.plan.loss.name if model.plan is not None else "mse"
+    kind = target_kind(loss)
+    targets = model.target_names or []
+    target = targets[0] if len(targets) == 1 else "label"
+    values = [[f"{v:.6g}" for v in row] for row in pred]
+    if kind == "values":
+        names = targets if len(targets) == pred.shape[1] else []
+        header = names or [f"output_{i}" for i in range(pred.shape[1])]
+        return header, values
+    classes = model.class_names
+    if kind == "binary" and pred.shape[1] == 1:
+        labels = (pred[:, 0] >= 0.5).astype(int)
+        names = classes if classes and len(classes) == 2 else None
+        p_name = f"p_{names[1]}" if names else f"p_{target}"
+        shown = [names[k] for k in labels] if names else [str(k) for k in labels]
+        return [p_name, target], [[*v, c] for v, c in zip(values, shown)]
+    if kind == "binary":  # several independent labels: each one's probability
+        header = [f"p_{t}" for t in targets] if len(targets) == pred.shape[1] else []
+        return header or [f"p_{i}" for i in range(pred.shape[1])], values
+    names = classes if classes and len(classes) == pred.shape[1] else None
+    header = [f"p_{c}" for c in names] if names else [f"p_{i}" for i in range(pred.shape[1])]
+    best = pred.argmax(axis=1)
+    shown = [names[k] for k in best] if names else [str(k) for k in best]
+    return [*header, target], [[*v, c] for v, c in zip(values, shown)]
+
+
+def _csv_cell(text: str) -> str:
+    """One CSV cell: quoted when it holds a delimiter, a quote or a line end."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
