@@ -12,8 +12,6 @@ import argparse
 import base64
 import csv
 import html
-import io
-import json
 import math
 import os
 import sys
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nndsl.errors import NNDSLError
+from nndsl.runfolder import RunFolder
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
@@ -87,9 +86,8 @@ def report_html(folder: Path) -> str:
 
 
 def _run_sections(folder: Path, level: int = 1) -> tuple[str, list[str]]:
-    import yaml
-
-    config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
+    run = RunFolder(folder)
+    config = run.config
     name = config.get("model", folder.name)
     status = config.get("status", "?")
     title = f"{name}: {status}"
@@ -99,10 +97,10 @@ def _run_sections(folder: Path, level: int = 1) -> tuple[str, list[str]]:
         f'<p class="sub"><span class="status {_e(status.split()[0])}">{_e(status)}</span> '
         f"{_e(_facts(config, folder))}</p>",
     ]
-    metrics = _read_json(folder / "metrics.json")
+    metrics = run.metrics
     if metrics:
         out += [f"<{h}>Final metrics</{h}>", _metrics_table(metrics)]
-    history = _read_history(folder / "history.csv")
+    history = run.history.history
     out += [f"<{h}>Learning curves</{h}>", _curves(folder, history, config)]
     if config.get("graph"):
         out += [f"<{h}>Layers</{h}>", _layers_table(config["graph"])]
@@ -307,20 +305,6 @@ def _fmt(v: float) -> str:
 
 def _e(text: str) -> str:
     return html.escape(str(text), quote=True)
-
-
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
-def _read_history(path: Path) -> dict[str, list[float]]:
-    if not path.exists():
-        return {}
-    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
-    if not rows:
-        return {}
-    keys = rows[0][1:]
-    return {k: [float(r[i + 1]) for r in rows[1:]] for i, k in enumerate(keys)}
 
 
 def _page(title: str, sections: list[str]) -> str:

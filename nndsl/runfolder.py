@@ -40,6 +40,8 @@ Guarantees:
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -48,8 +50,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from nndsl.errors import NNDSLError
 from nndsl.files import is_temporary, write_error
+from nndsl.train.history import History
 
 try:
     import fcntl
@@ -424,12 +429,67 @@ def compile_run_source(ref: ModelRef) -> Any:
 
 
 def _run_config(run: Path | None) -> dict:
-    import yaml
+    return RunFolder(run).config if run is not None else {}
 
-    if run is None:
-        return {}
-    try:
-        config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return {}
-    return config if isinstance(config, dict) else {}
+
+class RunFolder:
+    """A run folder, read: the one reader of what `nndsl.run` writes there, for report,
+    sweeps, evaluate/predict and resume. A missing or damaged file reads as empty."""
+
+    CONFIG, HISTORY, METRICS, WEIGHTS, SOURCE = (
+        COMPLETE,
+        "history.csv",
+        "metrics.json",
+        "weights.npz",
+        "model.nn",
+    )
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def complete(self) -> bool:
+        return is_complete(self.path)
+
+    @functools.cached_property
+    def config(self) -> dict[str, Any]:
+        """config.yaml: the resolved configuration, status, names, graph."""
+        try:
+            value = yaml.safe_load(self._text(self.CONFIG) or "{}")
+        except yaml.YAMLError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @functools.cached_property
+    def history(self) -> History:
+        """history.csv, with early stopping's record from the configuration."""
+        info = self.config.get("early_stop")
+        try:
+            return History.from_csv(
+                self._text(self.HISTORY), info if isinstance(info, dict) else {}
+            )
+        except (ValueError, IndexError):
+            return History()
+
+    @functools.cached_property
+    def metrics(self) -> dict[str, Any]:
+        """metrics.json: final metrics per split."""
+        try:
+            value = json.loads(self._text(self.METRICS) or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def weights(self) -> Path:
+        return self.path / self.WEIGHTS
+
+    @property
+    def source(self) -> Path:
+        return self.path / self.SOURCE
+
+    def _text(self, name: str) -> str:
+        try:
+            return (self.path / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return ""

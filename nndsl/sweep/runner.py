@@ -24,6 +24,7 @@ from typing import Any
 
 from nndsl.errors import NNDSLError
 from nndsl.run import RunRequest, default_dir, train_run
+from nndsl.runfolder import RunFolder
 
 
 @dataclass
@@ -243,20 +244,9 @@ def _run_parallel(tasks: list, jobs: int, done: Any) -> bool:
 def read_trial(folder: Path, name: str, index: int, text: dict[str, str]) -> TrialResult:
     """A trial's result from its run folder: status, history, and the history row of the
     weights it kept (the restored epoch with restore_best, else the last)."""
-    import yaml
-
-    config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
-    history: dict[str, list[float]] = {}
-    epochs: list[int] = []
-    path = folder / "history.csv"
-    if path.exists():
-        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
-        keys = rows[0][1:] if rows else []
-        history = {k: [] for k in keys}
-        for row in rows[1:]:
-            epochs.append(int(row[0]))
-            for k, v in zip(keys, row[1:]):
-                history[k].append(float(v))
+    run = RunFolder(folder)
+    config, read = run.config, run.history
+    history, epochs = read.history, [e + 1 for e in read.epoch]  # 1-based, as config's
     kept: dict[str, float] = {}
     if epochs:
         restored = (config.get("early_stop") or {}).get("restored_epoch")

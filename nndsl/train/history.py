@@ -31,6 +31,21 @@ class History:
     def last(self) -> dict[str, float]:
         return {k: v[-1] for k, v in self.history.items()} if self.epoch else {}
 
+    @classmethod
+    def from_csv(cls, text: str, info: dict[str, Any] | None = None) -> History:
+        """The inverse of `to_csv` (its epoch column counts from 1, `epoch` from 0)."""
+        rows = list(csv.reader(io.StringIO(text)))
+        history = cls(info=dict(info or {}))
+        if not rows:
+            return history
+        keys = rows[0][1:]
+        history.history = {k: [] for k in keys}
+        for row in rows[1:]:
+            history.epoch.append(int(row[0]) - 1)
+            for k, v in zip(keys, row[1:]):
+                history.history[k].append(float(v))
+        return history
+
     def to_csv(self) -> str:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

@@ -249,3 +249,14 @@ def test_clip_norm_limits_each_step() -> None:
             np.testing.assert_allclose(
                 value, start[key] - scale * grads[key], rtol=1e-9, atol=1e-12
             )
+
+
+def test_history_csv_reads_back_as_it_was_written() -> None:
+    from nndsl.train.history import History
+
+    h = History(info={"stopped_epoch": 3})
+    for e, loss in enumerate([0.9, 0.5, float("nan")]):
+        h.append(e, {"loss": loss, "val_loss": loss + 0.1} if e else {"loss": loss})
+    back = History.from_csv(h.to_csv(), h.info)
+    assert back.epoch == [0, 1, 2] and back.info == {"stopped_epoch": 3}
+    assert back.to_csv() == h.to_csv()  # NaN where a value was missing, kept as NaN
