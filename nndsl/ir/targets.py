@@ -1,4 +1,5 @@
-"""Targets as each loss wants them, checked with clear messages (shared by backends).
+"""Targets as each loss wants them, checked with clear messages (below the backends and
+the trainer, which both use them).
 
 Accepted as in Keras: (n,) or (n, 1) for a one-unit output, integer labels for sparse
 cross-entropy, one-hot rows for categorical cross-entropy (integer labels are one-hot

@@ -8,30 +8,20 @@ kept per batch size, so a training step allocates only small temporaries.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from nndsl.backends.base import (
-    NonFiniteLoss,
-    check_weights,
-    dataset_arrays,
-    input_arrays,
-    plan_output,
-)
+from nndsl.backends.base import Batch, Engine, check_weights, dataset_arrays, input_arrays
 from nndsl.backends.numpy.activations import apply as apply_activation
 from nndsl.backends.numpy.kernels import KERNELS
 from nndsl.backends.numpy.losses import LOSSES
 from nndsl.backends.numpy.optimizers import clip_grad_norm, make_optimizer
-from nndsl.errors import NNDSLError
 from nndsl.ir.graph import Graph
 from nndsl.ir.init import initial_weights
 from nndsl.ir.signature import Spec
-from nndsl.train.metrics import METRICS, NEEDS_PROBS
-from nndsl.train.targets import target_kind
 
 
 @dataclass
@@ -56,8 +46,9 @@ class Prepared:
         return self._xbufs, self._ybuf
 
 
-class NumpyEngine:
+class NumpyEngine(Engine):
     name = "numpy"
+    losses_on_host = True  # a step's loss is a float already: checked before its step
 
     def __init__(
         self,
@@ -70,17 +61,12 @@ class NumpyEngine:
         metrics: list[str] = (),
         clip_norm: float | None = None,
     ) -> None:
+        super().__init__(graph, loss, metrics)
         self.dtype = dtype
-        self.full_graph = graph
-        self.loss = loss
-        self.graph, self.out_act, self.from_logits = plan_output(graph, loss)
-        self.metrics = list(metrics)
-        self._metrics_need_probs = bool(NEEDS_PROBS.intersection(self.metrics))
         self.clip_norm = clip_norm
         self._layout(initial_weights(graph, seed, dtype), _state_keys(graph))
         self.rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x5EED])  # dropout masks
         self._build_kernels()
-        self.optimizer = None
         if optimizer is not None:
             self.optimizer = make_optimizer(optimizer, self.trainable, self.grads)
 
@@ -170,85 +156,69 @@ class NumpyEngine:
     def prepare(self, x: Any, y: Any | None) -> Prepared:
         return Prepared(*dataset_arrays(self.full_graph, self.loss, x, y, self.dtype))
 
+    def inputs(self, x: Any) -> list[np.ndarray]:
+        return x.xs if isinstance(x, Prepared) else self._inputs(x)
+
     def _inputs(self, x: Any) -> list[np.ndarray]:
         return input_arrays(self.graph, x, self.dtype)
 
-    def train_epoch(
-        self,
-        data: Prepared,
-        order: np.ndarray,
-        batch_size: int,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> dict[str, float]:
-        if self.optimizer is None:
-            raise NNDSLError("this model has no optimizer")
+    def set_mode(self, training: bool) -> None:
+        pass  # nothing to switch: each forward pass is told whether it trains
+
+    def epoch_batches(self, data: Prepared, order: np.ndarray, batch_size: int) -> Iterator[Batch]:
         xs, y = data.shuffled(order)
         n = len(data)
-        kind = target_kind(self.loss.name)
-        total = 0.0
-        sums = {m: 0.0 for m in self.metrics}
-        counts = {m: 0 for m in self.metrics}
         single = len(xs) == 1
-        for b, start in enumerate(range(0, n, batch_size)):
+        for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             xb = [xs[0][start:stop]] if single else [x[start:stop] for x in xs]
-            yb = y[start:stop]
-            out = self._forward(xb, True)
-            loss, dout = self._loss(out, yb)
-            if not math.isfinite(loss):
-                raise NonFiniteLoss(b, loss)
-            total += loss * (stop - start)
-            if self.metrics:
-                self._metric_sums(out, yb, kind, sums, counts)
-            self._backward(dout)
-            if self.clip_norm is not None:
-                clip_grad_norm(self.grads, self.clip_norm)
-            self.optimizer.step()
-            if on_batch is not None:
-                on_batch(b)
-        logs = {"loss": total / n}
-        logs.update({m: sums[m] / max(counts[m], 1) for m in self.metrics})
-        return logs
+            yield xb, y[start:stop], stop - start
 
-    def _metric_sums(self, out, y, kind, sums, counts) -> None:
-        probs = self._activate(out) if self._metrics_need_probs else None
-        for m in self.metrics:
-            s, c = METRICS[m](out, probs, y, kind, self.from_logits)
-            sums[m] += float(s)
-            counts[m] += c
+    def train_forward(
+        self, xs: list[np.ndarray], y: np.ndarray, size: int
+    ) -> tuple[np.ndarray, float, np.ndarray]:
+        out = self._forward(xs, True)
+        loss, dout = self._loss(out, y)
+        return dout, loss, out
 
-    def _activate(self, out: np.ndarray) -> np.ndarray:
+    def train_step(self, dout: np.ndarray) -> None:
+        self._backward(dout)
+        if self.clip_norm is not None:
+            clip_grad_norm(self.grads, self.clip_norm)
+        self.optimizer.step()
+
+    def eval_batch(self, xs: list[np.ndarray], y: np.ndarray) -> tuple[float, np.ndarray]:
+        out = self._forward(xs, False)
+        return self._loss(out, y)[0], out
+
+    def predict_batch(self, xs: list[np.ndarray]) -> np.ndarray:
+        out = self._forward(xs, False)
+        # the forward pass writes into reused buffers: keep a copy of what it returns
+        return out.copy() if self.out_act.name == "linear" else self.activate(out)
+
+    def join_predictions(self, parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.empty((0, *self.graph.output.shape))
+
+    def read_back(
+        self,
+        losses: list[float],
+        sizes: list[int],
+        sums: dict[str, list],
+        counts: dict[str, int],
+        training: bool,
+    ) -> tuple[list[float], dict[str, float], dict[str, int]]:
+        totals = {}
+        for m, values in sums.items():
+            total = 0.0
+            for s in values:  # one by one, in order: the sums of the epoch-by-epoch record
+                total += float(s)
+            totals[m] = total
+        return losses, totals, counts
+
+    def activate(self, out: np.ndarray) -> np.ndarray:
         if self.out_act.name == "linear":
             return out
         return apply_activation(self.out_act.name, self.out_act.args, out)
-
-    def evaluate(self, data: Prepared, batch_size: int) -> dict[str, float]:
-        n = len(data)
-        kind = target_kind(self.loss.name)
-        total = 0.0
-        sums = {m: 0.0 for m in self.metrics}
-        counts = {m: 0 for m in self.metrics}
-        step = max(batch_size, 256)  # evaluation needs no small batches
-        for start in range(0, n, step):
-            stop = min(start + step, n)
-            out = self._forward([x[start:stop] for x in data.xs], False)
-            loss, _ = self._loss(out, data.y[start:stop])
-            total += loss * (stop - start)
-            self._metric_sums(out, data.y[start:stop], kind, sums, counts)
-        logs = {"loss": total / n}
-        logs.update({m: sums[m] / max(counts[m], 1) for m in self.metrics})
-        return logs
-
-    def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
-        xs = x.xs if isinstance(x, Prepared) else self._inputs(x)
-        n = xs[0].shape[0]
-        parts = []
-        for start in range(0, n, max(batch_size, 256)):
-            out = self._forward([a[start : start + max(batch_size, 256)] for a in xs], False)
-            parts.append(
-                self._activate(out).copy() if self.out_act.name == "linear" else self._activate(out)
-            )
-        return np.concatenate(parts) if parts else np.empty((0, *self.graph.output.shape))
 
     def logits(self, x: Any) -> np.ndarray:
         """The output before the split-off activation (for gradient checks and tests)."""

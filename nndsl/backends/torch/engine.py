@@ -5,7 +5,8 @@ A dataset is moved to the device once (`prepare`); each epoch's order goes to th
 once and batches are gathered there. Per-batch losses and metric sums stay on the device
 and are read back once per epoch, so a training step never waits for the device.
 
-One difference from the NumPy engine follows: a NaN/Inf loss is noticed at the end of the
+The batch loop is the base class's (nndsl.backends.base.Engine). One difference from the
+NumPy engine follows from reading back once: a NaN/Inf loss is noticed at the end of the
 epoch, not at its step. `train_epoch` still raises `NonFiniteLoss(batch, value)` for the
 first bad batch, but the epoch's later steps have run; the trainer restores the weights
 of the last good epoch either way.
@@ -13,20 +14,14 @@ of the last good epoch either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from nndsl.backends.base import (
-    NonFiniteLoss,
-    check_weights,
-    dataset_arrays,
-    input_arrays,
-    plan_output,
-)
+from nndsl.backends.base import Batch, Engine, check_weights, dataset_arrays, input_arrays
 from nndsl.backends.torch.distributed import rank_and_world
 from nndsl.backends.torch.losses import LOSSES
 from nndsl.backends.torch.lowering import activation, load_weights, lower, named_tensors
@@ -35,10 +30,6 @@ from nndsl.errors import NNDSLError
 from nndsl.ir.graph import Graph
 from nndsl.ir.init import initial_weights
 from nndsl.ir.signature import Spec
-from nndsl.train.metrics import METRICS, NEEDS_PROBS
-from nndsl.train.targets import target_kind
-
-EVAL_BATCH = 256  # smallest batch for evaluate/predict, as on the NumPy engine
 
 
 @dataclass
@@ -75,8 +66,9 @@ def resolve_device(name: str | None) -> torch.device:
     return device
 
 
-class TorchEngine:
+class TorchEngine(Engine):
     name = "torch"
+    losses_on_host = False  # read back once per epoch: a step never waits for the device
 
     def __init__(
         self,
@@ -92,17 +84,13 @@ class TorchEngine:
         mixed_precision: str | None = "none",
         compile: bool = False,
     ) -> None:
+        super().__init__(graph, loss, metrics)
         self.dtype = dtype
         self.rank, self.world = rank_and_world()
         self.device = resolve_device(device)
         if self.world > 1 and self.device.type == "cuda" and self.device.index is None:
             self.device = torch.device("cuda", torch.cuda.current_device())  # this rank's GPU
-        self.full_graph = graph
-        self.loss = loss
-        self.graph, self.out_act, self.from_logits = plan_output(graph, loss)
-        self.metrics = list(metrics)
         self.clip_norm = clip_norm
-        self.kind = target_kind(loss.name) if loss is not None else None
         self.amp = _autocast_dtype(mixed_precision, dtype)
         if self.device.type == "cuda":  # TF32 matmuls: float32 range, 10-bit mantissa
             torch.backends.cuda.matmul.allow_tf32 = True
@@ -122,7 +110,7 @@ class TorchEngine:
         self.penalized = [
             (named[n.weight_key(w)], w.l2) for n in self.graph.nodes for w in n.weights if w.l2
         ]
-        self.activate = None if self.out_act.name == "linear" else activation(self.out_act)
+        self._act = None if self.out_act.name == "linear" else activation(self.out_act)
         self.call: Callable[..., torch.Tensor] = torch.compile(self.net) if compile else self.net
         self.train_call = self.call
         if self.world > 1:  # gradients averaged over the processes during backward
@@ -179,22 +167,21 @@ class TorchEngine:
             at += len(rows)
         return np.concatenate(parts), bounds
 
-    def _activated(self, out: torch.Tensor) -> torch.Tensor:
-        return out if self.activate is None else self.activate(out)
+    def activate(self, out: torch.Tensor) -> torch.Tensor:
+        return out if self._act is None else self._act(out)
 
-    def _metric_sums(self, out: torch.Tensor, y: torch.Tensor, sums: dict, counts: dict) -> None:
-        probs = self._activated(out) if NEEDS_PROBS.intersection(self.metrics) else None
-        for m in self.metrics:
-            s, c = METRICS[m](out, probs, y, self.kind, self.from_logits)
-            sums[m].append(s)
-            counts[m] += c
-
-    def _logs(
-        self, losses: list, sizes: list[int], sums: dict, counts: dict, reduce: bool = False
-    ) -> tuple[np.ndarray, dict[str, float]]:
-        """Read the epoch's numbers back in one transfer: (per-batch losses, logs).
-        With `reduce`, `losses` are per-batch sums over this process's rows, and they,
-        the metric sums and the counts are added up over all processes first."""
+    def read_back(
+        self,
+        losses: list[torch.Tensor],
+        sizes: list[int],
+        sums: dict[str, list],
+        counts: dict[str, int],
+        training: bool,
+    ) -> tuple[list[float], dict[str, float], dict[str, float]]:
+        """The epoch's numbers in one transfer. Training over several processes, `losses`
+        are per-batch sums over this process's rows, and they, the metric sums and the
+        counts are added up over all processes first."""
+        reduce = training and self.world > 1
         metrics = self.metrics
         parts = [torch.stack(losses).double()]
         parts += [torch.stack(sums[m]).double().sum().reshape(1) for m in metrics]
@@ -209,13 +196,8 @@ class TorchEngine:
         if reduce:
             per_batch = per_batch / np.asarray(sizes, dtype=np.float64)
             counts = dict(zip(metrics, values[nb + nm :].tolist()))
-        total = 0.0
-        for loss, size in zip(per_batch.tolist(), sizes):  # in order, like the NumPy engine
-            total += loss * size
-        logs = {"loss": total / sum(sizes)}
-        for m, s in zip(metrics, values[nb : nb + nm].tolist()):
-            logs[m] = s / max(counts[m], 1)
-        return per_batch, logs
+        totals = dict(zip(metrics, values[nb : nb + nm].tolist()))
+        return per_batch.tolist(), totals, counts
 
     # ------------------------------------------------------------------ engine interface
     def prepare(self, x: Any, y: Any | None) -> TorchData:
@@ -227,79 +209,52 @@ class TorchEngine:
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(a).to(self.device)
 
-    def _inputs(self, x: Any) -> list[torch.Tensor]:
+    def inputs(self, x: Any) -> list[torch.Tensor]:
         if isinstance(x, TorchData):
             return x.xs
         return [self._tensor(a) for a in input_arrays(self.full_graph, x, self.dtype)]
 
-    def train_epoch(
-        self,
-        data: TorchData,
-        order: np.ndarray,
-        batch_size: int,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> dict[str, float]:
-        if self.optimizer is None:
-            raise NNDSLError("this model has no optimizer")
+    def set_mode(self, training: bool) -> None:
+        self.net.train(training)
+
+    def epoch_batches(self, data: TorchData, order: np.ndarray, batch_size: int) -> Iterator[Batch]:
         # the epoch's order (this process's shard) goes to the device once; one gather,
         # then batches are views
         local, bounds = self._shard(np.asarray(order, dtype=np.int64), batch_size)
         index = torch.as_tensor(local, device=self.device)
         xs = [x.index_select(0, index) for x in data.xs]
         y = data.y.index_select(0, index)
-        losses: list[torch.Tensor] = []
-        sums: dict[str, list] = {m: [] for m in self.metrics}
-        counts = dict.fromkeys(self.metrics, 0)
-        self.net.train()
-        for b, (start, stop, size) in enumerate(bounds):
-            yb = y[start:stop]
-            out = self._forward([x[start:stop] for x in xs], training=True)
-            loss, record = self._train_loss(out, yb, stop - start, size)
-            for p in self.params:
-                p.grad = None
-            loss.backward()
-            if self.clip_norm is not None:
-                torch.nn.utils.clip_grad_norm_(self.params, self.clip_norm, foreach=True)
-            self.optimizer.step()
-            self.steps += 1
-            losses.append(record)
-            if self.metrics:
-                self._metric_sums(out.detach(), yb, sums, counts)
-            if on_batch is not None:
-                on_batch(b)
-        sizes = [size for _, _, size in bounds]
-        per_batch, logs = self._logs(losses, sizes, sums, counts, reduce=self.world > 1)
-        bad = np.flatnonzero(~np.isfinite(per_batch))
-        if bad.size:
-            raise NonFiniteLoss(int(bad[0]), float(per_batch[bad[0]]))
-        return logs
+        for start, stop, size in bounds:
+            yield [x[start:stop] for x in xs], y[start:stop], size
+
+    def train_forward(
+        self, xs: list[torch.Tensor], y: torch.Tensor, size: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        out = self._forward(xs, training=True)
+        loss, record = self._train_loss(out, y, y.shape[0], size)
+        return loss, record, out.detach()
+
+    def train_step(self, loss: torch.Tensor) -> None:
+        for p in self.params:
+            p.grad = None
+        loss.backward()
+        if self.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.params, self.clip_norm, foreach=True)
+        self.optimizer.step()
+        self.steps += 1
 
     @torch.no_grad()
-    def evaluate(self, data: TorchData, batch_size: int) -> dict[str, float]:
-        n = len(data)
-        step = max(batch_size, EVAL_BATCH)  # evaluation needs no small batches
-        losses, sizes = [], []
-        sums: dict[str, list] = {m: [] for m in self.metrics}
-        counts = dict.fromkeys(self.metrics, 0)
-        self.net.eval()
-        for start in range(0, n, step):
-            xb = [x[start : start + step] for x in data.xs]
-            yb = data.y[start : start + step]
-            out = self._forward(xb)
-            losses.append(self._loss(out, yb))
-            sizes.append(yb.shape[0])
-            self._metric_sums(out, yb, sums, counts)
-        return self._logs(losses, sizes, sums, counts)[1]
+    def eval_batch(
+        self, xs: list[torch.Tensor], y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self._forward(xs)
+        return self._loss(out, y), out
 
     @torch.no_grad()
-    def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
-        xs = self._inputs(x)
-        step = max(batch_size, EVAL_BATCH)
-        self.net.eval()
-        parts = [
-            self._activated(self._forward([a[start : start + step] for a in xs]))
-            for start in range(0, xs[0].shape[0], step)
-        ]
+    def predict_batch(self, xs: list[torch.Tensor]) -> torch.Tensor:
+        return self.activate(self._forward(xs))
+
+    def join_predictions(self, parts: list[torch.Tensor]) -> np.ndarray:
         if not parts:
             return np.empty((0, *self.graph.output.shape), self.dtype)
         return torch.cat(parts).cpu().numpy()
@@ -308,7 +263,7 @@ class TorchEngine:
     def logits(self, x: Any) -> np.ndarray:
         """The output before the split-off activation (for gradient checks and tests)."""
         self.net.eval()
-        return self._forward(self._inputs(x)).cpu().numpy()
+        return self._forward(self.inputs(x)).cpu().numpy()
 
     def loss_and_grads(self, x: Any, y: Any, training: bool = False) -> tuple[float, dict]:
         """Loss on one batch and the gradient of every weight (tests, `nndsl trace`)."""
