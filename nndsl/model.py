@@ -211,7 +211,7 @@ class Model:
     def _check_targets(self, dataset: Any) -> None:
         """A target the loss cannot take (a class label out of range for the output), named
         by the data's own row before any split or shuffle: for a CSV, its line and cell."""
-        from nndsl.train.targets import first_bad_target
+        from nndsl.ir.targets import first_bad_target
 
         plan = self.plan
         units = self.graph.output.shape[-1] if self.graph.output.shape else 1

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from nndsl.backends.base import check_weights
 from nndsl.errors import NNDSLError
 from nndsl.files import (
     BadArchive,
@@ -29,6 +28,7 @@ from nndsl.files import (
     open_regular,
     show_path,
 )
+from nndsl.ir.check import check_weights
 
 try:  # optional: .npz needs nothing beyond numpy
     from safetensors import safe_open

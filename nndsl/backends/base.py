@@ -219,32 +219,6 @@ def _logs(
     return logs
 
 
-def check_weights(expected: dict[str, tuple[int, ...]], given: dict[str, np.ndarray]) -> None:
-    """Refuse weights with a missing, extra or wrongly shaped tensor, naming it."""
-    missing = [k for k in expected if k not in given]
-    extra = [k for k in given if k not in expected]
-    if missing:
-        raise NNDSLError(
-            f"weights are missing tensor '{missing[0]}' "
-            f"(shape {expected[missing[0]]})"
-            + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""),
-            hint="were they saved from a different model?",
-        )
-    if extra:
-        raise NNDSLError(
-            f"weights have an unexpected tensor '{extra[0]}' "
-            f"(shape {tuple(np.shape(given[extra[0]]))})",
-            hint="were they saved from a different model? expected: " + ", ".join(expected),
-        )
-    for k, shape in expected.items():
-        got = tuple(np.shape(given[k]))
-        if got != tuple(shape):
-            raise NNDSLError(f"weight '{k}' has shape {got}, but the model needs {tuple(shape)}")
-        dtype = getattr(given[k], "dtype", None)
-        if isinstance(dtype, np.dtype) and dtype.kind not in "biuf":
-            raise NNDSLError(f"weight '{k}' holds {dtype}, not numbers")
-
-
 # ---------------------------------------------------------------- shared by the engines
 
 

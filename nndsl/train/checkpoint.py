@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nndsl.backends.base import check_weights
 from nndsl.errors import NNDSLError
 from nndsl.files import (
     BadArchive,
@@ -42,6 +41,7 @@ from nndsl.files import (
     held_signals,
     show_path,
 )
+from nndsl.ir.check import check_weights
 from nndsl.train.callbacks import Callback
 from nndsl.train.history import History
 

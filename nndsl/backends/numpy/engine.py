@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from nndsl.backends.base import Batch, Engine, check_weights, dataset_arrays, input_arrays
+from nndsl.backends.base import Batch, Engine, dataset_arrays, input_arrays
 from nndsl.backends.numpy.activations import apply as apply_activation
 from nndsl.backends.numpy.kernels import KERNELS
 from nndsl.backends.numpy.losses import LOSSES
 from nndsl.backends.numpy.optimizers import clip_grad_norm, make_optimizer
+from nndsl.ir.check import check_weights
 from nndsl.ir.graph import Graph
 from nndsl.ir.init import initial_weights
 from nndsl.ir.signature import Spec

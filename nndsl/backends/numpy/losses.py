@@ -2,7 +2,7 @@
 sigmoid/softmax), so extreme values never produce NaN or Inf.
 
 Every function takes the model output `out` (logits for cross-entropies) and prepared
-targets `y` (see nndsl.train.targets), returns the mean loss over the batch and writes
+targets `y` (see nndsl.ir.targets), returns the mean loss over the batch and writes
 dLoss/dout into `grad`.
 """
 

@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from nndsl.backends.base import Batch, Engine, check_weights, dataset_arrays, input_arrays
+from nndsl.backends.base import Batch, Engine, dataset_arrays, input_arrays
 from nndsl.backends.torch.distributed import rank_and_world
 from nndsl.backends.torch.losses import LOSSES
 from nndsl.backends.torch.lowering import activation, load_weights, lower, named_tensors
 from nndsl.backends.torch.optimizers import flat_state, load_flat_state, make_optimizer
 from nndsl.errors import NNDSLError
+from nndsl.ir.check import check_weights
 from nndsl.ir.graph import Graph
 from nndsl.ir.init import initial_weights
 from nndsl.ir.signature import Spec
