@@ -7,14 +7,16 @@ kernel, `recurrent_weight` (units, gates * units) its recurrent kernel, gates si
 side in Keras' order (lstm: input, forget, cell, output; gru: update, reset, candidate).
 The gru is Keras' default (reset_after=true): its bias is (2, 3 * units), the input
 bias above the recurrent one, and the reset gate multiplies the recurrent candidate
-term after its bias is added. Both backends compute exactly this function.
+term after its bias is added. Both backends compute exactly this function: each op's
+`compute` gives it as a composition of primitives (a Python loop over the steps), which
+the hand-written kernels are proven equal to.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nndsl.ir.opdef import OpDef, Shape, ShapeError, WeightDef, fmt_shape, op
+from nndsl.ir.opdef import OPS, OpDef, Shape, ShapeError, WeightDef, fmt_shape, op
 from nndsl.ir.signature import Param, Spec
 
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
@@ -142,6 +144,85 @@ def _recurrent_params(name: str) -> tuple[Param, ...]:
     return tuple(params)
 
 
+def _activate(P: Any, spec: Spec, z: Any) -> Any:
+    # nndsl.ir.ops.activate, which this module cannot import (ops imports it: a cycle)
+    return OPS[spec.name].compute(P, [z], {}, dict(spec.args))
+
+
+def _steps(P: Any, xs: list[Any], w: dict[str, Any], bias: Any) -> list[Any]:
+    """The input product of every step at once, x @ weight (+ bias): (batch, timesteps,
+    features) -> the steps' (batch, gates * units), in order."""
+    (x,) = xs
+    _, steps, _ = x.shape
+    xw = P.matmul(x, w["weight"])
+    if bias is not None:
+        xw = xw + bias
+    width = xw.shape[-1]
+    return [P.reshape(P.slice(xw, 1, t, t + 1), (-1, width)) for t in range(steps)]
+
+
+def _gate(P: Any, z: Any, k: int, units: int) -> Any:
+    """Gate k's (..., units) of z (..., gates * units)."""
+    return P.slice(z, -1, k * units, (k + 1) * units)
+
+
+def _output(P: Any, hs: list[Any], a: dict[str, Any]) -> Any:
+    """Every step's state (batch, timesteps, units), or the last one (batch, units)."""
+    if not a["return_sequences"]:
+        return hs[-1]
+    return P.reshape(P.concat(hs, 1), (-1, len(hs), a["units"]))
+
+
+def _simple_rnn(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
+    h, hs = None, []
+    for z in _steps(P, xs, w, w.get("bias")):
+        if h is not None:  # h_0 = 0
+            z = z + P.matmul(h, w["recurrent_weight"])
+        h = _activate(P, a["activation"], z)
+        hs.append(h)
+    return _output(P, hs, a)
+
+
+def _lstm(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
+    units, act, gate_act = a["units"], a["activation"], a["recurrent_activation"]
+    h = c = None
+    hs = []
+    for z in _steps(P, xs, w, w.get("bias")):
+        if h is not None:  # h_0 = c_0 = 0
+            z = z + P.matmul(h, w["recurrent_weight"])
+        i, f, g, o = (_gate(P, z, k, units) for k in range(4))
+        i, f, o = (_activate(P, gate_act, v) for v in (i, f, o))
+        c = i * _activate(P, act, g) if c is None else f * c + i * _activate(P, act, g)
+        h = o * _activate(P, act, c)
+        hs.append(h)
+    return _output(P, hs, a)
+
+
+def _gru(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
+    units, act, gate_act = a["units"], a["activation"], a["recurrent_activation"]
+    b_in = b_rec = None
+    if "bias" in w:  # (2, 3 * units): the input bias above the recurrent one
+        b_in, b_rec = (P.reshape(P.slice(w["bias"], 0, k, k + 1), (-1,)) for k in (0, 1))
+    h, hs = None, []
+    for xz in _steps(P, xs, w, b_in):
+        # the recurrent term h_(t-1) @ recurrent_weight + b_rec, with h_0 = 0
+        hz = None if h is None else P.matmul(h, w["recurrent_weight"])
+        if b_rec is not None:
+            hz = b_rec if hz is None else hz + b_rec
+        x_z, x_r, x_n = (_gate(P, xz, k, units) for k in range(3))
+        if hz is None:
+            z, n = _activate(P, gate_act, x_z), _activate(P, act, x_n)
+        else:
+            h_z, h_r, h_n = (_gate(P, hz, k, units) for k in range(3))
+            z = _activate(P, gate_act, x_z + h_z)
+            n = _activate(P, act, x_n + _activate(P, gate_act, x_r + h_r) * h_n)
+        h = (1 - z) * n if h is None else z * h + (1 - z) * n
+        hs.append(h)
+    return _output(P, hs, a)
+
+
+_COMPUTE = {"simple_rnn": _simple_rnn, "lstm": _lstm, "gru": _gru}
+
 _DOCS = {
     "simple_rnn": "Fully connected recurrence (Elman): h_t = activation(x_t @ weight + "
     "h_(t-1) @ recurrent_weight + bias), h_0 = 0.",
@@ -163,5 +244,6 @@ for _name in GATES:
             shape=_recurrent_shape(_name),
             weights=_recurrent_weights(_name),
             family="recurrent",
+            compute=_COMPUTE[_name],
         )
     )
