@@ -3,7 +3,9 @@ channels-last samples, as in Keras: `(length, channels)` for 1-d, `(height, widt
 channels)` for 2-d. Imported by `nndsl.ir.ops`, whose registry they join.
 
 The window arithmetic (`window`) lives here too, so that both backends pad and stride
-exactly as the shape rule says.
+exactly as the shape rule says. Each op's `compute` is its composition of primitives:
+`windows` (im2col) then a matrix product, a max or a mean; the hand-written kernels are
+the fast paths, proven equal to it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from nndsl.ir.opdef import OpDef, Shape, ShapeError, WeightDef, fmt_shape, op
+from nndsl.ir.opdef import OPS, OpDef, Shape, ShapeError, WeightDef, fmt_shape, op
 from nndsl.ir.signature import Param, Spec
 
 DIMS = {1: ("length",), 2: ("height", "width")}
@@ -116,6 +118,79 @@ def _window_shape(name: str, rank: int, size_key: str, stride_key: str, what: st
     return rule
 
 
+# ---------------------------------------------------------------- compositions
+
+
+def _activate(P: Any, spec: Spec, z: Any) -> Any:
+    # nndsl.ir.ops.activate, which this module cannot import (ops imports it: a cycle)
+    return OPS[spec.name].compute(P, [z], {}, dict(spec.args))
+
+
+def _patches(P: Any, x: Any, a: dict[str, Any], size_key: str, stride_key: str, fill: float):
+    """x (batch, *spatial, channels) -> its windows (batch, *out, taps, channels), and
+    whether padding reaches into them."""
+    wins = windows(tuple(x.shape[1:]), a, size_key, stride_key)
+    pads = tuple((w.pad_before, w.pad_after) for w in wins)
+    cols = P.windows(
+        x,
+        tuple(w.size for w in wins),
+        tuple(w.stride for w in wins),
+        tuple(w.dilation for w in wins),
+        pads,
+        fill,
+    )
+    taps = math.prod(w.size for w in wins)
+    return P.reshape(cols, (x.shape[0], *(w.out for w in wins), taps, x.shape[-1])), any(
+        b or e for b, e in pads
+    )
+
+
+def _conv(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
+    """im2col and one matrix product: (..., taps * channels) @ (taps * channels, filters),
+    the kernel (*size, in, filters) flattened in the windows' order."""
+    cols, _ = _patches(P, xs[0], a, "kernel_size", "strides", 0.0)
+    shape = tuple(cols.shape)
+    z = P.matmul(
+        P.reshape(cols, (*shape[:-2], shape[-2] * shape[-1])),
+        P.reshape(w["weight"], (-1, a["filters"])),
+    )
+    return _activate(P, a["activation"], z + w["bias"] if "bias" in w else z)
+
+
+def _max_pool(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
+    # padded with -inf: never a window's max (every window holds an input value)
+    cols, _ = _patches(P, xs[0], a, "pool_size", "strides", -math.inf)
+    return P.max(cols, -2)
+
+
+def _avg_pool(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
+    """The mean per window; where padding reaches in, over the input values only: the
+    window sums over the windows' counts of input positions (the windows of ones)."""
+    x = xs[0]
+    cols, pads = _patches(P, x, a, "pool_size", "strides", 0.0)
+    if not pads:
+        return P.mean(cols, -2)
+    ones, _ = _patches(P, x * 0.0 + 1.0, a, "pool_size", "strides", 0.0)
+    return P.sum(cols, -2) / P.sum(ones, -2)
+
+
+def _global_avg_pool(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
+    x = xs[0]
+    return P.mean(P.reshape(x, (x.shape[0], -1, x.shape[-1])), 1)
+
+
+def _upsample(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
+    """Nearest neighbour: a new axis of 1 after each spatial axis, `size` copies of x
+    joined along it (concat's VJP sums the copies back), then merged into that axis."""
+    x = xs[0]
+    spatial = tuple(x.shape[1:-1])
+    reps = per_axis(a["size"], len(spatial))
+    y = P.reshape(x, (x.shape[0], *(m for n in spatial for m in (n, 1)), x.shape[-1]))
+    for i, k in enumerate(reps):
+        y = P.concat([y] * k, 2 + 2 * i)
+    return P.reshape(y, (x.shape[0], *(n * k for n, k in zip(spatial, reps)), x.shape[-1]))
+
+
 # ---------------------------------------------------------------- convolutions
 
 
@@ -179,6 +254,7 @@ for _rank in (1, 2):
             shape=_window_shape(_name, _rank, "kernel_size", "strides", "kernel"),
             weights=_conv_weights(_rank),
             family="convolution",
+            compute=_conv,
         )
     )
 
@@ -217,6 +293,7 @@ for _rank in (1, 2):
                 _pool_params(_rank),
                 shape=_window_shape(_name, _rank, "pool_size", "strides", "pool window"),
                 family="convolution",
+                compute=_max_pool if _kind == "max" else _avg_pool,
             )
         )
 
@@ -238,6 +315,7 @@ op(
         (),
         shape=_global_shape,
         family="convolution",
+        compute=_global_avg_pool,
     )
 )
 
@@ -262,5 +340,6 @@ op(
         (Param("size", "ints", 2, doc="repeats per axis (one number: every axis)", low=1),),
         shape=_upsample_shape,
         family="convolution",
+        compute=_upsample,
     )
 )

@@ -61,5 +61,12 @@ PRIMITIVES: dict[str, Primitive] = {
         Primitive("slice", "slice(x, axis, start, stop)", "x[start:stop] along an axis"),
         Primitive("concat", "concat(xs, axis)", "tensors joined along an axis"),
         Primitive("where", "where(condition, x, y)", "x where the condition holds, else y"),
+        # structured (own kernels, for speed): sliding windows, channels last
+        Primitive(
+            "windows",
+            "windows(x, size, strides, dilation, pads, fill=0.0)",
+            "im2col: (batch, *spatial, channels) -> (batch, *out, *size, channels), every "
+            "window of x padded by pads ((before, after) per spatial axis) with fill",
+        ),
     )
 }

@@ -13,12 +13,14 @@ without being recorded.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from nndsl.backends.numpy.activations import erf
 from nndsl.ir.primitives import PRIMITIVES
@@ -90,6 +92,43 @@ def _concat_vjp(g, ans, *xs, axis):
     return tuple(np.split(g, cuts, axis=axis))
 
 
+def _windows(x, size, strides, dilation, pads, fill=0.0):
+    """(N, *spatial, C) -> (N, *out, *size, C): a strided view of every window of the
+    padded input, copied once."""
+    if any(b or a for b, a in pads):
+        x = np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=fill)
+    span = [(k - 1) * d + 1 for k, d in zip(size, dilation)]
+    out = [(n - w) // s + 1 for n, w, s in zip(x.shape[1:-1], span, strides)]
+    step = x.strides[1:-1]
+    view = as_strided(
+        x,
+        (x.shape[0], *out, *size, x.shape[-1]),
+        (
+            x.strides[0],
+            *(t * s for t, s in zip(step, strides)),
+            *(t * d for t, d in zip(step, dilation)),
+            x.strides[-1],
+        ),
+        writeable=False,
+    )
+    return np.ascontiguousarray(view)
+
+
+def _windows_vjp(g, ans, x, size, strides, dilation, pads, fill=0.0):
+    # one vectorized add per kernel tap (9 for 3x3), never a loop over pixels or samples
+    rank, spatial = len(size), x.shape[1:-1]
+    out = ans.shape[1 : 1 + rank]
+    padded = [n + b + a for n, (b, a) in zip(spatial, pads)]
+    dxp = np.zeros((x.shape[0], *padded, x.shape[-1]), dtype=g.dtype)
+    for tap in itertools.product(*map(range, size)):
+        reads = tuple(
+            slice(t * d, t * d + (o - 1) * s + 1, s)
+            for t, d, o, s in zip(tap, dilation, out, strides)
+        )
+        dxp[(slice(None), *reads)] += g[(slice(None),) * (1 + rank) + tap]
+    return (dxp[(slice(None), *(slice(b, b + n) for n, (b, a) in zip(spatial, pads)))],)
+
+
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 FORWARD: dict[str, Callable[..., np.ndarray]] = {
@@ -122,6 +161,7 @@ FORWARD: dict[str, Callable[..., np.ndarray]] = {
     "slice": _slice,
     "concat": lambda *xs, axis: np.concatenate(xs, axis=axis),
     "where": lambda c, x, y: np.where(c, x, y),
+    "windows": _windows,
 }
 
 VJP: dict[str, Callable[..., tuple[Any, ...]]] = {
@@ -170,6 +210,7 @@ VJP: dict[str, Callable[..., tuple[Any, ...]]] = {
         unbroadcast(np.where(c, g, 0), _shape(x)),
         unbroadcast(np.where(c, 0, g), _shape(y)),
     ),
+    "windows": _windows_vjp,
 }
 
 assert FORWARD.keys() == VJP.keys() == PRIMITIVES.keys(), "one forward and VJP per primitive"
@@ -310,5 +351,6 @@ _ATTRS: dict[str, tuple[str, ...]] = {
     "reshape": ("shape",),
     "transpose": ("axes",),
     "slice": ("axis", "start", "stop"),
+    "windows": ("size", "strides", "dilation", "pads", "fill"),
 }
 _ATTRS.update({n: () for n in PRIMITIVES if n not in _ATTRS})

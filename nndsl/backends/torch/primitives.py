@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from nndsl.ir.graph import Node
@@ -22,6 +23,17 @@ def _where(c: Any, x: Any, y: Any) -> torch.Tensor:
 def _maximum(x: Any, y: Any) -> torch.Tensor:
     x, y = (v if torch.is_tensor(v) else torch.tensor(v) for v in (x, y))
     return torch.maximum(x, y.to(x.dtype) if x.is_floating_point() else y)
+
+
+def _windows(x, size, strides, dilation, pads, fill=0.0) -> torch.Tensor:
+    """(N, *spatial, C) -> (N, *out, *size, C): each axis unfolded in turn (a view), every
+    dilation-th position of a window's span kept."""
+    if any(b or a for b, a in pads):
+        x = F.pad(x, [0, 0, *(w for pad in reversed(pads) for w in pad)], value=fill)
+    rank = len(size)
+    for axis, (k, s, d) in enumerate(zip(size, strides, dilation), start=1):
+        x = x.unfold(axis, (k - 1) * d + 1, s)[..., ::d]  # window appended last
+    return x.permute(0, *range(1, rank + 1), *range(rank + 2, 2 * rank + 2), rank + 1)
 
 
 P = SimpleNamespace(
@@ -55,6 +67,7 @@ P = SimpleNamespace(
     slice=lambda x, axis, start, stop: x.narrow(axis, start, stop - start),
     concat=lambda xs, axis: torch.cat(list(xs), dim=axis),
     where=_where,
+    windows=_windows,
 )
 
 assert set(vars(P)) == set(PRIMITIVES), "one torch function per primitive"

@@ -40,6 +40,8 @@ def test_the_fast_paths_are_the_ones_expected() -> None:
     assert set(FUSED) == {
         "dense", "flatten", "reshape", "add", "multiply", "concat", "layer_norm",
         "simple_rnn", "lstm", "gru",
+        "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+        "global_avg_pool", "upsample",
         *(n for n in ACTIVATIONS),
     }  # fmt: skip
 

@@ -76,6 +76,26 @@ CASES: dict[str, list[tuple[list[np.ndarray], dict]]] = {
         ([away_from_kinks((3, 2)), away_from_kinks((3, 4)), away_from_kinks((3, 1))], {"axis": -1})
     ],
     "where": [([rng.random((3, 4)) > 0.5, away_from_kinks((3, 4)), away_from_kinks((4,))], {})],
+    "windows": [  # overlapping and strided; dilated and padded (with a fill); 1-d
+        (
+            [away_from_kinks((2, 5, 4, 3))],
+            {"size": (2, 3), "strides": (2, 1), "dilation": (1, 1), "pads": ((0, 0), (0, 0))},
+        ),
+        (
+            [away_from_kinks((2, 4, 5, 2))],
+            {
+                "size": (2, 2),
+                "strides": (1, 2),
+                "dilation": (2, 1),
+                "pads": ((1, 0), (1, 2)),
+                "fill": -1.5,
+            },
+        ),
+        (
+            [away_from_kinks((2, 7, 2))],
+            {"size": (3,), "strides": (2,), "dilation": (2,), "pads": ((2, 2),)},
+        ),
+    ],
 }
 
 
