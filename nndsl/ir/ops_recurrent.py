@@ -56,6 +56,7 @@ op(
             )
         ],
         family="recurrent",
+        compute=lambda P, xs, w, a: P.gather(w["weight"], xs[0]),
     )
 )
 

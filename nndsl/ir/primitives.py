@@ -60,6 +60,12 @@ PRIMITIVES: dict[str, Primitive] = {
         Primitive("transpose", "transpose(x, axes)", "axes permuted"),
         Primitive("slice", "slice(x, axis, start, stop)", "x[start:stop] along an axis"),
         Primitive("concat", "concat(xs, axis)", "tensors joined along an axis"),
+        Primitive(
+            "gather",
+            "gather(x, indices)",
+            "rows of x by integer indices: (*indices.shape, *x.shape[1:]); no gradient to "
+            "the indices",
+        ),
         Primitive("where", "where(condition, x, y)", "x where the condition holds, else y"),
         # structured (own kernels, for speed): sliding windows, channels last
         Primitive(

@@ -129,6 +129,13 @@ def _windows_vjp(g, ans, x, size, strides, dilation, pads, fill=0.0):
     return (dxp[(slice(None), *(slice(b, b + n) for n, (b, a) in zip(spatial, pads)))],)
 
 
+def _gather_vjp(g, ans, x, indices):
+    # a row picked more than once gets the sum of its gradients
+    dx = np.zeros(_shape(x), dtype=g.dtype)
+    np.add.at(dx, np.asarray(indices, np.intp).ravel(), g.reshape(-1, *dx.shape[1:]))
+    return dx, None
+
+
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 FORWARD: dict[str, Callable[..., np.ndarray]] = {
@@ -160,6 +167,7 @@ FORWARD: dict[str, Callable[..., np.ndarray]] = {
     "transpose": lambda x, axes: np.transpose(x, axes),
     "slice": _slice,
     "concat": lambda *xs, axis: np.concatenate(xs, axis=axis),
+    "gather": lambda x, indices: np.take(x, np.asarray(indices, np.intp), axis=0),
     "where": lambda c, x, y: np.where(c, x, y),
     "windows": _windows,
 }
@@ -205,6 +213,7 @@ VJP: dict[str, Callable[..., tuple[Any, ...]]] = {
     "transpose": lambda g, ans, x, axes: (np.transpose(g, np.argsort(axes)),),
     "slice": _slice_vjp,
     "concat": _concat_vjp,
+    "gather": _gather_vjp,
     "where": lambda g, ans, c, x, y: (
         None,
         unbroadcast(np.where(c, g, 0), _shape(x)),
@@ -341,7 +350,7 @@ class Primitives:
 
 # tensor operands first, then attributes (positional or by name), per primitive
 _ARITY = {
-    **{n: 2 for n in ("add", "sub", "mul", "div", "maximum", "matmul")},
+    **{n: 2 for n in ("add", "sub", "mul", "div", "maximum", "matmul", "gather")},
     "where": 3,
 }
 _ARITY.update({n: 1 for n in PRIMITIVES if n not in _ARITY})

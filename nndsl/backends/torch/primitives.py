@@ -66,6 +66,7 @@ P = SimpleNamespace(
     transpose=lambda x, axes: x.permute(*axes),
     slice=lambda x, axis, start, stop: x.narrow(axis, start, stop - start),
     concat=lambda xs, axis: torch.cat(list(xs), dim=axis),
+    gather=lambda x, indices: x[indices.long()],
     where=_where,
     windows=_windows,
 )

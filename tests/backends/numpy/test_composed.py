@@ -39,7 +39,7 @@ def test_the_fast_paths_are_the_ones_expected() -> None:
     # on purpose, with the proof below)
     assert set(FUSED) == {
         "dense", "flatten", "reshape", "add", "multiply", "concat", "layer_norm",
-        "simple_rnn", "lstm", "gru",
+        "embedding", "simple_rnn", "lstm", "gru",
         "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
         "global_avg_pool", "upsample",
         *(n for n in ACTIVATIONS),

@@ -75,6 +75,8 @@ CASES: dict[str, list[tuple[list[np.ndarray], dict]]] = {
     "concat": [
         ([away_from_kinks((3, 2)), away_from_kinks((3, 4)), away_from_kinks((3, 1))], {"axis": -1})
     ],
+    # indices repeat (their rows' gradients add up) and come in any shape
+    "gather": [([away_from_kinks((4, 3)), np.array([[0, 2], [2, 3], [0, 0]])], {})],
     "where": [([rng.random((3, 4)) > 0.5, away_from_kinks((3, 4)), away_from_kinks((4,))], {})],
     "windows": [  # overlapping and strided; dilated and padded (with a fill); 1-d
         (
@@ -123,7 +125,7 @@ def test_vjp_against_finite_differences(name: str) -> None:
         parts = VJP[name](g, ans, *values, **attrs)
         assert len(parts) == len(values)
         for i, (value, part) in enumerate(zip(values, parts)):
-            if value.dtype == bool:  # where's condition: no gradient
+            if value.dtype.kind in "bi":  # where's condition, gather's indices: no gradient
                 assert part is None
                 continue
             assert np.shape(part) == value.shape, f"{name}: gradient {i} has the wrong shape"
