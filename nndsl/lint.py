@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from nndsl.api import Program
 
 LR_RANGE = (1e-6, 10.0)
-# ops that pass their input through unchanged in kind (a probability stays one)
-_PASS_THROUGH = {"dropout", "flatten", "reshape", "linear"}
 
 
 def _warning(message: str, span: ast.Span | None, hint: str | None = None) -> NNDSLWarning:
@@ -190,7 +188,7 @@ def _probabilities_as_logits(graph: Graph, plan: TrainPlan, spans: _Spans) -> li
         return []
     by_name = {n.name: n for n in graph.nodes}
     node, after = graph.output, []
-    while node.op in _PASS_THROUGH and len(node.inputs) == 1:
+    while OPS[node.op].keeps_values and len(node.inputs) == 1:
         after.append(node.name)
         node = by_name[node.inputs[0]]
     act = node.op if OPS[node.op].family == "activation" else None

@@ -60,6 +60,11 @@ class OpDef:
     # a the attributes. Both backends run it with no code of the op's own; an op without
     # one has a hand-written kernel in each backend.
     compute: Callable[..., Any] | None = None
+    # facts other parts read instead of name lists: the output is the input's values
+    # moved or masked (a probability stays one: lint's logits check looks through it);
+    # a recurrence over the time axis (the torch backend lowers it to one step module)
+    keeps_values: bool = False
+    recurrent: bool = False
 
 
 OPS: dict[str, OpDef] = {}

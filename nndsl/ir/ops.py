@@ -103,6 +103,7 @@ op(
         ),
         shape=lambda shapes, a: shapes[0],
         family="regularization",
+        keeps_values=True,
     )
 )
 
@@ -112,6 +113,7 @@ op(
         "Flattens each sample to one dimension.",
         (),
         shape=lambda shapes, a: (math.prod(shapes[0]),),
+        keeps_values=True,
         compute=lambda P, xs, w, a: P.reshape(xs[0], (xs[0].shape[0], -1)),
     )
 )
@@ -153,6 +155,7 @@ op(
         "with one channel. One size may be -1 (inferred).",
         (Param("shape", "int", doc="new dimensions of one sample", low=-1, variadic=True),),
         shape=_reshape_shape,
+        keeps_values=True,
         compute=lambda P, xs, w, a: P.reshape(xs[0], (xs[0].shape[0], *a["shape"])),
     )
 )
@@ -210,6 +213,7 @@ for _name, _doc, _params, _f in _ACTIVATIONS:
             shape=lambda shapes, a: shapes[0],
             family="activation",
             compute=lambda P, xs, w, a, f=_f: f(P, xs[0], **a),
+            keeps_values=_name == "linear",
         )
     )
 

@@ -246,5 +246,6 @@ for _name in GATES:
             weights=_recurrent_weights(_name),
             family="recurrent",
             compute=_COMPUTE[_name],
+            recurrent=True,
         )
     )

@@ -158,7 +158,7 @@ LOWERINGS: dict[str, Callable[[Node], nn.Module]] = {
     "batch_norm": norm.BatchNorm,
     "layer_norm": norm.LayerNorm,
     "embedding": rnn.Embedding,
-    **{name: _recurrent for name in ("simple_rnn", "lstm", "gru")},
+    **{name: _recurrent for name, o in OPS.items() if o.recurrent},
     **{name: (lambda node, name=name: ACTIVATIONS[name](**node.attrs)) for name in ACTIVATIONS},
 }
 
