@@ -39,7 +39,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import os
@@ -143,31 +142,21 @@ def _resumable(folder: Path) -> bool:
     return not is_complete(folder) or _run_config(folder).get("status") not in FINISHED
 
 
-def resume_settings(args: argparse.Namespace) -> tuple[dict, dict[str, Any]]:
-    """(checkpoint state, run settings) to continue the run in `args.resume`: its program
+def resume_settings(run: str | Path, epochs: int | None = None) -> tuple[dict, dict[str, Any]]:
+    """(checkpoint state, run settings) to continue the run in folder `run`: its program
     compiled from its source as it was (data resolved beside the original file), the same
-    overrides, model, backend, device and seed, into the same folder. `--epochs` may
-    extend the run; nothing else may change. Reads only: every process of a distributed
-    run calls it and continues from the same state."""
+    overrides, model, backend, device and seed, into the same folder; `epochs` may extend
+    it. Reads only: every process of a distributed run calls it and continues from the
+    same state."""
     from nndsl.api import compile_string
 
-    if getattr(args, "file", None):
-        raise NNDSLError("give either a FILE or --resume RUN_DIR, not both")
-    if getattr(args, "sets", None):
-        raise NNDSLError("--resume continues a run as it was: no --set")
-    state, final = find_checkpoint(args.resume)
+    state, final = find_checkpoint(run)
     meta = state["meta"]
     if "source" not in meta:
         raise NNDSLError(f"the checkpoint in {final} does not say what it trains")
     overrides = list(meta.get("overrides", []))
-    if args.epochs is not None:
-        overrides.append(f"epochs={args.epochs}")
-    for flag, key in (("backend", "backend"), ("seed", "seed")):
-        given = getattr(args, flag, None)
-        if flag == "backend" and given == "numpy":
-            given = None  # the default, not a choice
-        if given is not None and given != meta.get(key):
-            raise NNDSLError(f"--resume continues the {key} {meta.get(key)}; got --{flag} {given}")
+    if epochs is not None:
+        overrides.append(f"epochs={epochs}")
     program = compile_string(meta["source"], meta["path"], overrides)
     if (
         meta.get("graph") is not None
@@ -183,7 +172,7 @@ def resume_settings(args: argparse.Namespace) -> tuple[dict, dict[str, Any]]:
         "out": final,
         "model": meta.get("model"),
         "backend": meta.get("backend", "numpy"),
-        "device": meta.get("device") or getattr(args, "device", "auto"),
+        "device": meta.get("device") or "auto",
         "seed": meta.get("seed"),
     }
     return state, settings

@@ -147,29 +147,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.resume:
         if not under_torchrun():  # there, rank 0 recovers it, under the lock, when it writes
             recover_now(args.resume)  # a crash mid-swap: RUN in place before it is read
-        state, settings = resume_settings(args)
+        if args.file:
+            raise NNDSLError("give either a FILE or --resume RUN_DIR, not both")
+        if args.sets:
+            raise NNDSLError("--resume continues a run as it was: no --set")
+        state, settings = resume_settings(args.resume, args.epochs)
+        for flag, given in (("backend", args.backend), ("seed", args.seed)):
+            if flag == "backend" and given == "numpy":
+                given = None  # the default, not a choice
+            if given is not None and given != settings[flag]:
+                raise NNDSLError(
+                    f"--resume continues the {flag} {settings[flag]}; got --{flag} {given}"
+                )
+        if args.device != "auto" and not state["meta"].get("device"):
+            settings["device"] = args.device
         request = RunRequest(**settings, **common, resume=state)
     elif not args.file:
         raise NNDSLError("nndsl run needs a FILE, or --resume RUN_DIR to continue a run")
     else:
         sets = list(args.sets) + ([f"epochs={args.epochs}"] if args.epochs is not None else [])
         program = compile_file(args.file, overrides=sets)
+        out = Path(args.out) if args.out else None
+        request = RunRequest(
+            args.file, program, args.backend, args.device, args.model, args.seed, out, **common
+        )
         if program.sweep is not None and program.train is not None:
             if args.nproc > 1 or under_torchrun():
                 raise NNDSLError(
                     "a sweep trains its trials one per process (--jobs N); --nproc is for one run",
                     hint="run one trial in several processes from its run folder's model.nn",
                 )
-            return run_sweep(args, program)
+            return run_sweep(request, sample=args.trials, jobs=args.jobs)
         if args.trials is not None:
             raise NNDSLError(
                 "--trials samples a sweep, but this file has none",
                 hint="write a list where a value goes, e.g. optimizer = adam(lr=[1e-2, 1e-3])",
             )
-        out = Path(args.out) if args.out else None
-        request = RunRequest(
-            args.file, program, args.backend, args.device, args.model, args.seed, out, **common
-        )
     distributed = args.nproc > 1 or under_torchrun()
     if distributed and request.backend != "torch":
         raise NNDSLError("training in several processes needs --backend torch")

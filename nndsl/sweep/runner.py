@@ -12,7 +12,6 @@ same numbers as one after another.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import math
@@ -73,26 +72,29 @@ class Objective:
         return sorted(results, key=key)
 
 
-def run_sweep(args: argparse.Namespace, program: Any) -> int:
+def run_sweep(request: RunRequest, sample: int | None = None, jobs: int = 1) -> int:
+    """Train the trials of `request.program` (a sweep; its overrides are the --set texts),
+    or a seeded `sample` of them, `jobs` at a time, into one sweep folder."""
     from nndsl.sweep.trials import check_trials
 
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
+    program = request.program
+    say = (lambda *a: None) if request.quiet else (lambda *a: print(*a, file=sys.stderr))
     trials = program.trials
     chosen = trials
-    if getattr(args, "trials", None) is not None:
-        if args.trials < 1:
-            raise NNDSLError(f"--trials must be at least 1, got {args.trials}")
-        seed = args.seed if args.seed is not None else program.train.seed
-        chosen = [trials[i] for i in program.sweep.sample(args.trials, seed)]
+    if sample is not None:
+        if sample < 1:
+            raise NNDSLError(f"--trials must be at least 1, got {sample}")
+        seed = request.seed if request.seed is not None else program.train.seed
+        chosen = [trials[i] for i in program.sweep.sample(sample, seed)]
     if len(chosen) == len(trials):
         check_trials(program)
     for trial in chosen:  # every combination compiles before anything trains
         trial.program  # noqa: B018
     objective = Objective.of(program.train)
     model_name = program.train.model
-    folder = Path(args.out) if args.out else default_dir(f"{model_name}-sweep")
+    folder = request.out or default_dir(f"{model_name}-sweep")
     folder.mkdir(parents=True, exist_ok=True)
-    jobs = max(1, min(getattr(args, "jobs", 1) or 1, len(chosen)))
+    jobs = max(1, min(jobs or 1, len(chosen)))
     say(
         f"sweep of {model_name}: {len(chosen)} of {len(trials)} trials over "
         + ", ".join(program.sweep.labels)
@@ -100,7 +102,7 @@ def run_sweep(args: argparse.Namespace, program: Any) -> int:
         + f"; ranked by {objective.key} ({'lower' if objective.mode == 'min' else 'higher'}"
         " is better)"
     )
-    tasks = [(_trial_options(args, folder), t.index) for t in chosen]
+    tasks = [(_trial_options(request, folder), t.index) for t in chosen]
     results: list[TrialResult] = []
     interrupted = False
 
@@ -132,7 +134,7 @@ def run_sweep(args: argparse.Namespace, program: Any) -> int:
         from nndsl.sweep.plot import plot_sweep
 
         note = plot_sweep(ranked, objective, folder / "sweep.png", title=f"{model_name} sweep")
-    if not args.quiet:
+    if not request.quiet:
         if ranked:
             print(table(ranked, program.sweep.labels, objective))
         if note:
@@ -144,16 +146,15 @@ def run_sweep(args: argparse.Namespace, program: Any) -> int:
     return 130 if interrupted else 0
 
 
-def _trial_options(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+def _trial_options(request: RunRequest, folder: Path) -> dict[str, Any]:
     """What a trial's run needs, as plain data (it may cross to another process)."""
     return {
-        "file": args.file,
-        "sets": list(args.sets)
-        + ([f"epochs={args.epochs}"] if getattr(args, "epochs", None) is not None else []),
-        "backend": args.backend,
-        "device": args.device,
-        "model": args.model,
-        "seed": args.seed,
+        "file": request.file,
+        "sets": list(request.program.overrides),  # --set texts and --epochs
+        "backend": request.backend,
+        "device": request.device,
+        "model": request.model,
+        "seed": request.seed,
         "folder": str(folder),
     }
 
