@@ -208,13 +208,13 @@ def _add_training_commands(add: Callable) -> None:
     from nndsl.commands.export import add_command as add_export  # imports no torch
 
     add_export(add)
-    from nndsl.lrfind import add_command as add_lr_find
+    from nndsl.commands.lrfind import add_command as add_lr_find
 
     add_lr_find(add)
-    from nndsl.report import add_command as add_report
+    from nndsl.commands.report import add_command as add_report
 
     add_report(add)
-    from nndsl.lecture.commands import add_commands as add_lecture
+    from nndsl.commands.lecture import add_commands as add_lecture
 
     add_lecture(add)
 

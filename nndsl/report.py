@@ -8,14 +8,10 @@ curves.png): a report can be written long after the run, on another machine.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import csv
 import html
 import math
-import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,34 +36,6 @@ img { max-width: 100%; border: 1px solid #eaeef2; border-radius: 6px; }
           background: #ddf4ff; font-size: .85rem; }
 .status.failed, .status.interrupted { background: #ffebe9; }
 """
-
-
-def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
-    p = add(
-        "report",
-        cmd_report,
-        "write one self-contained HTML page about a run (or sweep) folder",
-        [
-            "nndsl report runs/will_i_pass-20250101-120000 --out report.html",
-            "nndsl report runs/xor-sweep-20250101-120000   # a sweep: ranked trials, the best",
-        ],
-    )
-    p.add_argument("folder", metavar="RUN_DIR", help="a run folder, or a sweep folder")
-    p.add_argument("--out", metavar="HTML", help="where to write it (default: RUN_DIR/report.html)")
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from nndsl.files import atomic_write_text
-
-    folder = Path(args.folder)
-    page = report_html(folder)
-    out = Path(args.out) if args.out else folder / "report.html"
-    atomic_write_text(out, page)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(out, 0o666 & ~umask)  # a page to share: readable as any new file would be
-    print(f"wrote {out}", file=sys.stderr)
-    return 0
 
 
 def report_html(folder: Path) -> str:
