@@ -109,11 +109,18 @@ class Model:
             elif validation_data is not None:
                 vx = self._as_inputs(validation_data[0], "validation_data")
                 validation_data = (self._scale(vx), validation_data[1])
-            elif plan.validation:  # the file's split, the same samples as `nndsl run` holds out
-                self.engine.prepare(tx, ty)  # checked whole: messages count what was given
-                tx, ty, validation_data = _split_file_way(tx, ty, plan.validation, plan.seed)
-        train_data = self.engine.prepare(tx, ty)
-        val_data = self.engine.prepare(*validation_data) if validation_data is not None else None
+        if x is not None and validation_data is None and not validation_split and plan.validation:
+            # the file's split, the same samples `nndsl run` holds out, of the data prepared
+            # (and checked: messages count what was given) once
+            whole = self.engine.prepare(tx, ty)
+            train_index, val_index, _ = split_indices(len(whole), plan.validation, 0.0, plan.seed)
+            train_data = self.engine.take(whole, train_index)
+            val_data = self.engine.take(whole, val_index)
+        else:
+            train_data = self.engine.prepare(tx, ty)
+            val_data = (
+                self.engine.prepare(*validation_data) if validation_data is not None else None
+            )
         bs = batch_size or plan.batch_size
         self._check_before_training(len(train_data), batch_size, verbose)
         monitor = (plan.early_stop or {}).get("monitor", "")
@@ -326,7 +333,8 @@ class Model:
 
     def training_columns(self) -> tuple[list[str] | None, list[str] | None]:
         """The training data's (feature, target) column names: as recorded by training or
-        in the weights file, else as the train block's csv(...) declares them."""
+        in the weights file, else as the train block's csv(...) declares them (then
+        recorded, as training would)."""
         features, targets = self.feature_names, self.target_names
         spec = self.plan.data if self.plan is not None else None
         if spec is None or spec.name != "csv" or (features and targets):
@@ -340,6 +348,8 @@ class Model:
             path = resolve_path(spec.args["path"], self.plan.base_dir)
             header = read_csv_header(path, path, spec.args.get("delimiter", ","))
             features = [h for h in header if h not in (targets or [])] or None
+        # what training on that file records: kept, so the header is read once
+        self.feature_names, self.target_names = features, targets
         return features, targets
 
     def _own_labels(self, ds: Any, shown: str) -> np.ndarray:
@@ -520,25 +530,6 @@ def _names_or_none(value: Any, default: list[str] | None) -> list[str] | None:
 
 def _quote_list(names: list[str], limit: int = 8) -> str:
     return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
-
-
-def _take(x: Any, index: np.ndarray) -> Any:
-    """Samples `index` of an array, a list of arrays (several inputs) or a dict of them."""
-    if isinstance(x, dict):
-        return {k: np.asarray(v)[index] for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [np.asarray(v)[index] for v in x]
-    return np.asarray(x)[index]
-
-
-def _split_file_way(
-    x: Any, y: Any, validation: float, seed: int
-) -> tuple[Any, Any, tuple[Any, Any]]:
-    """The train block's `validation` fraction held out of arrays given to fit, by the
-    same seeded shuffle `nndsl run` uses on the file's data."""
-    y = np.asarray(y)
-    train, val, _ = split_indices(len(y), validation, 0.0, seed)
-    return _take(x, train), y[train], (_take(x, val), y[val])
 
 
 def _split_off(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:

@@ -72,13 +72,27 @@ def train_run(request: RunRequest, rank: int = 0) -> int:
         plotter.close()
 
 
+def build_model(
+    program: Any,
+    backend: str = "numpy",
+    device: str = "auto",
+    model: str | None = None,
+    seed: int | None = None,
+) -> Any:
+    """`program.build` with a command line's choices: the device counts only on torch, the
+    seed only when given (else the file's)."""
+    build: dict[str, Any] = {"backend": backend, "model": model}
+    if backend == "torch":
+        build["device"] = device
+    if seed is not None:
+        build["seed"] = seed
+    return program.build(**build)
+
+
 def _build_run(request: RunRequest) -> Any:
-    build: dict[str, Any] = {"backend": request.backend, "model": request.model}
-    if request.backend == "torch":
-        build["device"] = request.device
-    if request.seed is not None:
-        build["seed"] = request.seed
-    model = request.program.build(**build)
+    model = build_model(
+        request.program, request.backend, request.device, request.model, request.seed
+    )
     if model.plan is None:
         raise NNDSLError(
             f"{request.file} has no train block for '{model.graph.name}'",

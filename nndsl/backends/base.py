@@ -9,6 +9,7 @@ epochs, shuffling order, validation, callbacks, history.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
@@ -60,6 +61,12 @@ class Engine(ABC):
     def prepare(self, x: Any, y: Any | None) -> Any:
         """Cast and place a dataset once (on the device): an object with `xs` (one array
         per input, samples first), `y` and `len()`; it feeds the methods below."""
+
+    def take(self, data: Any, index: np.ndarray) -> Any:
+        """Samples `index` of prepared `data`, where it lies: a split of a dataset prepared
+        (cast, checked, placed) once."""
+        ys = None if data.y is None else data.y[index]
+        return dataclasses.replace(data, xs=[x[index] for x in data.xs], y=ys)
 
     @abstractmethod
     def epoch_batches(self, data: Any, order: np.ndarray, batch_size: int) -> Iterable[Batch]:

@@ -8,11 +8,11 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from nndsl import lrfind
 from nndsl.api import compile_file
 from nndsl.commands.run import add_backend_options, add_set_option
+from nndsl.run import build_model
 
 
 def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -45,12 +45,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
             f"a sweep file: the range test runs on its first trial ({program.trials[0].describe()})"
         )
         program = program.trials[0].program
-    build: dict[str, Any] = {"backend": args.backend, "model": args.model}
-    if args.backend == "torch":
-        build["device"] = args.device
-    if args.seed is not None:
-        build["seed"] = args.seed
-    model = program.build(**build)
+    model = build_model(program, args.backend, args.device, args.model, args.seed)
     if note:
         print(note, file=sys.stderr)
     finding = lrfind.lr_find(model, min_lr=args.min_lr, max_lr=args.max_lr, steps=args.steps)

@@ -18,7 +18,7 @@ from nndsl.backends.torch.distributed import join, launch, leave, under_torchrun
 from nndsl.errors import NNDSLError
 from nndsl.files import atomic_write_text
 from nndsl.ir.targets import target_kind
-from nndsl.run import RunRequest, metrics_table, train_run
+from nndsl.run import RunRequest, build_model, metrics_table, train_run
 from nndsl.runfolder import compile_run_source, open_model_ref, recover_now, resume_settings
 from nndsl.sweep.runner import run_sweep
 
@@ -75,13 +75,7 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         "evaluate saved weights on the file's data or --data",
         "nndsl evaluate examples/digits.nn --weights runs/digits/weights.npz",
     )
-    p.add_argument("file", metavar="FILE", help="the .nn file")
-    add_backend_options(p)
-    p.add_argument(
-        "--weights",
-        metavar="W",
-        help="weights saved by a run (not needed when the file writes them all)",
-    )
+    add_saved_model_options(p)
     p.add_argument("--data", metavar="D", help=".csv or .npz (default: the test split)")
 
     p = add(
@@ -90,15 +84,24 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         "predict with saved weights; writes a CSV",
         "nndsl predict examples/will_i_pass.nn --weights W --data new.csv --out p.csv",
     )
-    p.add_argument("file", metavar="FILE", help="the .nn file")
+    add_saved_model_options(p)
+    p.add_argument("--data", required=True, metavar="D", help=".csv or .npz of inputs")
+    p.add_argument("--out", metavar="PATH", help="CSV to write (default: standard output)")
+
+
+def add_saved_model_options(p: argparse.ArgumentParser) -> None:
+    """FILE, its weights and the backend options, for the commands that use a trained
+    model (evaluate, predict)."""
+    p.add_argument(
+        "file", metavar="FILE", help="the .nn file, or a run folder (its model.nn and weights)"
+    )
     add_backend_options(p)
     p.add_argument(
         "--weights",
         metavar="W",
-        help="weights saved by a run (not needed when the file writes them all)",
+        help="weights saved by a run (default: the run folder's; not needed when the file "
+        "writes them all)",
     )
-    p.add_argument("--data", required=True, metavar="D", help=".csv or .npz of inputs")
-    p.add_argument("--out", metavar="PATH", help="CSV to write (default: standard output)")
 
 
 def add_set_option(p: argparse.ArgumentParser) -> None:
@@ -134,10 +137,7 @@ def _build(args: argparse.Namespace, program: Any = None) -> Any:
             hint="each trial's run folder holds the trial as model.nn (its data paths are "
             "relative to this file's folder: save it beside this file) and its weights.npz",
         )
-    build: dict[str, Any] = {"backend": args.backend, "model": args.model}
-    if args.backend == "torch":
-        build["device"] = args.device
-    return program, program.build(**build)
+    return program, build_model(program, args.backend, args.device, args.model)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
