@@ -21,20 +21,29 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Primitive:
     name: str
-    signature: str  # as a declaration calls it, for the reference
+    signature: str  # as a declaration calls it: tensor operands first, then attributes
     doc: str
+    operands: int = 1  # how many of the signature's parameters are tensors
+
+    @property
+    def attrs(self) -> tuple[str, ...]:
+        """The attribute names, in order (what a call may also give by position)."""
+        params = self.signature[self.signature.index("(") + 1 : -1].split(",")
+        return tuple(p.split("=")[0].strip() for p in params[self.operands :])
 
 
 PRIMITIVES: dict[str, Primitive] = {
     p.name: p
     for p in (
         # broadcasting arithmetic (also the operators + - * / and unary -)
-        Primitive("add", "add(x, y)", "x + y, broadcast"),
-        Primitive("sub", "sub(x, y)", "x - y, broadcast"),
-        Primitive("mul", "mul(x, y)", "x * y, broadcast"),
-        Primitive("div", "div(x, y)", "x / y, broadcast"),
+        Primitive("add", "add(x, y)", "x + y, broadcast", operands=2),
+        Primitive("sub", "sub(x, y)", "x - y, broadcast", operands=2),
+        Primitive("mul", "mul(x, y)", "x * y, broadcast", operands=2),
+        Primitive("div", "div(x, y)", "x / y, broadcast", operands=2),
         Primitive("neg", "neg(x)", "-x"),
-        Primitive("maximum", "maximum(x, y)", "the larger of x and y (a tie shares the gradient)"),
+        Primitive(
+            "maximum", "maximum(x, y)", "the larger of x and y (a tie shares the gradient)", 2
+        ),
         # element-wise functions
         Primitive("exp", "exp(x)", "e ** x"),
         Primitive("log", "log(x)", "natural logarithm"),
@@ -55,7 +64,7 @@ PRIMITIVES: dict[str, Primitive] = {
         Primitive("logsumexp", "logsumexp(x, axis, keepdims=False)", "log(sum(exp(x))), stable"),
         Primitive("softmax", "softmax(x, axis)", "exp(x) / sum(exp(x)) over an axis, stable"),
         # shapes and selections
-        Primitive("matmul", "matmul(x, y)", "matrix product over the last two axes"),
+        Primitive("matmul", "matmul(x, y)", "matrix product over the last two axes", operands=2),
         Primitive("reshape", "reshape(x, shape)", "the same values in a new shape"),
         Primitive("transpose", "transpose(x, axes)", "axes permuted"),
         Primitive("slice", "slice(x, axis, start, stop)", "x[start:stop] along an axis"),
@@ -65,8 +74,9 @@ PRIMITIVES: dict[str, Primitive] = {
             "gather(x, indices)",
             "rows of x by integer indices: (*indices.shape, *x.shape[1:]); no gradient to "
             "the indices",
+            operands=2,
         ),
-        Primitive("where", "where(condition, x, y)", "x where the condition holds, else y"),
+        Primitive("where", "where(condition, x, y)", "x where the condition holds, else y", 3),
         # structured (own kernels, for speed): sliding windows, channels last
         Primitive(
             "windows",

@@ -338,7 +338,7 @@ class Primitives:
                 return self.tape.apply("concat", tuple(xs), {"axis": axis})
 
         else:
-            arity, names = _ARITY[name], _ATTRS[name]
+            arity, names = PRIMITIVES[name].operands, PRIMITIVES[name].attrs
 
             def call(*args: Any, **attrs: Any) -> Var:
                 attrs.update(zip(names, args[arity:]))
@@ -346,20 +346,3 @@ class Primitives:
 
         self.__dict__[name] = call  # found directly next time
         return call
-
-
-# tensor operands first, then attributes (positional or by name), per primitive
-_ARITY = {
-    **{n: 2 for n in ("add", "sub", "mul", "div", "maximum", "matmul", "gather")},
-    "where": 3,
-}
-_ARITY.update({n: 1 for n in PRIMITIVES if n not in _ARITY})
-_ATTRS: dict[str, tuple[str, ...]] = {
-    **{n: ("axis", "keepdims") for n in ("sum", "mean", "max", "logsumexp")},
-    "softmax": ("axis",),
-    "reshape": ("shape",),
-    "transpose": ("axes",),
-    "slice": ("axis", "start", "stop"),
-    "windows": ("size", "strides", "dilation", "pads", "fill"),
-}
-_ATTRS.update({n: () for n in PRIMITIVES if n not in _ATTRS})
