@@ -64,9 +64,14 @@ class Node:
 class Graph:
     name: str
     nodes: list[Node]
+    # the node names the model ends in, in declared order (`output label, value`);
+    # empty means one output, the last node
+    outputs: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._by_name = {n.name: n for n in self.nodes}
+        if not self.outputs and self.nodes:
+            self.outputs = [self.nodes[-1].name]
 
     # ------------------------------------------------------------------ queries
     def __getitem__(self, name: str) -> Node:
@@ -81,7 +86,12 @@ class Graph:
 
     @property
     def output(self) -> Node:
-        return self.nodes[-1]
+        """The output of a one-output model (the first of several)."""
+        return self._by_name[self.outputs[0]]
+
+    @property
+    def output_nodes(self) -> list[Node]:
+        return [self._by_name[name] for name in self.outputs]
 
     @property
     def param_count(self) -> int:
@@ -99,7 +109,11 @@ class Graph:
         return out
 
     def validate(self) -> None:
-        """Nodes are in topological order, inputs exist, names are unique (no cycles)."""
+        """Nodes are in topological order, inputs exist, names are unique (no cycles),
+        outputs name nodes."""
+        for name in self.outputs:
+            if name not in self._by_name:
+                raise NNDSLError(f"graph '{self.name}': output '{name}' is not a node")
         seen: set[str] = set()
         for n in self.nodes:
             if n.name in seen:
@@ -164,6 +178,7 @@ class Graph:
                 }
                 for n in self.nodes
             ],
+            **({"outputs": list(self.outputs)} if len(self.outputs) > 1 else {}),
         }
 
     @classmethod
@@ -186,7 +201,7 @@ class Graph:
                     d.get("column"),
                 )
             )
-        graph = cls(data["name"], nodes)
+        graph = cls(data["name"], nodes, list(data.get("outputs", [])))
         graph.validate()
         return graph
 

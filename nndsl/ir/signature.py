@@ -172,7 +172,7 @@ def _what(value: ast.Value) -> str:
         ast.ListValue: "a list",
         ast.Call: "a call",
         ast.Group: "a group of settings",
-    }[type(value)]
+    }.get(type(value), "an expression")
 
 
 def convert(param: Param, value: ast.Value, owner: str) -> Any:
@@ -196,6 +196,12 @@ def convert(param: Param, value: ast.Value, owner: str) -> Any:
         _check_magnitude(kind, num, label, value)
         if kind == "int":
             if isinstance(num, float):
+                if value.computed:  # `units / 2` is a float, as in Python, even at 32.0
+                    raise _err(
+                        f"{label} must be an integer, got {num!r} (a '/' gives a float)",
+                        value.span,
+                        "use // for integer division, e.g. units // 2",
+                    )
                 if not num.is_integer():
                     raise _err(f"{label} must be an integer, got {num!r}", value.span)
                 num = int(num)
