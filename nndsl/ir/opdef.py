@@ -4,6 +4,15 @@ fills. The declarations themselves live in `ops.py` and its families (`ops_conv.
 `ops_norm.py`, `ops_recurrent.py`), which import this module and nothing of each other.
 
 Shapes exclude the batch dimension: `input(28, 28, 1)` has shape (28, 28, 1).
+
+An op's computation, `compute(P, xs, w, a)`, is a function of primitives (nndsl.ir.
+primitives). What differs between passes comes in on `P` and goes out in the result, so
+that it stays a function both backends can run and the tests can compare with a kernel:
+`P.training` says whether the pass trains and `P.random(x)` draws from the layer's own
+generator (dropout: `x * (P.random(x) >= rate) / (1 - rate)` in training, `x` otherwise,
+the same masks as its kernel's); an op whose state moves returns `(output, {state name:
+new value})` (batch_norm's running statistics in training), which the backend writes into
+the state once the pass is done.
 """
 
 from __future__ import annotations
@@ -56,9 +65,13 @@ class OpDef:
     # regularization | merge
     family: str = "core"
     # the computation as a composition of primitives (nndsl.ir.primitives):
-    # compute(P, xs, w, a) -> output, xs the inputs (batch axis first), w {name: weight},
-    # a the attributes. Both backends run it with no code of the op's own; an op without
-    # one has a hand-written kernel in each backend.
+    # compute(P, xs, w, a) -> output, xs the inputs (batch axis first), w {name: weight}
+    # (state included), a the attributes. Both backends run it with no code of the op's
+    # own; an op without one has a hand-written kernel in each backend. The pass is on P:
+    # `P.training`, and `P.random(x)` (the layer's generator: a composed dropout draws the
+    # kernel's masks). An op with state returns (output, {state name: new value}) where
+    # the state moves (batch_norm in training); the backend writes the values after the
+    # pass, so a composition stays a function and its state update is proven with it.
     compute: Callable[..., Any] | None = None
     # facts other parts read instead of name lists: the output is the input's values
     # moved or masked (a probability stays one: lint's logits check looks through it);

@@ -86,6 +86,14 @@ op(
     )
 )
 
+
+def _dropout(P: Any, x: Any, rate: float) -> Any:
+    # the kernel's draws and arithmetic, in its order: the same masks, bit for bit
+    if not P.training or rate == 0:
+        return x
+    return x * (P.random(x) >= rate) * (1.0 / (1.0 - rate))
+
+
 op(
     OpDef(
         "dropout",
@@ -104,6 +112,7 @@ op(
         shape=lambda shapes, a: shapes[0],
         family="regularization",
         keeps_values=True,
+        compute=lambda P, xs, w, a: _dropout(P, xs[0], a["rate"]),
     )
 )
 

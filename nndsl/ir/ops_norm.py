@@ -41,6 +41,24 @@ def _batch_norm_weights(shapes: list[Shape], a: dict[str, Any]) -> list[WeightDe
     ]
 
 
+def _batch_norm(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
+    x, eps = xs[0], a["epsilon"]
+    if not P.training:
+        return (x - w["running_mean"]) * P.rsqrt(w["running_var"] + eps) * w["weight"] + w["bias"]
+    rows = P.reshape(x, (-1, x.shape[-1]))  # every position of every sample, per channel
+    m = rows.shape[0]
+    mean = P.mean(rows, 0)
+    centred = rows - mean
+    var = P.mean(P.square(centred), 0)
+    y = P.reshape(centred * P.rsqrt(var + eps) * w["weight"] + w["bias"], x.shape)
+    unbiased = var * (m / (m - 1)) if m > 1 else var  # one row: its zero variance
+    keep, moved = 1.0 - a["momentum"], a["momentum"]
+    return y, {
+        "running_mean": w["running_mean"] * keep + moved * mean,
+        "running_var": w["running_var"] * keep + moved * unbiased,
+    }
+
+
 op(
     OpDef(
         "batch_norm",
@@ -66,6 +84,7 @@ op(
         shape=_features("batch_norm"),
         weights=_batch_norm_weights,
         family="normalization",
+        compute=_batch_norm,
     )
 )
 

@@ -11,6 +11,14 @@ needs no kernel and no torch code of its own.
 
 Tensors also take `+ - * /`, unary `-` and a number on either side (broadcast as NumPy
 does), so a declaration reads like its formula: `x * P.sigmoid(x)`.
+
+Besides the primitives, `P` carries the pass (`CONTEXT`): `P.training` (whether this pass
+trains: dropout drops, batch_norm uses the batch's statistics) and `P.random(x)` (draws
+from the layer's generator, the one its hand-written kernel uses, so that a composition
+drops what the kernel drops). A draw, like a comparison (`x > 0`), is a constant: nothing
+differentiates it. A layer with state (batch_norm's running statistics) returns
+`(output, {state name: new value})` in training; the backend writes the new values into
+the state after the pass (see `OpDef.compute`).
 """
 
 from __future__ import annotations
@@ -85,4 +93,10 @@ PRIMITIVES: dict[str, Primitive] = {
             "window of x padded by pads ((before, after) per spatial axis) with fill",
         ),
     )
+}
+
+CONTEXT: dict[str, str] = {
+    "training": "True in a training pass, False in evaluation (a plain P evaluates)",
+    "random": "random(x): uniform draws in [0, 1) of x's shape and dtype from the layer's "
+    "generator; a constant (no gradient)",
 }

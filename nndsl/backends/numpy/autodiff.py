@@ -3,7 +3,10 @@
 Two tables, one entry per primitive: `FORWARD[name](*values, **attrs) -> answer` and
 `VJP[name](g, answer, *values, **attrs) -> one gradient per operand`, where `g` is the
 gradient of the loss with respect to the answer (HIPS/autograd's `defvjp` table is the
-model). Broadcasting arithmetic shares one `unbroadcast`.
+model). Broadcasting arithmetic shares one `unbroadcast`. A primitive of several
+operands gives one function per operand (`_per_operand`, as autograd's `defvjp` does), so
+the tape computes only the gradients something needs: dense's first layer never pays
+for the product that would be the gradient of the data.
 
 A `Tape` records the primitives a composed op applies to its `Var`s (inputs and weights)
 and runs their VJPs backwards: `tape.grads(out, dy)`. Operands that are plain numbers or
@@ -80,11 +83,15 @@ def _max_vjp(g, ans, x, axis, keepdims=False):
     return (_expand(g, axis, keepdims) * hit / hit.sum(axis=axis, keepdims=True),)
 
 
-def _matmul_vjp(g, ans, x, y):
-    return (
-        unbroadcast(g @ np.swapaxes(y, -1, -2), _shape(x)),
-        unbroadcast(np.swapaxes(x, -1, -2) @ g, _shape(y)),
-    )
+def _per_operand(*parts: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
+    """A VJP from one function per operand, `part(g, ans, *values, **attrs)`; called
+    whole it gives every part, and `vjp.parts[i]` gives operand i's alone."""
+
+    def vjp(g, ans, *values, **attrs):
+        return tuple(part(g, ans, *values, **attrs) for part in parts)
+
+    vjp.parts = parts  # type: ignore[attr-defined]
+    return vjp
 
 
 def _concat_vjp(g, ans, *xs, axis):
@@ -173,17 +180,26 @@ FORWARD: dict[str, Callable[..., np.ndarray]] = {
 }
 
 VJP: dict[str, Callable[..., tuple[Any, ...]]] = {
-    "add": lambda g, ans, x, y: (unbroadcast(g, _shape(x)), unbroadcast(g, _shape(y))),
-    "sub": lambda g, ans, x, y: (unbroadcast(g, _shape(x)), unbroadcast(-g, _shape(y))),
-    "mul": lambda g, ans, x, y: (unbroadcast(g * y, _shape(x)), unbroadcast(g * x, _shape(y))),
-    "div": lambda g, ans, x, y: (
-        unbroadcast(g / y, _shape(x)),
-        unbroadcast(-g * ans / y, _shape(y)),
+    "add": _per_operand(
+        lambda g, ans, x, y: unbroadcast(g, _shape(x)),
+        lambda g, ans, x, y: unbroadcast(g, _shape(y)),
+    ),
+    "sub": _per_operand(
+        lambda g, ans, x, y: unbroadcast(g, _shape(x)),
+        lambda g, ans, x, y: unbroadcast(-g, _shape(y)),
+    ),
+    "mul": _per_operand(
+        lambda g, ans, x, y: unbroadcast(g * y, _shape(x)),
+        lambda g, ans, x, y: unbroadcast(g * x, _shape(y)),
+    ),
+    "div": _per_operand(
+        lambda g, ans, x, y: unbroadcast(g / y, _shape(x)),
+        lambda g, ans, x, y: unbroadcast(-g * ans / y, _shape(y)),
     ),
     "neg": lambda g, ans, x: (-g,),
-    "maximum": lambda g, ans, x, y: (  # a tie shares the gradient, as torch does
-        unbroadcast(g * ((x > y) + 0.5 * (x == y)), _shape(x)),
-        unbroadcast(g * ((x < y) + 0.5 * (x == y)), _shape(y)),
+    "maximum": _per_operand(  # a tie shares the gradient, as torch does
+        lambda g, ans, x, y: unbroadcast(g * ((x > y) + 0.5 * (x == y)), _shape(x)),
+        lambda g, ans, x, y: unbroadcast(g * ((x < y) + 0.5 * (x == y)), _shape(y)),
     ),
     "exp": lambda g, ans, x: (g * ans,),
     "log": lambda g, ans, x: (g / x,),
@@ -208,16 +224,19 @@ VJP: dict[str, Callable[..., tuple[Any, ...]]] = {
         _expand(g, axis, keepdims) * np.exp(x - _expand(ans, axis, keepdims)),
     ),
     "softmax": lambda g, ans, x, axis: (ans * (g - np.sum(g * ans, axis=axis, keepdims=True)),),
-    "matmul": _matmul_vjp,
+    "matmul": _per_operand(
+        lambda g, ans, x, y: unbroadcast(g @ np.swapaxes(y, -1, -2), _shape(x)),
+        lambda g, ans, x, y: unbroadcast(np.swapaxes(x, -1, -2) @ g, _shape(y)),
+    ),
     "reshape": lambda g, ans, x, shape: (np.reshape(g, _shape(x)),),
     "transpose": lambda g, ans, x, axes: (np.transpose(g, np.argsort(axes)),),
     "slice": _slice_vjp,
     "concat": _concat_vjp,
     "gather": _gather_vjp,
-    "where": lambda g, ans, c, x, y: (
-        None,
-        unbroadcast(np.where(c, g, 0), _shape(x)),
-        unbroadcast(np.where(c, 0, g), _shape(y)),
+    "where": _per_operand(
+        lambda g, ans, c, x, y: None,
+        lambda g, ans, c, x, y: unbroadcast(np.where(c, g, 0), _shape(x)),
+        lambda g, ans, c, x, y: unbroadcast(np.where(c, 0, g), _shape(y)),
     ),
     "windows": _windows_vjp,
 }
@@ -288,6 +307,7 @@ class _Record:
     values: tuple[Any, ...]
     attrs: dict[str, Any]
     out: Var
+    needs: tuple[bool, ...]  # which operands a gradient flows to
 
 
 class Tape:
@@ -301,9 +321,10 @@ class Tape:
         attrs = attrs or {}
         values = tuple(o.value if isinstance(o, Var) else o for o in operands)
         out = Var(FORWARD[name](*values, **attrs), self, False)
-        if any(isinstance(o, Var) and o.requires for o in operands):
+        needs = tuple(isinstance(o, Var) and o.requires for o in operands)
+        if any(needs):
             out.requires = True
-            self.records.append(_Record(name, operands, values, attrs, out))
+            self.records.append(_Record(name, operands, values, attrs, out, needs))
         return out
 
     def grads(self, out: Var, g: np.ndarray) -> dict[int, np.ndarray]:
@@ -314,9 +335,17 @@ class Tape:
             g = grads.pop(id(rec.out), None)
             if g is None:
                 continue
-            parts = VJP[rec.name](g, rec.out.value, *rec.values, **rec.attrs)
-            for operand, part in zip(rec.operands, parts):
-                if isinstance(operand, Var) and operand.requires and part is not None:
+            vjp = VJP[rec.name]
+            each = getattr(vjp, "parts", None)
+            if each is None:
+                parts = vjp(g, rec.out.value, *rec.values, **rec.attrs)
+            else:  # only the operands that need one
+                parts = [
+                    f(g, rec.out.value, *rec.values, **rec.attrs) if need else None
+                    for f, need in zip(each, rec.needs)
+                ]
+            for operand, part, need in zip(rec.operands, parts, rec.needs):
+                if need and part is not None:
                     key = id(operand)
                     grads[key] = part if key not in grads else grads[key] + part
         return grads
@@ -324,10 +353,26 @@ class Tape:
 
 class Primitives:
     """The namespace `P` a declaration's `compute` calls, recording on `self.tape` (set
-    anew for each pass; the functions are made once per name and kept)."""
+    anew for each pass; the functions are made once per name and kept), with the pass's
+    context (nndsl.ir.primitives.CONTEXT): `training`, and `random` drawing from `rng`
+    (a kernel's generator; a plain Primitives() has its own, seeded 0)."""
 
-    def __init__(self, tape: Tape | None = None) -> None:
+    def __init__(
+        self,
+        tape: Tape | None = None,
+        *,
+        training: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         self.tape = tape or Tape()
+        self.training = training
+        self.rng = np.random.default_rng(0) if rng is None else rng
+
+    def random(self, x: Any) -> np.ndarray:
+        """Uniform draws in [0, 1) of x's shape and dtype: a constant, as a comparison is.
+        `rng.random(shape, dtype)` draws what a kernel's `rng.random(out=, dtype=)` does."""
+        value = x.value if isinstance(x, Var) else np.asarray(x)
+        return self.rng.random(value.shape, dtype=value.dtype)
 
     def __getattr__(self, name: str) -> Callable[..., Var]:
         if name not in PRIMITIVES:

@@ -1,6 +1,9 @@
 """Ops declared as compositions of primitives (`OpDef.compute`), run on the NumPy tape:
 the forward records each primitive, the backward runs their VJPs (nndsl.backends.numpy.
-autodiff). No op-specific code: a new composed op needs none here."""
+autodiff). No op-specific code: a new composed op needs none here. The pass's context
+comes in on `P` (`training`, `random` from the kernel's generator, the one the hand-written
+kernels draw from); new state values a compute returns are written into the state views
+after its forward."""
 
 from __future__ import annotations
 
@@ -21,13 +24,18 @@ class ComposedKernel(Kernel):
         super().__init__(*args, **kwargs)
         self.compute = OPS[self.node.op].compute
         self.attrs = dict(self.node.attrs)
-        self.P = Primitives()
+        self.P = Primitives(rng=self.rng)
 
     def forward(self, xs, training):
         tape = self.P.tape = Tape()
+        self.P.training = training
         self.ins = [tape.leaf(x, need) for x, need in zip(xs, self.needs_input_grad)]
         self.ws = {name: tape.leaf(value, name in self.g) for name, value in self.w.items()}
-        self.out = _as_var(self.compute(self.P, self.ins, self.ws, self.attrs), tape)
+        result = self.compute(self.P, self.ins, self.ws, self.attrs)
+        out, moved = result if isinstance(result, tuple) else (result, {})
+        for name, value in moved.items():  # state (running statistics): after the pass
+            np.copyto(self.w[name], value.value if isinstance(value, Var) else value)
+        self.out = _as_var(out, tape)
         return self.out.value
 
     def backward(self, dy):

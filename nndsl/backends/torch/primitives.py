@@ -1,6 +1,8 @@
 """The primitives (nndsl.ir.primitives) as torch functions, once each: the namespace `P`
 a declaration's `compute` receives on this backend. Autograd differentiates them, so an op
-composed of primitives lowers with no code of its own (`Composed` below)."""
+composed of primitives lowers with no code of its own (`Composed` below). `P` evaluates
+and draws from torch's default generator; a `Composed` module gives its compute a `P` of
+its own mode and generator (nndsl.ir.primitives.CONTEXT)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from torch import nn
 
 from nndsl.ir.graph import Node
 from nndsl.ir.ops import OPS
-from nndsl.ir.primitives import PRIMITIVES
+from nndsl.ir.primitives import CONTEXT, PRIMITIVES
 
 
 def _where(c: Any, x: Any, y: Any) -> torch.Tensor:
@@ -69,20 +71,47 @@ P = SimpleNamespace(
     gather=lambda x, indices: x[indices.long()],
     where=_where,
     windows=_windows,
+    # the pass (CONTEXT)
+    training=False,
+    random=lambda x: torch.rand(x.shape, dtype=x.dtype, device=x.device),
 )
 
-assert set(vars(P)) == set(PRIMITIVES), "one torch function per primitive"
+assert set(vars(P)) == set(PRIMITIVES) | set(CONTEXT), "one torch function per primitive"
+
+
+class _Pass:
+    """`P` as one module's pass sees it: the primitives, the module's mode and its
+    generator (set by the lowering, as Dropout's is; torch's default one when None).
+    `random` draws what Dropout's `torch.rand` does, so the masks are the same."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        value = self.__dict__[name] = getattr(P, name)  # found directly next time
+        return value
+
+    @property
+    def training(self) -> bool:
+        return self._module.training
+
+    def random(self, x: torch.Tensor) -> torch.Tensor:
+        g = self._module.generator
+        return torch.rand(x.shape, generator=g, dtype=x.dtype, device=x.device)
 
 
 class Composed(nn.Module):
     """A node whose op gives `compute`: its weights as parameters (state as buffers) under
-    the declared names, its forward the composition on torch's primitives."""
+    the declared names, its forward the composition on torch's primitives; new state
+    values the compute returns are copied into the buffers, outside autograd."""
 
     def __init__(self, node: Node) -> None:
         super().__init__()
         self.compute = OPS[node.op].compute
         self.attrs = dict(node.attrs)
         self.names = [w.name for w in node.weights]
+        self.generator: torch.Generator | None = None
+        self.P = _Pass(self)
         for w in node.weights:
             tensor = torch.empty(w.shape)
             if w.trainable:
@@ -92,7 +121,12 @@ class Composed(nn.Module):
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         weights = {name: getattr(self, name) for name in self.names}
-        return self.compute(P, list(xs), weights, self.attrs)
+        result = self.compute(self.P, list(xs), weights, self.attrs)
+        out, moved = result if isinstance(result, tuple) else (result, {})
+        with torch.no_grad():
+            for name, value in moved.items():
+                getattr(self, name).copy_(value)
+        return out
 
 
 class ComposedActivation(nn.Module):

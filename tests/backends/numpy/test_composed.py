@@ -1,7 +1,9 @@
 """Fast paths proven equal to their compositions: every op (and activation) that has both
 a hand-written NumPy kernel and a composition of primitives (`OpDef.compute`) computes the
 same outputs and gradients both ways, in float64 to 1e-10, on every finite-difference case
-of tests/backends/numpy/test_gradients.py."""
+of tests/backends/numpy/test_gradients.py, and moves its state (batch_norm's running
+statistics) the same way in a training step; dropout's composition draws the kernel's
+masks from the same generator, so a run through it is the kernel's run, bit for bit."""
 
 from __future__ import annotations
 
@@ -34,11 +36,17 @@ CASES = _gradient_cases()
 FUSED = [n for n, o in OPS.items() if o.compute is not None and KERNELS[n] is not ComposedKernel]
 
 
+def test_every_layer_has_a_composition() -> None:
+    # so that every kernel below is a fast path, proven against its definition
+    assert [n for n, o in OPS.items() if o.compute is None] == ["input"]
+
+
 def test_the_fast_paths_are_the_ones_expected() -> None:
     # the hand-written kernels that have a composition beside them (a new one is added here
     # on purpose, with the proof below)
     assert set(FUSED) == {
-        "dense", "flatten", "reshape", "add", "multiply", "concat", "layer_norm",
+        "dense", "dropout", "flatten", "reshape", "add", "multiply", "concat",
+        "batch_norm", "layer_norm",
         "embedding", "simple_rnn", "lstm", "gru",
         "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
         "global_avg_pool", "upsample",
@@ -46,29 +54,63 @@ def test_the_fast_paths_are_the_ones_expected() -> None:
     }  # fmt: skip
 
 
-def _run(op: str, case, composed: bool, monkeypatch) -> tuple:
+def _prepared(op: str, case, composed: bool, monkeypatch) -> tuple:
     with monkeypatch.context() as patch:
         if composed:
             patch.setitem(KERNELS, op, ComposedKernel)
         model = nndsl.compile_string(CASES.program_source(case)).build(seed=0, dtype="float64")
     rng = np.random.default_rng(0)
     CASES.randomize_weights(model, case, rng)
-    x, y = CASES.make_data(model, case, rng)
+    return model, *CASES.make_data(model, case, rng)
+
+
+def _run(op: str, case, composed: bool, monkeypatch) -> tuple:
+    model, x, y = _prepared(op, case, composed, monkeypatch)
     loss, grads = model.engine.loss_and_grads(x, y, training=case.training)
-    return model.engine.logits(x), loss, grads
+    state = {k: v for k, v in model.get_weights().items() if k in CASES.state_keys(model)}
+    # the output is read in evaluation, after the step: with the moved running statistics
+    after = model.engine.rng.bit_generator.state
+    return model.engine.logits(x), loss, grads, state, after
 
 
 @pytest.mark.parametrize("op", FUSED)
 def test_kernel_equals_its_composition(op: str, monkeypatch) -> None:
     for case in CASES.OP_CASES[op]:
-        out, loss, grads = _run(op, case, False, monkeypatch)
-        ref_out, ref_loss, ref_grads = _run(op, case, True, monkeypatch)
+        out, loss, grads, state, _ = _run(op, case, False, monkeypatch)
+        ref_out, ref_loss, ref_grads, ref_state, _ = _run(op, case, True, monkeypatch)
         where = f"{op} ({case.id})"
         assert CASES.relative_error(out, ref_out) < TOLERANCE, where
         assert loss == pytest.approx(ref_loss, rel=TOLERANCE), where
         assert grads.keys() == ref_grads.keys()
         for key, g in ref_grads.items():
             assert CASES.relative_error(grads[key], g) < TOLERANCE, f"{where}: {key}"
+        assert state.keys() == ref_state.keys()
+        for key, value in ref_state.items():  # a training step moved both the same way
+            assert CASES.relative_error(state[key], value) < TOLERANCE, f"{where}: {key}"
+
+
+def test_batch_norm_cases_move_the_running_statistics(monkeypatch) -> None:
+    """The state comparison above is not vacuous: a training step moves the statistics."""
+    case = CASES.OP_CASES["batch_norm"][0]
+    assert case.training
+    model, x, y = _prepared("batch_norm", case, True, monkeypatch)
+    keys = CASES.state_keys(model)
+    before = model.get_weights()
+    model.engine.loss_and_grads(x, y, training=True)
+    after = model.get_weights()
+    assert keys and all(not np.allclose(after[k], before[k]) for k in keys)
+
+
+def test_dropout_composition_is_the_kernels_run_bit_for_bit(monkeypatch) -> None:
+    """Same generator state, same masks: loss, gradients and the generator's state after
+    the step are equal exactly, not to a tolerance."""
+    (case,) = [c for c in CASES.OP_CASES["dropout"] if c.training]
+    _, loss, grads, _, after = _run("dropout", case, False, monkeypatch)
+    _, ref_loss, ref_grads, _, ref_after = _run("dropout", case, True, monkeypatch)
+    assert loss == ref_loss
+    for key, g in ref_grads.items():
+        assert np.array_equal(grads[key], g), key
+    assert after == ref_after  # as many draws
 
 
 ARGS = {"leaky_relu": {"alpha": 0.2}, "elu": {"alpha": 0.7}}

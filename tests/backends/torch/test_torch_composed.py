@@ -1,6 +1,8 @@
 """On torch too, every op with its own module and a composition of primitives lowers to
 the same function both ways (forward and gradients, float64 to 1e-10), on the
-finite-difference cases of tests/backends/numpy/test_gradients.py."""
+finite-difference cases of tests/backends/numpy/test_gradients.py, training cases
+included: batch_norm's running statistics move the same way, and dropout's composition,
+given the engine's generator (as Dropout is given it), draws Dropout's masks."""
 
 from __future__ import annotations
 
@@ -11,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
 import nndsl  # noqa: E402
 from nndsl.backends.torch.lowering import ACTIVATIONS, LOWERINGS  # noqa: E402
-from nndsl.backends.torch.primitives import Composed, ComposedActivation  # noqa: E402
+from nndsl.backends.torch.primitives import Composed, ComposedActivation, P  # noqa: E402
 from nndsl.ir.ops import OPS  # noqa: E402
 
 TOLERANCE = 1e-10
@@ -45,22 +47,49 @@ def _run(op: str, case, composed: bool, monkeypatch) -> tuple:
         model = nndsl.compile_string(CASES.program_source(case)).build(
             backend="torch", device="cpu", seed=0, dtype="float64"
         )
+    for module in model.engine.net.modules():
+        if isinstance(module, Composed):
+            module.generator = model.engine.generator
     rng = np.random.default_rng(0)
     CASES.randomize_weights(model, case, rng)
     x, y = CASES.make_data(model, case, rng)
-    loss, grads = model.engine.loss_and_grads(x, y)
-    return model.engine.logits(x), loss, grads
+    loss, grads = model.engine.loss_and_grads(x, y, training=case.training)
+    state = {k: v for k, v in model.get_weights().items() if k in CASES.state_keys(model)}
+    return model.engine.logits(x), loss, grads, state
 
 
 @pytest.mark.parametrize("op", FUSED)
 def test_torch_module_equals_the_composition(op: str, monkeypatch) -> None:
     for case in CASES.OP_CASES[op]:
-        if case.training:
-            continue
-        out, loss, grads = _run(op, case, False, monkeypatch)
-        ref_out, ref_loss, ref_grads = _run(op, case, True, monkeypatch)
+        out, loss, grads, state = _run(op, case, False, monkeypatch)
+        ref_out, ref_loss, ref_grads, ref_state = _run(op, case, True, monkeypatch)
         where = f"{op} ({case.id})"
         assert CASES.relative_error(out, ref_out) < TOLERANCE, where
         assert loss == pytest.approx(ref_loss, rel=TOLERANCE), where
         for key, g in ref_grads.items():
             assert CASES.relative_error(grads[key], g) < TOLERANCE, f"{where}: {key}"
+        assert state.keys() == ref_state.keys()
+        for key, value in ref_state.items():
+            assert CASES.relative_error(state[key], value) < TOLERANCE, f"{where}: {key}"
+
+
+def test_dropout_composition_draws_dropouts_masks(monkeypatch) -> None:
+    """With the engine's generator, the composition's loss and gradients are Dropout's
+    exactly; the training case does drop (its loss is not the evaluation's)."""
+    (case,) = [c for c in CASES.OP_CASES["dropout"] if c.training]
+    _, loss, grads, _ = _run("dropout", case, False, monkeypatch)
+    _, ref_loss, ref_grads, _ = _run("dropout", case, True, monkeypatch)
+    assert loss == ref_loss
+    for key, g in ref_grads.items():
+        assert np.array_equal(grads[key], g), key
+    evaluation = CASES.Case(case.id, case.body)
+    assert _run("dropout", evaluation, True, monkeypatch)[1] != ref_loss
+
+
+def test_plain_p_evaluates_and_draws_uniformly() -> None:
+    """Without a module, `P` is in evaluation and draws from torch's default generator:
+    a composed dropout is still dropout in distribution (keep rate 1 - rate)."""
+    x = torch.zeros(200_000, dtype=torch.float64)
+    draws = P.random(x)
+    assert P.training is False and draws.dtype == torch.float64
+    assert abs(float((draws >= 0.3).double().mean()) - 0.7) < 0.01
