@@ -64,11 +64,11 @@ class _Collector:
 
     def add(self, module: ast.Module, chain: list[str]) -> None:
         self.done.add(chain[-1])
-        try:
-            for block in module.block_defs:
-                self._define(BlockSource(block, module.path, module.source))
+        try:  # uses first: a clash with a used block is reported at this file's block
             for use in module.uses:
                 self._use(use, module, chain)
+            for block in module.block_defs:
+                self._define(BlockSource(block, module.path, module.source))
         except NNDSLError as e:
             raise e.located(module.path, module.source) from None
 

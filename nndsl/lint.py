@@ -60,7 +60,7 @@ class _Spans:
         for stmt in body:
             if isinstance(stmt, ast.Repeat):
                 self._walk(stmt.body)
-            else:
+            elif isinstance(stmt, ast.Layer):
                 self.layers[(stmt.span.line, stmt.span.column)] = stmt
 
     def node(self, node: Node) -> ast.Span | None:
@@ -123,7 +123,7 @@ def check_program(program: Program, model: str | None = None) -> list[NNDSLWarni
 def _used(graph: Graph) -> set[str]:
     """Names of the nodes the output depends on (the output included)."""
     by_name = {n.name: n for n in graph.nodes}
-    seen, todo = set(), [graph.output.name]
+    seen, todo = set(), list(graph.outputs)
     while todo:
         name = todo.pop()
         if name not in seen:
@@ -144,7 +144,7 @@ def _unused(graph: Graph, spans: _Spans) -> list[NNDSLWarning]:
         out.append(
             _warning(
                 f"{what} '{node.name}' is not used: nothing reads its output, so it does "
-                f"not affect the model's output ({graph.output.name})",
+                f"not affect the model's output ({', '.join(graph.outputs)})",
                 spans.node(node),
                 "name it and use it (e.g. h = dense(8) ... add(h)), or remove it",
             )

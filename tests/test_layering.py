@@ -23,6 +23,8 @@ LAYERS = {
     "nndsl.ir": 2,
     "nndsl.files": 3,
     "nndsl.compiler": 3,
+    "nndsl.compile_train": 3,  # a train block's heads and terms: the compiler's other half
+    "nndsl.blocks": 3,  # reads the files a `use` names: beside the compiler
     "nndsl.summary": 3,
     "nndsl.lint": 3,
     "nndsl.docs": 3,

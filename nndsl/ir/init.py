@@ -58,17 +58,23 @@ def _orthogonal(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
 def initial_weights(graph: Graph, seed: int, dtype: str = "float64") -> dict[str, np.ndarray]:
     """{`node.weight`: array} for every weight of `graph`.
 
-    Each tensor draws from its own stream, keyed by (seed, tensor name), so adding a
-    layer does not change the starting weights of the others. Literal values written
-    in the file win over the initializer.
+    Each tensor draws from its own stream, keyed by (seed, op, the node's place among
+    the nodes of its op, tensor name): `dense#3.weight` for the third dense layer's. So
+    adding a layer leaves the layers of other ops and the earlier ones of its op
+    unchanged, and the names a file gives do not matter: a layer that is named for reuse,
+    or moved into a block (`enc.unit_1.dense_1`), starts from the weights it had
+    written inline. Literal values written in the file win over the initializer.
     """
     out: dict[str, np.ndarray] = {}
+    places: dict[str, int] = {}
     for node in graph.nodes:
+        place = places[node.op] = places.get(node.op, 0) + 1
         for w in node.weights:
             key = node.weight_key(w)
             if w.value is not None:
                 out[key] = np.asarray(w.value, dtype=np.float64).reshape(w.shape).astype(dtype)
                 continue
-            rng = np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32(key.encode())])
+            stream = zlib.crc32(f"{node.op}#{place}.{w.name}".encode())
+            rng = np.random.default_rng([seed & 0xFFFFFFFF, stream])
             out[key] = _draw(w, rng).astype(dtype)
     return out

@@ -187,6 +187,8 @@ class _Finder:
             if isinstance(stmt, ast.Repeat):
                 self.statements(stmt.body)
                 continue
+            if not isinstance(stmt, ast.Layer):  # `output a, b` holds no values
+                continue
             opdef = OPS.get(stmt.call.name)
             if opdef is not None:  # an unknown layer is the compiler's to report
                 label = f"{stmt.call.name}@{stmt.span.line}"
