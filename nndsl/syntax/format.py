@@ -44,8 +44,13 @@ def format_source(source: str, path: str | None = None) -> str:
     module = parse(source, path)
     src_lines = module.source.split("\n")  # as parsed: without a byte-order mark
     lines: list[_Line] = []
+    previous = None
     for index, block in enumerate(module.blocks):
-        lines.extend(_block(block, src_lines, index))
+        if isinstance(block, ast.Use):
+            lines.append(_use(block, src_lines, top=not isinstance(previous, ast.Use)))
+        else:
+            lines.extend(_block(block, src_lines, index))
+        previous = block
     file_end = _attach_comments(lines, module.comments, src_lines)
     return _render(lines, file_end, src_lines)
 
@@ -66,7 +71,30 @@ def _close(span: ast.Span, depth: int) -> _Line:
     return _Line("}", depth, rbrace, _end(span), "close")
 
 
-def _block(block: ast.Model | ast.Train, src: list[str], index: int) -> list[_Line]:
+def _use(use: ast.Use, src: list[str], top: bool) -> _Line:
+    """`use std` / `use "blocks.nn"`: a run of them stays together, one per line."""
+    path = "std" if use.std else _as_written(ast.String(use.path, use.path_span), src)
+    return _Line(f"use {path}", 0, _start(use.span), _end(use.span), "stmt", top=top)
+
+
+def _param(p: ast.BlockParam, src: list[str]) -> str:
+    text = p.name if p.kind is None else f"{p.name}: {p.kind}"
+    return text if p.default is None else f"{text} = {_value(p.default, src)}"
+
+
+def _block(block: ast.Model | ast.Train | ast.BlockDef, src: list[str], index: int) -> list[_Line]:
+    if isinstance(block, ast.BlockDef):
+        params = ", ".join(_param(p, src) for p in block.params)
+        last = block.params[-1].span if block.params else block.name_span
+        head = _Line(
+            f"block {block.name}({params}) {{",
+            0,
+            _start(block.span),
+            _brace_after(_end(last), src),
+            "open",
+            top=True,
+        )
+        return [head, *_statements(block.body, 1, src, index), _close(block.span, 0)]
     if isinstance(block, ast.Model):
         head = _Line(
             f"model {block.name} {{",
@@ -119,8 +147,9 @@ def _statements(
     out: list[_Line] = []
     for stmt in body:
         if isinstance(stmt, ast.Repeat):
+            count = stmt.count if stmt.count_expr is None else _value(stmt.count_expr, src)
             head = _Line(
-                f"repeat {stmt.count} {{",
+                f"repeat {count} {{",
                 depth,
                 _start(stmt.span),
                 _brace_after(_end(stmt.count_span), src),
@@ -130,6 +159,9 @@ def _statements(
             close = _close(stmt.span, depth)
             close.align = align
             out += [head, *_statements(stmt.body, depth + 1, src, align), close]
+        elif isinstance(stmt, ast.Output):
+            text = "output " + ", ".join(n.name for n in stmt.names)
+            out.append(_Line(text, depth, _start(stmt.span), _end(stmt.span), "stmt", align=align))
         else:
             call = _value(stmt.call, src)
             text = call if stmt.target is None else f"{stmt.target} = {call}"
@@ -152,6 +184,14 @@ def _value(v: ast.Value, src: list[str]) -> str:
         return "[" + ", ".join(_value(x, src) for x in v.items) + "]"
     if isinstance(v, ast.Call):
         return f"{v.name}({_args(v.args, src)})"
+    if isinstance(v, ast.BinOp):  # parsed by precedence: no parentheses to add
+        return f"{_value(v.left, src)} {v.op} {_value(v.right, src)}"
+    if isinstance(v, ast.Neg):
+        return "-" + _value(v.operand, src)
+    if isinstance(v, ast.Paren):
+        return f"({_value(v.inner, src)})"
+    if len(v.args) == 1 and v.args[0].name is None:  # `(x,)`: without its comma, a Paren
+        return f"({_args(v.args, src)},)"
     return f"({_args(v.args, src)})"
 
 

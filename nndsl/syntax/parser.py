@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ast as pyast
 import re
+import threading
 import warnings
-from dataclasses import dataclass
 
 from lark import Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -13,16 +13,21 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from nndsl.errors import NNDSLError
 from nndsl.syntax import ast
 from nndsl.syntax.grammar import lalr_parser
+from nndsl.syntax.hints import Prev, form_mistake, number_before, read_so_far
 
 # What each terminal is called in an error message.
 TERMINAL_WORDS = {
     "MODEL": "'model'",
     "TRAIN": "'train'",
     "REPEAT": "'repeat'",
+    "BLOCK": "'block'",
+    "USE": "'use'",
+    "OUTPUT": "'output'",
     "TRUE": "'true'",
     "FALSE": "'false'",
     "NONE": "'none'",
     "NAME": "a name",
+    "DOTTED_NAME": "a name",
     "INT": "a number",
     "FLOAT": "a number",
     "STRING": "a string",
@@ -34,6 +39,13 @@ TERMINAL_WORDS = {
     "RSQB": "']'",
     "COMMA": "','",
     "EQUAL": "'='",
+    "COLON": "':'",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "STAR": "'*'",
+    "SLASH": "'/'",
+    "DSLASH": "'//'",
+    "PERCENT": "'%'",
     "$END": "end of file",
     "value": "a value",
 }
@@ -48,6 +60,41 @@ def _span(item: Token | Tree) -> ast.Span:
 
 def _join(a: ast.Span, b: ast.Span) -> ast.Span:
     return ast.Span(a.line, a.column, b.end_line, b.end_column)
+
+
+class _Arguments(list):
+    """The arguments of a call or a group, and whether a comma ended them: `(x)` is a
+    value in parentheses, `(x,)` a group of one."""
+
+    trailing_comma = False
+
+
+# The height of every bracket and operator node built so far in this parse (by id, with
+# the node, so an id is never reused while its entry stands): bounding it keeps every
+# recursive walk over values (compiler, fmt, equality) far from Python's stack limit.
+_HEIGHTS = threading.local()
+
+
+def _height(value: object) -> int:
+    entry = _HEIGHTS.table.get(id(value))
+    return entry[0] if entry is not None else 0
+
+
+def _bounded(node, children, at: Token | ast.Span):
+    """`node`, one level above the highest of `children`; refused past MAX_NESTING."""
+    height = 1 + max((_height(c) for c in children), default=0)
+    if height > MAX_NESTING:
+        sp = _span(at) if isinstance(at, Token) else at
+        raise NNDSLError(
+            f"this expression nests more than {MAX_NESTING} deep",
+            line=sp.line,
+            column=sp.column,
+            end_column=sp.end_column if sp.end_line == sp.line else None,
+            hint="each bracket and each operator is one level; a long chain like "
+            "`1 + 1 + ...` is better written as its value",
+        )
+    _HEIGHTS.table[id(node)] = (height, node)
+    return node
 
 
 class _ToAst(Transformer):
@@ -67,11 +114,66 @@ class _ToAst(Transformer):
         (call,) = items
         return ast.Layer(call, call.span)
 
+    def output_call(self, items):
+        """`output(...)` as a statement: a layer called `output`, as before the keyword."""
+        call = self.call(items)
+        return ast.Layer(call, call.span)
+
+    def output(self, items):
+        kw, *rest = items
+        names = tuple(i for i in rest if isinstance(i, ast.Name))
+        return ast.Output(names, _join(_span(kw), names[-1].span))
+
     def repeat(self, items):
         kw, count, _lb, *body, rbrace = items
-        return ast.Repeat(
-            _int_value(count), tuple(body), _join(_span(kw), _span(rbrace)), _span(count)
+        span = _join(_span(kw), _span(rbrace))
+        if isinstance(count, ast.Number) and isinstance(count.value, int):
+            return ast.Repeat(count.value, tuple(body), span, count.span)
+        return ast.Repeat(0, tuple(body), span, count.span, count_expr=count)
+
+    def block_def(self, items):
+        kw, name, _lpar, *rest = items
+        params = rest.pop(0) if isinstance(rest[0], list) else []
+        _rpar, _lbrace, *body, rbrace = rest
+        return ast.BlockDef(
+            str(name),
+            tuple(params),
+            tuple(body),
+            _join(_span(kw), _span(rbrace)),
+            _span(name),
         )
+
+    def params(self, items):
+        return [i for i in items if isinstance(i, ast.BlockParam)]
+
+    def param(self, items):
+        name, *rest = items
+        kind = kind_span = default = None
+        end = _span(name)
+        if rest and isinstance(rest[0], Token) and rest[0].type == "COLON":
+            kind_tok = rest[1]
+            kind, kind_span, end = str(kind_tok), _span(kind_tok), _span(kind_tok)
+            rest = rest[2:]
+        if rest:  # `= default`
+            default = rest[1]
+            end = default.span
+        span = _join(_span(name), end)
+        return ast.BlockParam(str(name), kind, default, span, _span(name), kind_span)
+
+    def use(self, items):
+        kw, target = items
+        span = _join(_span(kw), _span(target))
+        if target.type == "STRING":
+            return ast.Use(_string_value(target), span, _span(target))
+        if str(target) != "std":
+            raise NNDSLError(
+                f"'use' takes a file path in double quotes, or std; got the name '{target}'",
+                line=target.line,
+                column=target.column,
+                end_column=target.end_column,
+                hint=f'write `use "{target}.nn"` for a file, `use std` for the standard blocks',
+            )
+        return ast.Use("std", span, _span(target), std=True)
 
     def train(self, items):
         kw = items[0]
@@ -91,10 +193,11 @@ class _ToAst(Transformer):
         name, lpar, *rest = items
         rpar = rest[-1]
         args = rest[0] if len(rest) == 2 else ()
-        return ast.Call(str(name), tuple(args), _join(_span(name), _span(rpar)), _span(name))
+        node = ast.Call(str(name), tuple(args), _join(_span(name), _span(rpar)), _span(name))
+        return _bounded(node, [a.value for a in args], lpar)
 
     def arguments(self, items):
-        out = []
+        out = _Arguments()
         for item in items:
             if isinstance(item, Token) and item.type == "COMMA":
                 continue
@@ -102,6 +205,8 @@ class _ToAst(Transformer):
                 out.append(item)
             else:
                 out.append(ast.Arg(None, item, item.span))
+        last = items[-1]
+        out.trailing_comma = isinstance(last, Token) and last.type == "COMMA"
         return out
 
     def keyword(self, items):
@@ -136,12 +241,29 @@ class _ToAst(Transformer):
     def list(self, items):
         lsq, rsq = items[0], items[-1]
         values = [i for i in items[1:-1] if not (isinstance(i, Token) and i.type == "COMMA")]
-        return ast.ListValue(tuple(values), _join(_span(lsq), _span(rsq)))
+        return _bounded(ast.ListValue(tuple(values), _join(_span(lsq), _span(rsq))), values, lsq)
 
     def group(self, items):
         lpar, rpar = items[0], items[-1]
-        args = items[1] if len(items) == 3 else []
-        return ast.Group(tuple(args), _join(_span(lpar), _span(rpar)))
+        args = items[1] if len(items) == 3 else _Arguments()
+        span = _join(_span(lpar), _span(rpar))
+        values = [a.value for a in args]
+        if len(args) == 1 and args[0].name is None and not args.trailing_comma:
+            return _bounded(ast.Paren(args[0].value, span), values, lpar)
+        return _bounded(ast.Group(tuple(args), span), values, lpar)
+
+    def binop(self, items):
+        left, op, right = items
+        node = ast.BinOp(str(op), left, right, _join(left.span, right.span))
+        return _bounded(node, (left, right), op)
+
+    def neg(self, items):
+        minus, operand = items
+        span = _join(_span(minus), operand.span)
+        if isinstance(operand, ast.Number) and operand.text[:1] not in ("-", "+"):
+            # `- 3` is the number -3, as `-3` is: one spelling, one AST
+            return ast.Number(-operand.value, span, "-" + operand.text)
+        return _bounded(ast.Neg(operand, span), (operand,), minus)
 
 
 MAX_DIGITS = 100  # of an integer literal; Python itself refuses to read over 4,300
@@ -182,13 +304,15 @@ def _string_value(tok: Token) -> str:
         ) from None
 
 
+_VALUE_START = {"INT", "FLOAT", "STRING", "NAME", "DOTTED_NAME", "TRUE", "FALSE", "NONE"}
+_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "DSLASH", "PERCENT"}
+
+
 def _expected_words(expected: set[str]) -> str:
     if {"INT", "FLOAT", "STRING", "NAME"} <= expected:  # anything that starts a value
-        expected = (
-            expected
-            - {"INT", "FLOAT", "STRING", "NAME", "TRUE", "FALSE", "NONE", "LSQB"}
-            - {"LPAR"}
-        ) | {"value"}
+        expected = (expected - _VALUE_START - {"LSQB", "LPAR", "MINUS"}) | {"value"}
+    if expected - _OPERATORS:  # after a value an operator may always come: not news
+        expected = expected - _OPERATORS
     words = sorted({TERMINAL_WORDS.get(t, t.lower()) for t in expected})
     if not words:
         return "nothing more"
@@ -207,6 +331,10 @@ def _syntax_error(err: UnexpectedInput, path: str | None, source: str) -> NNDSLE
             hint = 'strings use double quotes: "like this"'
         elif char == ";":
             hint = "statements need no ';' - put one per line"
+        elif char == ".":
+            hint = "a layer inside a block instance is written `instance.name`, e.g. `enc.mean`"
+        elif char == "^":
+            hint = "arithmetic has + - * / // % and no power operator: write `x * x`"
         return NNDSLError(message, line=line, column=column, path=path, source=source, hint=hint)
     # `accepts` replays the parser, so it lists only what could really come next.
     expected = set(getattr(err, "accepts", None) or getattr(err, "expected", None) or ())
@@ -222,10 +350,18 @@ def _syntax_error(err: UnexpectedInput, path: str | None, source: str) -> NNDSLE
         message = f"unexpected end of file, expected {_expected_words(expected)}"
         if "RBRACE" in expected:
             hint = "a block is missing its closing '}'"
+        state = getattr(getattr(err, "interactive_parser", None), "parser_state", None)
+        items = read_so_far(state)
+        mistake = form_mistake(items, _previous(items), None, expected)
+        if mistake is not None:
+            hint = f"{mistake[0]}: {mistake[3]}"
         return NNDSLError(message, line=line, column=column, path=path, source=source, hint=hint)
     assert isinstance(err, UnexpectedToken)
     tok = err.token
-    special = _token_after(_previous(err), tok, expected, source)
+    items = read_so_far(getattr(getattr(err, "interactive_parser", None), "parser_state", None))
+    special = _token_after(_previous(items), tok, expected, source)
+    if special is None:
+        special = form_mistake(items, _previous(items), tok, expected)
     if special is not None:
         message, at, width, hint = special
         return NNDSLError(
@@ -249,8 +385,11 @@ def _syntax_error(err: UnexpectedInput, path: str | None, source: str) -> NNDSLE
         hint = "separate arguments with ','"
     elif tok.type == "EQUAL" and "LPAR" in expected:
         hint = "a setting like `key = value` belongs in a `train` block"
-    elif expected == {"MODEL", "TRAIN"} or expected == {"$END", "MODEL", "TRAIN"}:
-        hint = "a file holds `model NAME { ... }` and `train NAME { ... }` blocks"
+    elif expected - {"$END"} == {"MODEL", "TRAIN", "BLOCK", "USE"}:
+        hint = (
+            "a file holds `model NAME { ... }`, `train NAME { ... }` and "
+            '`block NAME(...) { ... }` blocks, and `use "file.nn"` lines'
+        )
     elif tok.type == "NAME" and "LPAR" in expected:
         hint = "a layer is written as a call, e.g. `dense(8)`"
     elif expected == {"EQUAL"}:
@@ -266,35 +405,16 @@ def _syntax_error(err: UnexpectedInput, path: str | None, source: str) -> NNDSLE
 _NUMBER_RUN = re.compile(r"[+-]?[0-9A-Za-z_.]+(?:[+-][0-9A-Za-z_.]+)*")
 
 
-@dataclass(frozen=True)
-class _Prev:
-    """The last thing the parser accepted before an unexpected token."""
-
-    kind: str  # a terminal name, or NUMBER for an already-built ast.Number
-    text: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
-
-def _previous(err: UnexpectedToken) -> _Prev | None:
-    parser = getattr(err, "interactive_parser", None)
-    stack = parser.parser_state.value_stack if parser is not None else []
-    item = stack[-1] if stack else None
-    while isinstance(item, Tree):
-        item = item.children[-1] if item.children else None
+def _previous(items: list) -> Prev | None:
+    item = items[-1] if items else None
     if isinstance(item, Token):
-        return _Prev(item.type, str(item), item.line, item.column, item.end_line, item.end_column)
-    if isinstance(item, ast.Number):  # the AST is built while parsing
-        sp = item.span
-        return _Prev("NUMBER", item.text, sp.line, sp.column, sp.end_line, sp.end_column)
-    return None
+        return Prev.of(item)
+    return number_before(item)
 
 
 def _token_after(
-    prev: _Prev | None, tok: Token, expected: set[str], source: str
-) -> tuple[str, _Prev, int, str] | None:
+    prev: Prev | None, tok: Token, expected: set[str], source: str
+) -> tuple[str, Prev, int, str] | None:
     """Mistakes better explained at what came before the unexpected token:
     (message, where, width of the caret, hint), or None."""
     if prev is None:
@@ -310,9 +430,14 @@ def _token_after(
             len(text),
             "numbers are written like 3, -2, 0.5, .5, 1e-3 or 2.5E+4",
         )
-    if prev.kind == "NAME" and prev.text in ("model", "train") and "EQUAL" in expected:
+    if (
+        prev.kind == "NAME"
+        and prev.text in ("model", "train", "block", "use")
+        and ("EQUAL" in expected)
+    ):
+        starts = "a new block" if prev.text != "use" else "a new line of the file"
         return (
-            f"'{prev.text}' starts a new block, but the block above it is not closed",
+            f"'{prev.text}' starts {starts}, but the block above it is not closed",
             prev,
             len(prev.text),
             "add the missing '}' before it",
@@ -397,6 +522,7 @@ def parse(source: str, path: str | None = None) -> ast.Module:
     module's `source`, and every column of its first line, count from after it."""
     source = source.removeprefix(BOM)
     _check_nesting(source, path)
+    _HEIGHTS.table = {}
     try:
         # the AST is built during parsing (no intermediate parse tree)
         blocks = lalr_parser(transformer=_ToAst()).parse(source)
@@ -404,6 +530,17 @@ def parse(source: str, path: str | None = None) -> ast.Module:
         raise _syntax_error(err, path, source) from None
     except NNDSLError as err:  # raised while building the AST (a bad string)
         raise err.located(path, source) from None
+    finally:
+        _HEIGHTS.table = {}
     models = [b for b in blocks if isinstance(b, ast.Model)]
     trains = [b for b in blocks if isinstance(b, ast.Train)]
-    return ast.Module(models, trains, blocks, _comments(source), path, source)
+    return ast.Module(
+        models,
+        trains,
+        blocks,
+        _comments(source),
+        path,
+        source,
+        block_defs=[b for b in blocks if isinstance(b, ast.BlockDef)],
+        uses=[b for b in blocks if isinstance(b, ast.Use)],
+    )
