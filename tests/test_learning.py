@@ -65,3 +65,10 @@ def test_xor() -> None:
 
 def test_spirals() -> None:
     assert train_and_test(nndsl.compile_file(EXAMPLES / "spirals.nn")) >= 0.98
+
+
+def test_residual_units_from_the_standard_library() -> None:
+    pytest.importorskip("sklearn")
+    program = nndsl.compile_file(EXAMPLES / "residual.nn")
+    assert any(n.name.startswith("residual_unit_2.") for n in program.graph.nodes)
+    assert train_and_test(program) >= 0.95
