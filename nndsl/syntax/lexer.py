@@ -26,6 +26,9 @@ from nndsl.ir.vocabulary import vocabulary
 
 _V = vocabulary()
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_DOTTED = _IDENT + r"(?:\." + _IDENT + r")+"  # `enc.mean`: a layer inside a block instance
+# `output a, b` (a statement) but not `output = dense(1)` or `add(output)` (a layer's name)
+_OUTPUT = r"\boutput\b(?=\s+[A-Za-z_])"
 
 
 class NNDSLLexer(RegexLexer):
@@ -38,10 +41,18 @@ class NNDSLLexer(RegexLexer):
     url = "https://github.com/nndsl/nndsl"
 
     # states: a model body names layers (`h = dense(8)`), a train body sets keys
-    # (`epochs = 10`), parentheses hold keyword arguments (`lr=0.01`)
+    # (`epochs = 10`), parentheses hold keyword arguments (`lr=0.01`), a block's header
+    # its parameters (`units: int = 8`)
     tokens = {
         "root": [
             include("space"),
+            (
+                r"\b(block)(\s+)(" + _IDENT + r")\b",
+                bygroups(Keyword.Declaration, Whitespace, Name.Function),
+                "block-head",
+            ),
+            (r"\b(use)(\s+)(std)\b", bygroups(Keyword.Namespace, Whitespace, Name.Namespace)),
+            (r"\buse\b", Keyword.Namespace),
             (
                 r"\b(model)(\s+)(" + _IDENT + r")\b",
                 bygroups(Keyword.Declaration, Whitespace, Name.Class),
@@ -67,10 +78,36 @@ class NNDSLLexer(RegexLexer):
             (r"\{", Punctuation, ("#pop", "train")),
             include("values"),
         ],
+        "block-head": [
+            include("space"),
+            (r"\(", Punctuation, "parameter"),
+            (r"\{", Punctuation, ("#pop", "model")),  # the body: statements as in a model
+            include("values"),
+        ],
+        "parameter": [  # a name, or the `)` that ends the list
+            include("space"),
+            (r"\)", Punctuation, "#pop"),
+            (_IDENT, Name.Variable, "parameter-rest"),
+        ],
+        "parameter-rest": [  # `: kind`, `= default`, then `,` or `)`
+            include("space"),
+            (r"(:)(\s*)(" + _IDENT + r")", bygroups(Punctuation, Whitespace, Keyword.Type)),
+            (r",", Punctuation, "#pop"),
+            (r"(?=\))", Punctuation, "#pop"),
+            (r"\[", Punctuation, "list"),
+            include("values"),
+        ],
+        "list": [
+            include("space"),
+            (r"\[", Punctuation, "#push"),
+            (r"\]", Punctuation, "#pop"),
+            include("values"),
+        ],
         "model": [
             include("space"),
             (r"\}", Punctuation, "#pop"),
             (r"\{", Punctuation, "#push"),  # a repeat's body
+            (_OUTPUT, Keyword),
             (_IDENT + r"(?=\s*=)", Name.Variable),  # `h = dense(8)`: a named layer
             include("values"),
         ],
@@ -97,6 +134,8 @@ class NNDSLLexer(RegexLexer):
             (r'"([^"\\\n]|\\.)*"', String.Double),
             (r"[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+", Number.Float),
             (r"[+-]?\d+", Number.Integer),
+            (r"//|[-+*/%]", Operator),
+            (_DOTTED, Name),
             (words(_V["layers"], suffix=r"\b"), Name.Builtin),
             (words(_V["entries"], suffix=r"\b"), Name.Function),
             (_IDENT, Name),

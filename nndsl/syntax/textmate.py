@@ -13,6 +13,7 @@ import sys
 from nndsl.ir.vocabulary import vocabulary
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+DOTTED = rf"{IDENT}(?:\.{IDENT})+"
 
 
 def _alternatives(names: list[str]) -> str:
@@ -32,10 +33,16 @@ def grammar() -> dict:
             {"include": "#comment"},
             {"include": "#string"},
             {"include": "#block"},
+            {"include": "#definition"},
+            {"include": "#use"},
+            {"include": "#output"},
             {"include": "#keyword"},
             {"include": "#constant"},
             {"include": "#number"},
+            {"include": "#operator"},
+            {"include": "#kind"},
             {"include": "#argument"},
+            {"include": "#member"},
             {"include": "#layer"},
             {"include": "#entry"},
             {"include": "#punctuation"},
@@ -55,6 +62,27 @@ def grammar() -> dict:
                     "2": {"name": "entity.name.type.model.nndsl"},
                 },
             },
+            "definition": {
+                "comment": "`block NAME(params) { ... }`: a layer written in the language",
+                "match": rf"\b(block)\s+({IDENT})",
+                "captures": {
+                    "1": {"name": "keyword.other.declaration.nndsl"},
+                    "2": {"name": "entity.name.function.block.nndsl"},
+                },
+            },
+            "use": {
+                "comment": '`use "blocks.nn"` or `use std`',
+                "match": r'\b(use)\s+(?:(std)\b|(?="))',
+                "captures": {
+                    "1": {"name": "keyword.control.import.nndsl"},
+                    "2": {"name": "support.constant.std.nndsl"},
+                },
+            },
+            "output": {
+                "comment": "`output a, b`; not `output = dense(1)` or `add(output)`",
+                "match": r"\b(output)\b(?=\s+[A-Za-z_])",
+                "captures": {"1": {"name": "keyword.control.output.nndsl"}},
+            },
             "keyword": {
                 "name": "keyword.control.nndsl",
                 "match": rf"\b({_alternatives(v['keywords'])})\b",
@@ -66,6 +94,23 @@ def grammar() -> dict:
             "number": {
                 "name": "constant.numeric.nndsl",
                 "match": r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?\b",
+            },
+            "operator": {
+                "name": "keyword.operator.arithmetic.nndsl",
+                "match": r"//|[-+*/%]",
+            },
+            "kind": {
+                "comment": "a block parameter's kind: `units: int`",
+                "match": rf"(:)\s*({IDENT})",
+                "captures": {
+                    "1": {"name": "punctuation.separator.type.nndsl"},
+                    "2": {"name": "storage.type.nndsl"},
+                },
+            },
+            "member": {
+                "comment": "`enc.mean`: a layer inside a block instance",
+                "name": "variable.other.member.nndsl",
+                "match": rf"\b{DOTTED}\b",
             },
             "argument": {
                 "comment": "`key = value` settings, `name=value` arguments, `h = dense(8)`",
