@@ -440,7 +440,8 @@ def _token_after(
             f"'{prev.text}' starts {starts}, but the block above it is not closed",
             prev,
             len(prev.text),
-            "add the missing '}' before it",
+            "add the missing '}' before it"
+            + ("" if prev.text in ("model", "train") else "; blocks and `use` go at the top level"),
         )
     if prev.kind == "NAME" and expected == {"LPAR", "EQUAL"}:
         return (

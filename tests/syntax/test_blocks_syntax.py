@@ -383,6 +383,16 @@ def test_broken_snippets_are_located_and_explained(source, line, column, message
     assert rendered[2].index("^") == len(f"{line:>4} | ") + column - 1
 
 
+def test_every_terminal_has_a_word_for_error_messages():
+    from nndsl.syntax.grammar import lalr_parser
+    from nndsl.syntax.parser import TERMINAL_WORDS
+
+    parser = lalr_parser()
+    names = {t.name for t in parser.terminals} - set(parser.ignore_tokens)
+    assert not [n for n in names if n.startswith("__")]  # no anonymous terminal
+    assert names - set(TERMINAL_WORDS) == set()
+
+
 # ------------------------------------------------------------------ hostile input
 
 
