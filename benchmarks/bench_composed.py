@@ -7,8 +7,9 @@ L1: lstm(32) over 20 steps of 8 features, batch 64: the kernel's backprop throug
     or the composition's per-step primitives.
 
 Rounds interleave the two; the best time per step of each and the ratio composed / fused
-are printed. No target: this says when a new op written only as a declaration would want
-a kernel of its own.
+are printed, and the most memory a step allocates above what it starts with (tracemalloc's
+peak over a step, the largest of a few steps after the first epoch). No target: this says
+when a new op written only as a declaration would want a kernel of its own.
 
     python benchmarks/bench_composed.py [--rounds 5]
 """
@@ -16,7 +17,9 @@ a kernel of its own.
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -66,6 +69,25 @@ def step_time(model, x: np.ndarray, y: np.ndarray, batch: int) -> float:
     return best / (len(x) // batch)
 
 
+def step_peak(model, x: np.ndarray, y: np.ndarray, batch: int, steps: int = 4) -> int:
+    """Bytes: the largest tracemalloc peak of a training step above its start."""
+    engine = model.engine
+    data = engine.prepare(x, y)
+    engine.train_epoch(data, np.arange(len(x)), batch)  # buffers allocated
+    engine.set_mode(True)
+    batches = list(itertools.islice(engine.epoch_batches(data, np.arange(len(x)), batch), steps))
+    tracemalloc.start()
+    worst = 0
+    for xs, yb, size in batches:
+        start = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        step, _, _ = engine.train_forward(xs, yb, size)
+        engine.train_step(step)
+        worst = max(worst, tracemalloc.get_traced_memory()[1] - start)
+    tracemalloc.stop()
+    return worst
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -80,9 +102,11 @@ def main() -> None:
             times["fused"].append(step_time(fused, x, y, batch))
             times["composed"].append(step_time(composed, x, y, batch))
         f, c = min(times["fused"]), min(times["composed"])
+        pf, pc = (step_peak(m, x, y, batch) / 1024 for m in (fused, composed))
         print(
             f"{name} ({op}): fused {f * 1e3:.2f} ms/step, composed {c * 1e3:.2f} ms/step, "
-            f"composed / fused {c / f:.2f}x"
+            f"composed / fused {c / f:.2f}x; peak per step: fused {pf:.0f} KiB, "
+            f"composed {pc:.0f} KiB"
         )
 
 

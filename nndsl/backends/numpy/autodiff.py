@@ -243,6 +243,13 @@ VJP: dict[str, Callable[..., tuple[Any, ...]]] = {
 
 assert FORWARD.keys() == VJP.keys() == PRIMITIVES.keys(), "one forward and VJP per primitive"
 
+# forwards that write their answer into a given array (`out=`), so that a tape may reuse
+# the answers of an earlier pass (`Tape(kept=...)`)
+INTO: dict[str, Callable[..., np.ndarray]] = {
+    **{name: f for name, f in FORWARD.items() if isinstance(f, np.ufunc)},
+    "relu": lambda x, out: np.maximum(x, 0, out=out),
+}
+
 
 # ---------------------------------------------------------------- the tape
 
@@ -311,16 +318,36 @@ class _Record:
 
 
 class Tape:
-    def __init__(self) -> None:
+    """The primitives of one pass, in order. `kept` (optional) is `answers` of an earlier
+    tape that recorded the same computation on the same shapes and mode (a kernel keeps
+    them per input shape): the forwards in `INTO` write over those arrays instead of
+    allocating, so a repeated step allocates only what its VJPs make. The earlier pass's
+    values are gone then: its tape must not be differentiated any more."""
+
+    def __init__(self, kept: list[np.ndarray] | None = None) -> None:
         self.records: list[_Record] = []
+        self.kept = kept
+        self.answers: list[np.ndarray] = []  # of the INTO forwards, in order
 
     def leaf(self, value: np.ndarray, requires: bool = True) -> Var:
         return Var(value, self, requires)
 
+    def _forward(self, name: str, values: tuple[Any, ...], attrs: dict[str, Any]) -> Any:
+        into = INTO.get(name)
+        if into is None:
+            return FORWARD[name](*values, **attrs)
+        k, kept = len(self.answers), self.kept
+        if kept is not None and k < len(kept) and type(kept[k]) is np.ndarray:
+            answer = into(*values, out=kept[k], **attrs)
+        else:
+            answer = FORWARD[name](*values, **attrs)
+        self.answers.append(answer)
+        return answer
+
     def apply(self, name: str, operands: tuple[Any, ...], attrs: dict[str, Any] | None = None):
         attrs = attrs or {}
         values = tuple(o.value if isinstance(o, Var) else o for o in operands)
-        out = Var(FORWARD[name](*values, **attrs), self, False)
+        out = Var(self._forward(name, values, attrs), self, False)
         needs = tuple(isinstance(o, Var) and o.requires for o in operands)
         if any(needs):
             out.requires = True

@@ -18,16 +18,20 @@ from nndsl.ir.ops import OPS
 
 
 class ComposedKernel(Kernel):
-    """A graph node whose op gives `compute(P, xs, w, a)`."""
+    """A graph node whose op gives `compute(P, xs, w, a)`. The answers of each pass are
+    kept per input shape and mode and written over by the next such pass (`Tape(kept=)`):
+    the forward of a repeated step allocates nothing the primitives can write in place."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.compute = OPS[self.node.op].compute
         self.attrs = dict(self.node.attrs)
         self.P = Primitives(rng=self.rng)
+        self._kept: dict[tuple, list[np.ndarray]] = {}
 
     def forward(self, xs, training):
-        tape = self.P.tape = Tape()
+        key = (training, *(x.shape for x in xs))
+        tape = self.P.tape = Tape(self._kept.get(key))
         self.P.training = training
         self.ins = [tape.leaf(x, need) for x, need in zip(xs, self.needs_input_grad)]
         self.ws = {name: tape.leaf(value, name in self.g) for name, value in self.w.items()}
@@ -36,6 +40,7 @@ class ComposedKernel(Kernel):
         for name, value in moved.items():  # state (running statistics): after the pass
             np.copyto(self.w[name], value.value if isinstance(value, Var) else value)
         self.out = _as_var(out, tape)
+        self._kept[key] = tape.answers
         return self.out.value
 
     def backward(self, dy):
@@ -53,28 +58,47 @@ class ComposedKernel(Kernel):
 
 class ComposedActivation:
     """A composed activation op as `activation=` of a layer: forward(z, out, **args) and
-    backward(dy, z, a, out, **args), the interface of the hand-written ones. The backward
-    records the forward again (a recurrent layer calls it for each step in reverse)."""
+    backward(dy, z, a, out, **args), the interface of the hand-written ones.
+
+    A layer calls the backward with the z and a of a forward (a recurrent one for each
+    step, in reverse), so each forward's tape is kept under where it wrote its answer;
+    the backward differentiates it if z and a are still what that forward saw (compared,
+    not assumed), and else records the forward again."""
+
+    KEEP = 4096  # tapes at most (a recurrent layer keeps one per step and activation)
 
     def __init__(self, name: str) -> None:
         self.compute = OPS[name].compute
         self.P = Primitives()
+        self._tapes: dict[tuple, tuple[Tape, Var, Var, dict[str, Any]]] = {}
 
-    def _run(self, z: np.ndarray, args: dict[str, Any]) -> tuple[Var, Var]:
+    def _run(self, z: np.ndarray, args: dict[str, Any]) -> tuple[Tape, Var, Var]:
         tape = self.P.tape = Tape()
         x = tape.leaf(z)
-        return x, _as_var(self.compute(self.P, [x], {}, args), tape)
+        return tape, x, _as_var(self.compute(self.P, [x], {}, args), tape)
 
     def forward(self, z: np.ndarray, out: np.ndarray, **args: Any) -> np.ndarray:
-        _, y = self._run(z, args)
+        tape, x, y = self._run(z.copy(), args)  # z's values as seen: the backward checks
         np.copyto(out, y.value)
+        if len(self._tapes) >= self.KEEP:
+            self._tapes.clear()
+        self._tapes[_where(out)] = (tape, x, y, args)
         return out
 
     def backward(
         self, dy: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray, **args: Any
     ) -> np.ndarray:
-        x, y = self._run(z, args)
-        g = self.P.tape.grads(y, dy).get(id(x))
+        kept = self._tapes.get(_where(a))
+        if (
+            kept is not None
+            and kept[3] == args
+            and np.array_equal(kept[1].value, z)
+            and np.array_equal(kept[2].value, a)
+        ):
+            tape, x, y, _ = kept
+        else:
+            tape, x, y = self._run(z, args)
+        g = tape.grads(y, dy).get(id(x))
         if g is None:
             out.fill(0)
         else:
@@ -90,6 +114,11 @@ def activation_of(name: str) -> Activation | ComposedActivation:
     if OPS[name].compute is None:
         raise KeyError(f"activation '{name}' has neither a kernel nor a composition")
     return ComposedActivation(name)
+
+
+def _where(a: np.ndarray) -> tuple:
+    """Where an array's values lie: its address, shape and strides."""
+    return a.__array_interface__["data"][0], a.shape, a.strides
 
 
 def _as_var(value: Any, tape: Tape) -> Var:

@@ -132,3 +132,41 @@ def test_activation_kernel_equals_its_composition(name: str) -> None:
         da = fused.backward(dy, z, a, np.empty_like(z), **args)
         db = composed.backward(dy, z, b, np.empty_like(z), **args)
     np.testing.assert_allclose(da, db, rtol=TOLERANCE, atol=1e-300)
+
+
+def test_composed_activation_backward_differentiates_its_forwards_tape() -> None:
+    """No second recording when z and a are what the forward saw; a new one when they
+    were overwritten in place since (same arrays, other values), with the right answer."""
+    rng = np.random.default_rng(2)
+    act, z, dy = ComposedActivation("silu"), rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+
+    def silu_grad(v: np.ndarray) -> np.ndarray:
+        s = 1 / (1 + np.exp(-v))
+        return dy * (s + v * s * (1 - s))
+
+    a = act.forward(z, np.empty_like(z))
+    recorded = act.P.tape
+    g = act.backward(dy, z, a, np.empty_like(z))
+    assert act.P.tape is recorded
+    np.testing.assert_allclose(g, silu_grad(z), rtol=TOLERANCE)
+    z += 0.5  # a layer wrote other values into the same buffers
+    np.copyto(a, z / (1 + np.exp(-z)))
+    g = act.backward(dy, z, a, np.empty_like(z))
+    assert act.P.tape is not recorded
+    np.testing.assert_allclose(g, silu_grad(z), rtol=TOLERANCE)
+
+
+def test_a_repeated_step_writes_over_the_last_ones_answers(monkeypatch) -> None:
+    """A composed kernel's second pass on the same shapes allocates no new answers, and
+    computes the same as a kernel that never saw the first (other values, same shapes)."""
+    case = CASES.OP_CASES["rms_norm"][0]
+    model, x, y = _prepared("rms_norm", case, True, monkeypatch)
+    (kernel,) = [k for k in model.engine.kernels if isinstance(k, ComposedKernel)]
+    model.engine.loss_and_grads(x * 3 + 1, y, training=False)
+    first = [id(a) for a in kernel.P.tape.answers]
+    loss, grads = model.engine.loss_and_grads(x, y, training=False)
+    assert first and [id(a) for a in kernel.P.tape.answers] == first
+    fresh, _, _ = _prepared("rms_norm", case, True, monkeypatch)
+    ref_loss, ref_grads = fresh.engine.loss_and_grads(x, y, training=False)
+    assert loss == ref_loss
+    assert all(np.array_equal(grads[k], g) for k, g in ref_grads.items())
