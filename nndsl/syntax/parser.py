@@ -353,8 +353,9 @@ def _syntax_error(err: UnexpectedInput, path: str | None, source: str) -> NNDSLE
         state = getattr(getattr(err, "interactive_parser", None), "parser_state", None)
         items = read_so_far(state)
         mistake = form_mistake(items, _previous(items), None, expected)
-        if mistake is not None:
-            hint = f"{mistake[0]}: {mistake[3]}"
+        if mistake is not None:  # its message says what the form needs; the caret is here
+            said = mistake[0].startswith("unexpected")
+            hint = mistake[3] if said else f"{mistake[0]}: {mistake[3]}"
         return NNDSLError(message, line=line, column=column, path=path, source=source, hint=hint)
     assert isinstance(err, UnexpectedToken)
     tok = err.token
