@@ -59,7 +59,7 @@ def initial_weights(graph: Graph, seed: int, dtype: str = "float64") -> dict[str
     """{`node.weight`: array} for every weight of `graph`.
 
     Each tensor draws from its own stream, keyed by (seed, op, the node's place among
-    the nodes of its op, tensor name): `dense#3.weight` for the third dense layer's. So
+    the nodes of its op, tensor name): `dense_3.weight` for the third dense layer's. So
     adding a layer leaves the layers of other ops and the earlier ones of its op
     unchanged, and the names a file gives do not matter: a layer that is named for reuse,
     or moved into a block (`enc.unit_1.dense_1`), starts from the weights it had
@@ -74,7 +74,9 @@ def initial_weights(graph: Graph, seed: int, dtype: str = "float64") -> dict[str
             if w.value is not None:
                 out[key] = np.asarray(w.value, dtype=np.float64).reshape(w.shape).astype(dtype)
                 continue
-            stream = zlib.crc32(f"{node.op}#{place}.{w.name}".encode())
+            # spelled as the automatic name (`dense_3.weight`): a file with no names keeps
+            # the starting weights it had when streams were keyed by the node's name
+            stream = zlib.crc32(f"{node.op}_{place}.{w.name}".encode())
             rng = np.random.default_rng([seed & 0xFFFFFFFF, stream])
             out[key] = _draw(w, rng).astype(dtype)
     return out
