@@ -10,6 +10,7 @@ it was written in, so a mistake inside it is reported there.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from nndsl.syntax import ast
 from nndsl.syntax.parser import parse
 
 STD_DIR = Path(__file__).resolve().parent / "stdlib"
-MAX_USED_BYTES = 16 * 2**20  # a used file is source text; nothing sensible is larger
+MAX_USED_BYTES = 2**20  # a used file is source text; nothing sensible is larger (and a
+# larger one takes the parser seconds)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,13 @@ def collect_blocks(module: ast.Module, builtins: set[str]) -> dict[str, BlockSou
 
 
 def _key(path: str | None) -> str:
-    return str(Path(path).resolve()) if path else "<source>"
+    if not path:
+        return "<source>"
+    try:
+        return str(Path(path).resolve())
+    except (OSError, RuntimeError, ValueError):
+        # a symlink loop, a NUL, a lone surrogate: reading it says why, naming the file
+        return os.path.abspath(path)
 
 
 class _Collector:

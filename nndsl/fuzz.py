@@ -12,6 +12,15 @@ Sources of cases, all deterministic for a seed:
   huge integer literals, nesting at and past the limit, numbers at the edges of int64
   and float64, initializer ranges that fail only at build, control characters in
   strings, extreme window sizes and grids, names that begin with a keyword, a BOM.
+- `language_from_bytes(data)`: the language of issue 13 as a `LanguageCase` (a main file
+  and the files beside it): blocks with parameters of every type and default, several
+  inputs, named layers reached as INSTANCE.NAME, repeats counted by parameters, blocks
+  using blocks (themselves, each other, ones not in scope), `use std` and `use` of files
+  the case writes (a library, two files using each other, a file using itself, a folder,
+  a FIFO, a file past the size limit, a symlink loop, a device, bytes not UTF-8, odd and
+  missing paths), arithmetic at every number (overflow, division by zero, strings and
+  lists as operands, long unary-minus chains), `output`, and per-output train settings;
+  `check_case(case, folder)` writes it and checks it there.
 - `hostile_file(seeds, data)`: files a user names, of the classes issue 20 found
   (`FILE_CLASSES`): byte mutants of real weights, data and checkpoint files; an `.npy`
   header claiming a shape its member does not hold; a DEFLATE zip bomb (zeros streamed
@@ -26,10 +35,12 @@ Sources of cases, all deterministic for a seed:
 
 `check_source(text)` is the oracle of sources: compile (and format, and with `build=True` build) the
 text; return the error's message, or None on success; raise `FuzzFailure` for anything
-else: another exception, an error without a line and column inside the file, an error
-whose rendering fails or shows the wrong line, a message holding a control character,
-or `fmt` refusing what `check` accepts. `tools/fuzz.py` runs long campaigns;
-`tests/test_fuzz.py` a bounded one. hypothesis is needed only for `programs()`.
+else: another exception, an error without a line and column inside the file (the used
+file, for an error located there), an error whose rendering fails or shows the wrong
+line, a message holding a control character, `fmt` refusing what `check` accepts, or
+`fmt` not idempotent or changing what the file compiles to (`check_format`).
+`tools/fuzz.py` runs long campaigns; `tests/test_fuzz.py` a bounded one. hypothesis is
+needed only for `programs()`.
 """
 
 from __future__ import annotations
@@ -117,32 +128,101 @@ def check_source(
 ) -> str | None:
     """Compile `source` (and format it; with `build`, build each small model it defines
     on NumPy): None when it compiles, the error message when it is refused with a
-    located error; `FuzzFailure` otherwise."""
+    located error; `FuzzFailure` otherwise. What compiles must format idempotently to a
+    file that compiles to the same graphs and plans (`check_format`). An error may lie
+    in a file `source` uses: it is checked against that file (`check_located_anywhere`)."""
     from nndsl.api import compile_string
 
     try:
         program = compile_string(source, path)
         for warning in program.warnings:  # the semantic checks must not crash either
             if warning.line is not None:
-                check_located(warning, source, path)
+                check_located_anywhere(warning, source, path)
     except NNDSLError as e:
-        check_located(e, source, path)
+        check_located_anywhere(e, source, path)
         return e.message
+    except RecursionError:
+        raise FuzzFailure(
+            "recursion error while compiling", source, traceback.format_exc()
+        ) from None
     except Exception:
         raise FuzzFailure("crash while compiling", source, traceback.format_exc()) from None
     if formatter:
-        from nndsl.syntax.format import format_source
-
-        try:
-            format_source(source, path)
-        except NNDSLError as e:
-            check_located(e, source, path)
-            raise FuzzFailure("fmt refuses what check accepts", source, e.render()) from None
-        except Exception:
-            raise FuzzFailure("crash while formatting", source, traceback.format_exc()) from None
+        check_format(source, path, program)
     if build:
         _check_build(program, source)
     return None
+
+
+def check_located_anywhere(err: NNDSLError, source: str, path: str) -> None:
+    """`check_located` against the file the error names: `source` when it is `path`'s
+    (or names none), else the used file, which must hold the source the error shows."""
+    if err.path is None or err.path == path:
+        check_located(err, source, path)
+        return
+    try:
+        on_disk = Path(err.path).read_bytes().decode("utf-8").removeprefix(BOM)
+    except (OSError, ValueError):
+        raise FuzzFailure(
+            "error located in a file that cannot be read", source, err.render()
+        ) from None
+    if err.source is None or err.source.removeprefix(BOM) != on_disk:
+        raise FuzzFailure("error shows another text than its file holds", source, err.render())
+    check_located(err, err.source, err.path)
+
+
+def graph_key(graph: Any) -> dict:
+    """A graph as data, less where its nodes were written (fmt moves lines)."""
+    data = graph.to_dict()
+    for node in data["nodes"]:
+        node.pop("line", None)
+        node.pop("column", None)
+    return data
+
+
+def meaning(program: Any) -> tuple:
+    """What a compiled file means: its graphs and train plans, as data."""
+    graphs = {name: graph_key(g) for name, g in program.models.items()}
+    plans = [p.to_dict() for p in program.plans]
+    return repr(graphs), repr(plans)
+
+
+def check_format(
+    source: str, path: str, program: Any, rewrite: dict[Path, str] | None = None
+) -> str:
+    """`nndsl fmt` on a file that compiles: it must format, format again to the same text
+    (idempotent), and the formatted file must compile to the same graphs and plans.
+    rewrite: used files to format too (each written back formatted before the check).
+    Returns the formatted source."""
+    from nndsl.api import compile_string
+    from nndsl.syntax.format import format_source
+
+    def fmt(text: str, where: str) -> str:
+        try:
+            once = format_source(text, where)
+            twice = format_source(once, where)
+        except NNDSLError as e:
+            raise FuzzFailure("fmt refuses what check accepts", text, e.render()) from None
+        except Exception:
+            raise FuzzFailure("crash while formatting", text, traceback.format_exc()) from None
+        if once != twice:
+            raise FuzzFailure("fmt is not idempotent", text, f"once:\n{once}\ntwice:\n{twice}")
+        return once
+
+    formatted = fmt(source, path)
+    for used, text in (rewrite or {}).items():
+        used.write_text(fmt(text, str(used)), encoding="utf-8")
+    try:
+        again = compile_string(formatted, path)
+    except NNDSLError as e:
+        raise FuzzFailure("the formatted file does not compile", source, e.render()) from None
+    except Exception:
+        raise FuzzFailure(
+            "crash compiling the formatted file", source, traceback.format_exc()
+        ) from None
+    if meaning(again) != meaning(program):
+        raise FuzzFailure("fmt changed what the file means", source, f"formatted:\n{formatted}")
+    return formatted
 
 
 def _check_build(program: Any, source: str) -> None:
@@ -517,6 +597,473 @@ def programs() -> Any:
     return st.binary(min_size=8, max_size=400).map(program_from_bytes)
 
 
+# ------------------------------------------------------------------ the language (issue 13)
+#
+# Blocks, `use`, arithmetic, `output` and the train block's per-output settings, valid and
+# broken: a `LanguageCase` is a main file and the files it may use, written into a fresh
+# folder (`write_case`) and checked there (`check_case`), so `use "lib.nn"` reads a file
+# the case made: a library, a file using it back, a folder, a FIFO, bytes that are not
+# UTF-8, a file past the size limit, a symlink loop, a device, or nothing at all.
+
+
+@dataclass(frozen=True)
+class Special:
+    """A path in a case's folder that is not a text file."""
+
+    kind: str  # one of SPECIAL_FILES
+
+
+SPECIAL_FILES = ("folder", "fifo", "huge", "loop", "device")
+
+
+@dataclass
+class LanguageCase:
+    source: str  # the main file, written as MAIN in the case's folder
+    files: dict[str, str | bytes | Special]  # more files, by path relative to the folder
+
+
+MAIN = "main.nn"
+BLOCK_NAMES = ["unit", "mix", "enc", "inner", "outer", "twin"]
+CLASHING_BLOCKS = ["dense", "relu", "input", "residual_unit", "mse", "adam", "output", "m"]
+PARAM_NAMES = ["units", "n", "rate", "act", "depth", "k"]
+CLASHING_PARAMS = ["x", "h", "dense", "relu", "from", "input", "units", "memory", "none_"]
+PARAM_TYPES = ["int", "int", "float", "bool", "string", "activation", "initializer"]
+ODD_TYPES = ["nope", "list", "Int", "tensor"]
+DEFAULTS = {
+    "int": ["2", "4", "2 * 3", "8 // 2", "-1", "0", "1 // 0", "9223372036854775807 + 1"],
+    "float": ["0.1", "0.5 / 2", "0", "1e308 * 10", "1 - 0.75", "2"],
+    "bool": ["true", "false", "1"],
+    "string": ['"same"', '"a"', "3"],
+    "activation": ["relu", "tanh", "nope", "2"],
+    "initializer": ["zeros", "uniform(0.1)", "he_normal", "nope"],
+}
+HOSTILE_ATOMS = [
+    "1e308",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "0",
+    "-0",
+    "0.0",
+    "1e-320",
+    '"s"',
+    "true",
+    "none",
+    "[1, 2]",
+    "relu",
+    "r.h",
+    "()",
+    "(1,)",
+    "dense(1)",
+    "zz",
+    "99999999999999999999",
+]
+OPERATORS = ["+", "-", "*", "/", "//", "%"]
+ACTIVATIONS = ["relu", "tanh", "linear", "sigmoid"]
+
+
+def _atom(d: Draw, numbers: list[str]) -> str:
+    if numbers and not d.one_in(4):
+        return d.pick(numbers)
+    if d.one_in(3):
+        return d.pick(HOSTILE_ATOMS)
+    return str(d.below(9))
+
+
+def _expr(d: Draw, numbers: list[str], depth: int = 2) -> str:
+    """Arithmetic over `numbers` (names or literals), sometimes hostile: huge, zero
+    divisors, strings and lists as operands, long chains of unary minus."""
+    if depth <= 0 or d.one_in(3):
+        return _atom(d, numbers)
+    how = d.below(12)
+    if how < 7:
+        a, b = _expr(d, numbers, depth - 1), _expr(d, numbers, depth - 1)
+        return f"{a} {d.pick(OPERATORS)} {b}"
+    if how < 9:
+        return f"-{_expr(d, numbers, depth - 1)}"
+    if how < 11 or not d.one_in(3):
+        return f"({_expr(d, numbers, depth - 1)})"
+    k = d.pick([2, 3, 20, 40, 70])  # -(-(-...)): past 64 levels, refused
+    return "-(" * k + _atom(d, numbers) + ")" * k
+
+
+def _args(d: Draw, params: list[tuple[str, str | None]], numbers: list[str]) -> list[str]:
+    """Arguments for a block's parameters: positional, then keywords, sometimes wrong."""
+    out: list[str] = []
+    keywords = False
+    for name, kind in params:
+        if d.one_in(4):  # left to its default (or missing)
+            keywords = True
+            continue
+        value = _param_value(d, kind, numbers)
+        if keywords or d.one_in(3):
+            out.append(f"{name}={value}")
+            keywords = True
+        else:
+            out.append(value)
+    if d.one_in(8):
+        out.append(d.pick(["nope=1", "7", "from=1", "units=2", "from=zz"]))
+    return out
+
+
+def _param_value(d: Draw, kind: str | None, numbers: list[str]) -> str:
+    if kind in DEFAULTS and not d.one_in(6):
+        if kind in ("int", "float"):
+            return _expr(d, numbers + DEFAULTS[kind][:3], 1)
+        return d.pick(DEFAULTS[kind])
+    return d.pick([*ACTIVATIONS, "4", "0.5", '"x"', "true", _expr(d, numbers, 1)])
+
+
+@dataclass
+class _BlockPlan:
+    name: str
+    params: list[tuple[str, str | None]]  # (name, declared kind or None)
+    inputs: list[str]
+    named: list[str]  # layers named inside it (reachable as INSTANCE.NAME)
+    text: str = ""
+
+
+def _block(d: Draw, name: str, callable_blocks: list[_BlockPlan]) -> _BlockPlan:
+    params: list[tuple[str, str | None]] = []
+    header: list[str] = []
+    defaulted = False
+    while d.more(4, len(params)):
+        pname = d.pick(CLASHING_PARAMS) if d.one_in(8) else d.pick(PARAM_NAMES)
+        kind: str | None = d.pick(PARAM_TYPES) if not d.one_in(5) else None
+        if d.one_in(12):
+            kind = d.pick(ODD_TYPES)
+        if pname == "act" and kind in ("int", "float") and not d.one_in(4):
+            kind = "activation"
+        if pname == "rate" and kind == "int" and not d.one_in(4):
+            kind = "float"
+        text = pname if kind is None else f"{pname}: {kind}"
+        if (defaulted and not d.one_in(6)) or d.one_in(3):
+            defaulted = True
+            text += f" = {d.pick(DEFAULTS.get(kind or 'int', DEFAULTS['int']))}"
+        params.append((pname, kind))
+        header.append(text)
+    ints = [p for p, k in params if k in ("int", None) and p not in ("act", "rate")]
+    floats = [p for p, k in params if k == "float"]
+    acts = [p for p, k in params if k == "activation" or p == "act"]
+    lines: list[str] = []
+    inputs: list[str] = []
+    for extra in ("x", "memory"):
+        if d.one_in(2 if extra == "x" else 4):
+            shape = f"({_expr(d, ints, 1)})" if d.one_in(6) else "()"
+            lines.append(f"{extra} = input{shape}")
+            inputs.append(extra)
+    if d.one_in(12):
+        lines.append("input()")  # unnamed: refused
+    named: list[str] = []
+    body = _block_layers(d, ints, floats, acts, inputs, named, callable_blocks, 2, "    ")
+    lines += body
+    if d.one_in(15):
+        lines.insert(d.below(len(lines) + 1), "x = input()")  # after a layer: refused
+    text = f"block {name}({', '.join(header)}) {{\n" + "".join(
+        f"    {line}\n" if not line.startswith(" ") else f"{line}\n" for line in lines
+    )
+    return _BlockPlan(name, params, inputs, named, text + "}\n")
+
+
+def _block_layers(
+    d: Draw,
+    ints: list[str],
+    floats: list[str],
+    acts: list[str],
+    inputs: list[str],
+    named: list[str],
+    blocks: list[_BlockPlan],
+    depth: int,
+    indent: str,
+) -> list[str]:
+    lines: list[str] = []
+    while d.more(5, len(lines)) or (not lines and not d.one_in(10)):
+        how = d.below(10)
+        if how < 4:
+            units = _expr(d, ints or ["4"], 2)
+            act = d.pick(acts) if acts and d.one_in(2) else d.pick(ACTIVATIONS)
+            line = f"dense({units}, activation={act})" if d.one_in(2) else f"dense({units})"
+        elif how == 4:
+            line = f"dropout({_expr(d, floats or ['0.1'], 1)})"
+        elif how == 5 and inputs:
+            line = d.pick([f"add({inputs[0]})", f"concat({d.pick(inputs)})"])
+        elif how == 6 and blocks:
+            other = d.pick(blocks)
+            args = _args(d, other.params, ints)
+            args += [f"{i}={d.pick(inputs or ['x'])}" for i in other.inputs[1:] if d.more(9, 0)]
+            line = f"{other.name}({', '.join(args)})"
+        elif how == 7 and depth > 0:
+            count = d.pick([*(ints or ["2"]), "2", "depth", "0", "-1", "1.5", "2 * 3",
+                            '"3"', "100000", "99999999999 * 99999999999"])  # fmt: skip
+            inner = _block_layers(d, ints, floats, acts, inputs, named, blocks, depth - 1, "")
+            pad = indent + "    "
+            return [*lines, f"repeat {count} {{", *[pad + line for line in inner], "}"]
+        elif how == 8:
+            line = d.pick(["relu()", "batch_norm()", "residual_unit(4)", "dense_unit(2)",
+                           "output h", "flatten()", "layer_norm()"])  # fmt: skip
+        else:
+            line = f"dense({_expr(d, ints or ['2'], 1)})"
+        if d.one_in(3):
+            target = d.pick(["h", "g", "h", *inputs[:1], *(p for p in ints[:1])])
+            line = f"{target} = {line}"
+            named.append(target)
+        lines.append(line)
+    return lines
+
+
+LIB_KINDS = [
+    "lib",  # a library of blocks, some of which the main file uses
+    "std",
+    "mutual",  # a.nn uses b.nn, which uses a.nn back
+    "self",  # the main file uses itself
+    "nested",  # sub/lib.nn, which uses ../more.nn
+    "special",  # a folder, FIFO, huge file, symlink loop or device
+    "binary",  # bytes that are not UTF-8
+    "missing",
+    "broken",  # a library with a syntax error, or a mistake in a block
+    "odd-path",  # "", "/", "..", an absolute path, a NUL, a lone surrogate
+]
+
+
+def language_from_bytes(data: bytes) -> LanguageCase:
+    """A main file written with blocks (parameters of every kind, several inputs, named
+    layers, repeats counted by parameters, blocks using blocks, themselves or each
+    other), arithmetic at every number, `output`, per-output train settings and `use` of
+    the files the case makes beside it; sometimes damaged at the token level."""
+    import nndsl.compiler  # noqa: F401  (registers the catalogs)
+
+    d = Draw(data)
+    files: dict[str, str | bytes | Special] = {}
+    uses: list[str] = []
+    lib_blocks: list[_BlockPlan] = []
+    std = [
+        _BlockPlan("residual_unit", [("units", "int"), ("rate", "float")], ["x"], []),
+        _BlockPlan("dense_unit", [("units", "int"), ("rate", "float")], [], []),
+    ]
+    while len(uses) < 2 and d.one_in(2):
+        kind = d.pick(LIB_KINDS[:2] * 3 + LIB_KINDS + ["special"] * 2)  # mostly usable
+        if kind == "std":
+            uses.append("use std")
+            lib_blocks += std
+        elif kind == "lib":
+            path = d.pick(["lib.nn", "lib.nn", "blocks.nn"])
+            plans: list[_BlockPlan] = []
+            for name in ("lunit", "lmix")[: 1 + d.below(2)]:
+                plans.append(_block(d, name, plans))
+            text = "".join(p.text for p in plans)
+            if d.one_in(4):
+                text += "model other {\n    input(2)\n    dense(1)\n}\ntrain { loss = mse }\n"
+            files[path] = text
+            uses.append(f'use "{path}"')
+            lib_blocks += plans
+        elif kind == "mutual":
+            files["a.nn"] = 'use "b.nn"\nblock a1(n: int = 2) {\n    b1(n)\n}\n'
+            files["b.nn"] = 'use "a.nn"\nblock b1(n: int = 2) {\n    a1(n)\n}\n'
+            if d.one_in(2):  # no cycle of files: a1 then calls a block b.nn cannot see
+                files["b.nn"] = "block b1(n: int = 2) {\n    a1(n)\n}\n"
+            uses.append('use "a.nn"')
+            lib_blocks.append(_BlockPlan("a1", [("n", "int")], [], []))
+        elif kind == "self":
+            uses.append(f'use "{d.pick([MAIN, "./" + MAIN, "sub/../" + MAIN])}"')
+        elif kind == "nested":
+            files["sub/lib.nn"] = 'use "../more.nn"\nblock deep(n: int) {\n    more(n)\n}\n'
+            files["more.nn"] = "block more(n: int) {\n    h = dense(n)\n}\n"
+            if d.one_in(3):
+                files["more.nn"] = 'use "sub/lib.nn"\n' + str(files["more.nn"])
+            uses.append('use "sub/lib.nn"')
+            lib_blocks.append(_BlockPlan("deep", [("n", "int")], [], []))
+        elif kind == "special":
+            special = d.pick(SPECIAL_FILES)
+            files[f"{special}.nn"] = Special(special)
+            uses.append(f'use "{special}.nn"')
+        elif kind == "binary":
+            files["bin.nn"] = d.pick([b"\xff\xfe\x00block", b"block b() {\x80}", b"\x00" * 64])
+            uses.append('use "bin.nn"')
+        elif kind == "missing":
+            uses.append(f'use "{d.pick(["missing.nn", "lib", "LIB.nn", "lib.nn.nn"])}"')
+        elif kind == "broken":
+            files["bad.nn"] = d.pick([
+                "block bad(n: int) {\n    dense(n\n}\n",
+                "block bad(n: int) {\n    dense(n // 0)\n}\n",
+                "block bad(n: int = 1 / 0) {\n    dense(n)\n}\n",
+                "block bad(n: int) {\n    nope(n)\n}\n",
+                "block bad(n: int) {\n    bad(n)\n}\n",
+                "block bad(n: int) {\n" + "    repeat 1 {\n" * 66 + "}\n" * 67,
+                "block bad() {\n}\n",
+                "block dense(n: int) {\n    relu()\n}\n",
+                "use std\nblock residual_unit(n: int) {\n    relu()\n}\n",
+            ])  # fmt: skip
+            uses.append('use "bad.nn"')
+            lib_blocks.append(_BlockPlan("bad", [("n", "int")], [], []))
+        else:
+            uses.append(f'use "{d.pick(ODD_PATHS)}"')
+    # the main file's own blocks, each able to use those before it (and, sometimes, itself
+    # or one defined later: recursion)
+    plans = list(lib_blocks)
+    own: list[_BlockPlan] = []
+    names = list(BLOCK_NAMES)
+    while d.more(3, len(own)):
+        name = d.pick(CLASHING_BLOCKS) if d.one_in(10) else names.pop(d.below(len(names)))
+        if d.one_in(8):  # recursion: the block calls itself, or one defined after it
+            plans.append(_BlockPlan(name, [], [], []))
+            plans.append(_BlockPlan(d.pick(BLOCK_NAMES), [], [], []))
+        plan = _block(d, name, plans)
+        own.append(plan)
+        plans.append(plan)
+        if not names:
+            break
+    model, outputs = _language_model(d, [*own, *lib_blocks] or std)
+    parts = [*uses, "".join(p.text for p in own), model]
+    if not d.one_in(5):
+        parts.append(_language_train(d, outputs))
+    if d.one_in(10):  # a use after the blocks, or at the end
+        parts.append(d.pick(["use std", 'use "lib.nn"']))
+    source = "\n".join(p for p in parts if p)
+    if d.one_in(6):
+        source = _break(d, source)
+    return LanguageCase(source, files)
+
+
+ODD_PATHS = ["", "/", "..", ".", "/dev/zero", "/dev/null", "a\\x00b.nn", "\\ud800.nn",
+             "sub", "~/x.nn", "a" * 300 + ".nn", "lib.nn\\n", "\\\\"]  # fmt: skip
+
+
+def _language_model(d: Draw, blocks: list[_BlockPlan]) -> tuple[str, list[str]]:
+    """A model using `blocks`: instances named or not, several inputs by keyword, dotted
+    references to the layers inside them, repeats of blocks, and an `output` line."""
+    first = d.pick(["a = input(4)", "input(4)", "a = input(2, 3)", "input(8)"])
+    lines = [first]
+    bound = ["a"] if first.startswith("a =") else []
+    dotted: list[str] = []
+    while d.more(6, len(lines) - 1):
+        how = d.below(8)
+        if how < 4:
+            plan = d.pick(blocks)
+            args = _args(d, plan.params, ["4", "2", "8"])
+            for extra in plan.inputs[1:]:
+                if not d.one_in(6):
+                    args.append(f"{extra}={d.pick(bound or ['zz'])}")
+            if d.one_in(8):
+                args.append(f"from={d.pick([*bound, 'zz', *dotted] or ['zz'])}")
+            line = f"{plan.name}({', '.join(args)})"
+            if d.one_in(2):
+                target = d.pick(["r", "s", "b", "r"])
+                line = f"{target} = {line}"
+                bound.append(target)
+                dotted += [f"{target}.{n}" for n in plan.named] + [f"{target}.nope"]
+            if d.one_in(6):
+                line = f"repeat {d.pick(['2', '1 + 1', '0', '3 // 2', '10001'])} {{ {line} }}"
+        elif how == 4 and (bound or dotted):
+            ref = d.pick([*bound, *dotted])
+            line = d.pick([f"dense(2, from={ref})", f"add({ref})", f"concat({ref})"])
+            if d.one_in(2):
+                line = f"c = {line}"
+                bound.append("c")
+        elif how == 5:
+            line = f"b = dense({_expr(d, ['4', '2'], 2)})"
+            bound.append("b")
+        elif how == 6:
+            line = f"dropout({_expr(d, ['0.5', '0.25'], 1)})"
+        else:
+            line = f"dense({d.pick(['1', '2', '4 // 2', '-1', '2.0'])})"
+        lines.append(line)
+    outputs: list[str] = []
+    if d.one_in(2) and (bound or dotted):
+        while d.more(3, len(outputs)) or not outputs:
+            outputs.append(d.pick([*bound, *dotted, "zz"]))
+        lines.append("output " + ", ".join(outputs))
+        if d.one_in(10):
+            lines.insert(1, lines.pop())  # not last: refused
+    body = "".join(f"    {line}\n" for line in lines)
+    return f"model m {{\n{body}}}\n", outputs
+
+
+def _language_train(d: Draw, outputs: list[str]) -> str:
+    heads = outputs or ["m"]
+    losses = ["mse", "mae", "binary_crossentropy", "huber", "nope"]
+    lines: list[str] = []
+    if len(outputs) > 1 or (outputs and d.one_in(2)):
+        named = [o if not d.one_in(8) else "zz" for o in dict.fromkeys(outputs)]
+        lines.append("loss = (" + ", ".join(f"{o}={d.pick(losses)}" for o in named) + ")")
+        if d.one_in(2):
+            weights = ", ".join(f"{o}={_expr(d, ['1', '0.5', '2'], 1)}" for o in named)
+            lines.append(f"loss_weights = ({weights})")
+        if d.one_in(3):
+            lines.append(f"metrics = ({d.pick(named)}=[{d.pick(['mae', 'accuracy', 'nope'])}])")
+    else:
+        lines.append(f"loss = {d.pick(losses[:2])}")
+    if d.one_in(4):
+        target = d.pick([*heads, "zz", "r.h"])
+        term = f"{d.pick(['sparsity', 'l'])} = {_expr(d, ['0.001'], 1)} * l1({target})"
+        lines.append(f"terms = ({term})")
+    if d.one_in(2):
+        lines.append(f"epochs = {d.pick(['2 * 3', '10 // 3', '1 / 2', '-(-2)', '0 * 5'])}")
+    if d.one_in(3):
+        lines.append(f"batch_size = {d.pick(['64 // 2', '16 % 0', '8 + 8', '2 ** 3'])}")
+    if d.one_in(3):
+        lines.append(f"optimizer = adam(lr={_expr(d, ['1e-3', '2', '10'], 2)})")
+    return "train m {\n" + "".join(f"    {line}\n" for line in lines) + "}\n"
+
+
+def write_case(case: LanguageCase, folder: Path) -> Path:
+    """Empty `folder`, write the case's files into it; the main file's path."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    main = folder / MAIN
+    main.write_text(case.source, encoding="utf-8")
+    for rel, content in case.files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        elif content.kind == "folder":
+            path.mkdir()
+        elif content.kind == "fifo":
+            os.mkfifo(path)
+        elif content.kind == "huge":  # sparse: past the limit without writing it
+            with open(path, "wb") as f:
+                f.truncate(17 << 20)
+        elif content.kind == "loop":
+            os.symlink(path.name, path)
+        else:
+            os.symlink("/dev/zero", path)
+    return main
+
+
+def check_case(case: LanguageCase, folder: Path, build: bool = False) -> str | None:
+    """`check_source` of the case's main file in `folder` (its files written beside it):
+    an error in a used file must be located there; what compiles must format, with its
+    used files, to what compiles the same."""
+    main = write_case(case, folder)
+    message = check_source(case.source, str(main), formatter=False, build=build)
+    if message is None:
+        from nndsl.api import compile_string
+
+        program = compile_string(case.source, str(main))
+        texts = {folder / rel: t for rel, t in case.files.items() if _parses(t)}
+        check_format(case.source, str(main), program, rewrite=texts)
+    return message
+
+
+def _parses(text: Any) -> bool:
+    from nndsl.syntax.parser import parse
+
+    if not isinstance(text, str):
+        return False
+    try:
+        parse(text)
+    except NNDSLError:
+        return False
+    return True
+
+
 # ------------------------------------------------------------------ hostile input (issue 20)
 
 BIG_DIGITS = [99, 100, 101, 400, 4299, 4300, 4301, 6000]
@@ -664,7 +1211,7 @@ def _keyword_names(d: Draw) -> str:
         f"model {model} {{\n    {a} = input(4)\n    {b} = dense(4, from={a})\n"
         f"    add({a}, {b})\n    dense(1)\n}}\n"
         f"train {model} {{\n    loss = mse\n"
-        f"    early_stop = (monitor={d.pick(KEYWORD_NAMES)})\n}}\n"
+        f"    early_stop = (monitor={d.pick(['loss', 'loss', *KEYWORD_NAMES])})\n}}\n"
     )
 
 

@@ -8,13 +8,16 @@ Kinds: `mutants` (byte-level mutations of the examples, the valid test programs 
 error corpus), `programs` (sources written from the op and catalog declarations, see
 `nndsl.fuzz.program_from_bytes`), `hostile` (huge literals, deep nesting, extreme
 numbers and shapes, build-time-only argument errors, control characters, keyword-like
-names, a BOM: `nndsl.fuzz.hostile_from_bytes`; small models are built too), `weights`
+names, a BOM: `nndsl.fuzz.hostile_from_bytes`; small models are built too), `language`
+(blocks, `use` of files the case writes beside it or of odd paths, arithmetic, `output`
+and per-output train settings: `nndsl.fuzz.language_from_bytes`), `weights`
 (byte mutants of real weights, .npz data and checkpoint files) and `files` (every class
 of `nndsl.fuzz.hostile_file`: size-lying .npz headers, zip bombs, patched zip headers,
 safetensors headers, checkpoint fields, FIFOs and devices, impossible names), both given
 to every loader. A source must end in success or a located `NNDSLError`; a file in
 success or an `NNDSLError` naming it, within the memory bound of `nndsl.fuzz.check_file`;
-a case that takes longer than --timeout seconds counts as a hang. Reports cases per
+a case that takes longer than --timeout seconds counts as a hang; what compiles must
+format idempotently to a file that compiles to the same graphs. Reports cases per
 second, the distinct error messages seen (and their kinds, with names and numbers
 blanked), and every failure (saved under --out). Exit status 1 when anything failed.
 """
@@ -37,12 +40,14 @@ from nndsl.fuzz import (  # noqa: E402
     FILE_CLASSES,
     FuzzFailure,
     check_bytes,
+    check_case,
     check_hostile_file,
     check_source,
     corpus,
     file_seeds,
     hostile_file,
     hostile_from_bytes,
+    language_from_bytes,
     message_template,
     mutate,
     program_from_bytes,
@@ -62,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0, help="stop after this long")
     ap.add_argument("--cases", type=int, default=0, help="stop after this many cases")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--kinds", default="mutants,programs,hostile,weights,files")
+    ap.add_argument("--kinds", default="mutants,programs,hostile,language,weights,files")
     ap.add_argument("--timeout", type=float, default=5.0, help="seconds before a case hangs")
     ap.add_argument("--out", type=Path, help="save failing cases in this folder")
     args = ap.parse_args(argv)
@@ -94,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             kind = f"{kind}/{file_kind}" if kind == "files" else kind
         else:
             signal.setitimer(signal.ITIMER_REAL, args.timeout)
+        used = ""  # a language case's other files, shown with its failure
         try:
             if kind == "mutants":
                 case = mutate(rng.choice(seeds), rng)
@@ -104,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
             elif kind == "hostile":
                 case = hostile_from_bytes(rng.randbytes(rng.randint(8, 400)))
                 message = check_source(case, build=True)
+            elif kind == "language":
+                made_case = language_from_bytes(rng.randbytes(rng.randint(8, 400)))
+                case = made_case.source
+                used = f"\n--- files beside it ---\n{made_case.files!r}\n"
+                message = check_case(made_case, scratch / "language")
             else:
                 made = hostile_file(files, rng.randbytes(64), file_kind)
                 case = f"{made.note} at {made.path}"
@@ -111,11 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         except FuzzFailure as f:
             last = f.detail.strip().splitlines()[-1] if f.detail.strip() else ""
             key = f"{kind}: {f.reason}: {last.split(':')[0][:80]}"  # one per exception type
-            failures.setdefault(key, (f.detail, case))
+            failures.setdefault(key, (used + f.detail, case))
             counts[f"{kind} failed"] += 1
             continue
         except Hang:
-            failures.setdefault(f"{kind}: hang (> {args.timeout:g} s)", ("", case))
+            failures.setdefault(f"{kind}: hang (> {args.timeout:g} s)", (used, case))
             counts[f"{kind} failed"] += 1
             continue
         finally:
