@@ -8,14 +8,17 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nndsl.compile_train import HEADS, check_plan, compile_heads
+from nndsl.compile_train import loss_span as _loss_span
 from nndsl.errors import NNDSLError, did_you_mean
 from nndsl.ir import catalog  # noqa: F401  (registers losses, optimizers, ...)
 from nndsl.ir import check as memory
 from nndsl.ir.catalog import TRAIN_SETTINGS
-from nndsl.ir.graph import Graph, Node, output_activation
+from nndsl.ir.graph import Graph, Node
+from nndsl.ir.heads import node_activation
 from nndsl.ir.ops import OPS, OpDef, ShapeError, WeightDef, fmt_shape
 from nndsl.ir.plan import TrainPlan
-from nndsl.ir.signature import CATALOGS, bind
+from nndsl.ir.signature import CATALOGS, Spec, bind
 from nndsl.sweep.grid import Sweep, find_sweep
 from nndsl.syntax import ast
 from nndsl.syntax.parser import parse
@@ -313,11 +316,12 @@ def _unknown_layer(call: ast.Call) -> NNDSLError:
 # --------------------------------------------------------------------------- train blocks
 
 
-def _check_loss_fits(plan: TrainPlan, graph: Graph, span: ast.Span) -> None:
-    loss = plan.loss.name
+def _check_loss_fits(loss_spec: Spec, out: Node, span: ast.Span) -> None:
+    """The loss fits the output it trains (its activation and units), else a located
+    error saying what would."""
+    loss = loss_spec.name
     entry = CATALOGS["loss"][loss]
-    act = output_activation(graph).name
-    out = graph.output
+    act = node_activation(out).name
     units = out.shape[-1] if out.shape else 1
     where = f"the output layer ({out.name}, line {out.line})"
     wants = entry.extra.get("logits")
@@ -388,13 +392,20 @@ def _compile_train(block: ast.Train, graphs: dict[str, Graph], base_dir: str) ->
         if s.key not in _SETTING_NAMES:
             hint = did_you_mean(s.key, _SETTING_NAMES) or "settings: " + ", ".join(_SETTING_NAMES)
             raise _err(f"unknown setting '{s.key}'", s.key_span, hint)
+    graph = graphs[model]
     if "loss" not in seen:
-        raise _err("the train block needs a loss", block.span, _loss_hint(graphs[model]))
-    args = tuple(ast.Arg(s.key, s.value, s.span) for s in block.settings)
-    values = bind(TRAIN_SETTINGS.params, args, "train", block.span)
-    plan = TrainPlan(model=model, base_dir=base_dir, **values)
-    _check_loss_fits(plan, graphs[model], seen["loss"].value.span)
-    _check_memory(plan, graphs[model], seen, block)
+        raise _err("the train block needs a loss", block.span, _loss_hint(graph))
+    # the settings a head or a term is made of are bound here, per output (train_heads)
+    args = tuple(ast.Arg(s.key, s.value, s.span) for s in block.settings if s.key not in HEADS)
+    own = tuple(p for p in TRAIN_SETTINGS.params if p.name not in HEADS)
+    values = bind(own, args, "train", block.span)
+    heads, terms, written = compile_heads(graph, seen)
+    for head in heads:
+        _check_loss_fits(head.loss, graph[head.output], _loss_span(seen["loss"], head.output))
+    values.update(written)
+    plan = TrainPlan(model=model, base_dir=base_dir, heads=heads, terms=terms, **values)
+    check_plan(plan, seen)
+    _check_memory(plan, graph, seen, block)
     if plan.validation + plan.test >= 1:
         raise _err(
             "validation and test fractions leave no data to train on",
@@ -417,8 +428,8 @@ def _check_memory(
         raise _err(e.message, span, e.hint) from None
 
 
-def _loss_hint(graph: Graph) -> str:
-    act = output_activation(graph).name
+def _loss_hint(graph: Graph, output: str | None = None) -> str:
+    act = node_activation(graph[output] if output else graph.output).name
     suggestion = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy"}.get(
         act, "mse"
     )

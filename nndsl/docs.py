@@ -25,6 +25,7 @@ SECTIONS = [
     ("optimizer", "Optimizers (`optimizer = ...`; torch.optim's names, formulas and defaults)"),
     ("schedule", "Learning-rate schedules (`schedule = ...`, applied after each epoch)"),
     ("metric", "Metrics (`metrics = [...]`)"),
+    ("term", "Loss terms (`terms = (name = weight * fn(layers), ...)`; value reported as `name`)"),
     ("data", "Data sources (`data = ...`)"),
 ]
 

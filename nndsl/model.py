@@ -69,6 +69,8 @@ class Model:
             loss=plan.loss if plan else None,
             optimizer=plan.optimizer if plan else None,
             metrics=plan.metric_names if plan else [],
+            heads=plan.heads_for(graph) if plan else None,
+            terms=list(plan.terms) if plan else [],
             clip_norm=plan.clip_norm if plan else None,
             device=device,
             **options,
@@ -218,15 +220,31 @@ class Model:
     def _check_targets(self, dataset: Any) -> None:
         """A target the loss cannot take (a class label out of range for the output), named
         by the data's own row before any split or shuffle: for a CSV, its line and cell."""
+        plan = self.plan
+        heads = plan.heads_for(self.graph)
+        for k, head in enumerate(heads):
+            y = dataset.y
+            if len(heads) > 1:  # one target column (or named array) per output
+                y = (
+                    y[head.output]
+                    if isinstance(y, dict)
+                    else np.asarray(y).reshape(len(y), -1)[:, k]
+                )
+            self._check_head_targets(dataset, head, y, k if len(heads) > 1 else None)
+
+    def _check_head_targets(self, dataset: Any, head: Any, y: Any, index: int | None) -> None:
         from nndsl.ir.targets import first_bad_target
 
         plan = self.plan
-        units = self.graph.output.shape[-1] if self.graph.output.shape else 1
-        found = first_bad_target(dataset.y, plan.loss.name, self.graph.output.shape)
+        out = self.graph[head.output]
+        units = out.shape[-1] if out.shape else 1
+        found = first_bad_target(y, head.loss.name, out.shape)
         if found is None:
             return
         row, col, problem, hint = found
-        names = dataset.class_names
+        if index is not None:
+            col, problem = index, f"targets of '{head.output}': {problem}"
+        names = dataset.class_names if index is None else None
         if names is not None:  # the file holds names: say which one
             label = int(np.asarray(dataset.y).reshape(len(dataset.y), -1)[row, col])
             listed = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
@@ -238,7 +256,7 @@ class Model:
             from nndsl.data.load import resolve_path
 
             target = spec.args["target"]
-            column = target if isinstance(target, str) else list(target)[col]
+            column = target if isinstance(target, str) else _target_list(target)[col]
             raise cell_error(
                 resolve_path(spec.args["path"], plan.base_dir),
                 row,
@@ -248,7 +266,8 @@ class Model:
                 delimiter=spec.args.get("delimiter", ","),
                 shown=spec.args["path"],
             )
-        where = f"{spec.args['path']}: y[{row}]" if spec.name == "npz" else f"sample {row}"
+        array = head.output if isinstance(dataset.y, dict) else "y"
+        where = f"{spec.args['path']}: {array}[{row}]" if spec.name == "npz" else f"sample {row}"
         raise NNDSLError(f"{where}: {problem}", hint=hint)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None) -> dict:
@@ -301,6 +320,7 @@ class Model:
                 y=names.get("y", "y"),
                 shown=shown,
                 inputs_only=not need_targets,
+                outputs=[h.output for h in self.plan.heads] if self.plan is not None else None,
             )
             return self._as_inputs(ds.x, shown), (ds.y if need_targets else None)
         if p.suffix != ".csv":
@@ -340,7 +360,7 @@ class Model:
         if spec is None or spec.name != "csv" or (features and targets):
             return features, targets
         target = spec.args.get("target")
-        declared = [target] if isinstance(target, str) else list(target or [])
+        declared = [target] if isinstance(target, str) else _target_list(target or [])
         targets = targets or declared or None
         if features is None:
             features = list(spec.args["features"]) if spec.args.get("features") else None
@@ -521,6 +541,12 @@ class Model:
         )
 
 
+def _target_list(target: Any) -> list[str]:
+    """A csv target's column names in output order: a list, or a group {output: column}
+    (the compiler orders it by the outputs)."""
+    return list(target.values()) if isinstance(target, dict) else list(target)
+
+
 def _names_or_none(value: Any, default: list[str] | None) -> list[str] | None:
     """Column names read from a weights file: a list of strings, else the default."""
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
@@ -533,11 +559,19 @@ def _quote_list(names: list[str], limit: int = 8) -> str:
 
 
 def _split_off(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:
-    """Keras' validation_split: the last `fraction` of the samples, before shuffling."""
-    n = len(y)
+    """Keras' validation_split: the last `fraction` of the samples, before shuffling.
+    y may be a dict {output: targets} (several outputs)."""
+    x = np.asarray(x)
+    n = len(x)
     cut = n - int(round(n * fraction))
     if cut <= 0 or cut >= n:
         raise NNDSLError(f"validation_split={fraction} leaves an empty split of {n} samples")
-    x = np.asarray(x)
+    if isinstance(y, dict):
+        ys = {k: np.asarray(v) for k, v in y.items()}
+        return (
+            x[:cut],
+            {k: v[:cut] for k, v in ys.items()},
+            (x[cut:], {k: v[cut:] for k, v in ys.items()}),
+        )
     y = np.asarray(y)
     return x[:cut], y[:cut], (x[cut:], y[cut:])

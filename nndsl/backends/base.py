@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from nndsl.errors import NNDSLError
-from nndsl.ir.graph import Graph, output_activation, split_output_activation
+from nndsl.ir.graph import Graph
+from nndsl.ir.heads import plan_outputs
 from nndsl.ir.metrics import METRICS, NEEDS_PROBS
-from nndsl.ir.signature import CATALOGS, Spec
-from nndsl.ir.targets import prepare_targets, target_kind
+from nndsl.ir.plan import Head, LossTerm, loss_columns, metric_columns
+from nndsl.ir.signature import Spec
+from nndsl.ir.targets import head_targets, prepare_targets, target_kind
 
 
 class NonFiniteLoss(Exception):
@@ -47,13 +49,42 @@ class Engine(ABC):
     # epoch's losses are read back once, at its end, and checked there.
     losses_on_host: bool
 
-    def __init__(self, graph: Graph, loss: Spec | None, metrics: Sequence[str]) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        loss: Spec | None,
+        metrics: Sequence[str],
+        heads: Sequence[Head] | None = None,
+        terms: Sequence[LossTerm] = (),
+    ) -> None:
         self.full_graph = graph
+        if heads:
+            loss, metrics = heads[0].loss, heads[0].metrics
+        elif loss is not None:  # one head: the output with `loss` and `metrics`
+            heads = [Head(graph.output.name, loss, 1.0, tuple(metrics))]
         self.loss = loss
-        self.graph, self.out_act, self.from_logits = plan_output(graph, loss)
+        self.heads = list(heads or [])
+        self.terms = list(terms)
+        # one plan per output: what a loss reads there, what is applied after it
+        planned = self.heads or [Head(o, None) for o in graph.outputs]
+        self.graph, self.plans = plan_outputs(graph, planned, self.terms)
+        self.outputs = [h.output for h in planned]
+        self.out_act, self.from_logits = self.plans[0].activation, self.plans[0].from_logits
+        # one output at the graph's end, trained by its loss alone: the path of every
+        # model before several outputs, kept as fast as it was
+        self.simple = (
+            len(planned) == 1
+            and not self.terms
+            and self.plans[0].converts is None
+            and self.outputs[0] == self.graph.nodes[-1].name
+        )
         self.metrics = list(metrics)
         self.kind = target_kind(loss.name) if loss is not None else None
+        self.kinds = [target_kind(h.loss.name) for h in self.heads]
         self._metrics_need_probs = bool(NEEDS_PROBS.intersection(self.metrics))
+        self.metric_columns = metric_columns(self.heads) if not self.simple else []
+        self.metric_keys = self.metrics if self.simple else [c for c, _, _ in self.metric_columns]
+        self.loss_columns = loss_columns(self.heads, self.terms)
         self.optimizer: Any = None
 
     # ------------------------------------------------------------------ device-specific
@@ -65,8 +96,7 @@ class Engine(ABC):
     def take(self, data: Any, index: np.ndarray) -> Any:
         """Samples `index` of prepared `data`, where it lies: a split of a dataset prepared
         (cast, checked, placed) once."""
-        ys = None if data.y is None else data.y[index]
-        return dataclasses.replace(data, xs=[x[index] for x in data.xs], y=ys)
+        return dataclasses.replace(data, xs=[x[index] for x in data.xs], y=rows(data.y, index))
 
     @abstractmethod
     def epoch_batches(self, data: Any, order: np.ndarray, batch_size: int) -> Iterable[Batch]:
@@ -92,8 +122,9 @@ class Engine(ABC):
         """The activated output of one batch in evaluation mode."""
 
     @abstractmethod
-    def join_predictions(self, parts: list[Any]) -> np.ndarray:
-        """The batches' predictions as one host array (samples, *output shape)."""
+    def join_predictions(self, parts: list[Any], node: str | None = None) -> np.ndarray:
+        """The batches' predictions (of output `node`, else the one output) as one host
+        array (samples, *output shape)."""
 
     @abstractmethod
     def read_back(
@@ -118,8 +149,8 @@ class Engine(ABC):
         """Switch layers such as dropout between training and evaluation."""
 
     @abstractmethod
-    def activate(self, out: Any) -> Any:
-        """The output activation split off the graph (identity when there is none)."""
+    def activate(self, out: Any, head: int = 0) -> Any:
+        """The activation split off output `head` (identity when there is none)."""
 
     @abstractmethod
     def get_weights(self) -> dict[str, np.ndarray]: ...
@@ -151,7 +182,7 @@ class Engine(ABC):
         weights either way)."""
         if self.optimizer is None:
             raise NNDSLError("this model has no optimizer")
-        metrics, on_host = self.metrics, self.losses_on_host
+        metrics, on_host, simple = self.metric_keys, self.losses_on_host, self.simple
         losses: list[Any] = []
         sizes: list[int] = []
         sums: dict[str, list] = {m: [] for m in metrics}
@@ -159,8 +190,9 @@ class Engine(ABC):
         self.set_mode(True)
         for b, (xs, y, size) in enumerate(self.epoch_batches(data, order, batch_size)):
             step, record, out = self.train_forward(xs, y, size)
-            if on_host and not math.isfinite(record):
-                raise NonFiniteLoss(b, record)  # before the step: weights stay good
+            total = record if simple or not on_host else record[0]
+            if on_host and not math.isfinite(total):
+                raise NonFiniteLoss(b, total)  # before the step: weights stay good
             if metrics:
                 self._metric_sums(out, y, sums, counts)
             self.train_step(step)
@@ -170,29 +202,32 @@ class Engine(ABC):
                 on_batch(b)
         per_batch, totals, counts = self.read_back(losses, sizes, sums, counts, True)
         for b, value in enumerate(per_batch):
-            if not math.isfinite(value):
-                raise NonFiniteLoss(b, value)
-        return _logs(per_batch, sizes, totals, counts)
+            total = value if simple else value[0]
+            if not math.isfinite(total):
+                raise NonFiniteLoss(b, total)
+        return _logs(per_batch, sizes, totals, counts, None if simple else self.loss_columns)
 
     def evaluate(self, data: Any, batch_size: int) -> dict[str, float]:
         """Loss and metrics in evaluation mode (no dropout)."""
         step = max(batch_size, EVAL_BATCH)  # evaluation needs no small batches
         losses: list[Any] = []
         sizes: list[int] = []
-        sums: dict[str, list] = {m: [] for m in self.metrics}
-        counts = dict.fromkeys(self.metrics, 0)
+        sums: dict[str, list] = {m: [] for m in self.metric_keys}
+        counts = dict.fromkeys(self.metric_keys, 0)
         self.set_mode(False)
         for start in range(0, len(data), step):
             xs = [x[start : start + step] for x in data.xs]
-            y = data.y[start : start + step]
+            y = rows(data.y, slice(start, start + step))
             loss, out = self.eval_batch(xs, y)
             losses.append(loss)
-            sizes.append(y.shape[0])
+            sizes.append(xs[0].shape[0])
             self._metric_sums(out, y, sums, counts)
         per_batch, totals, counts = self.read_back(losses, sizes, sums, counts, False)
-        return _logs(per_batch, sizes, totals, counts)
+        columns = None if self.simple else self.loss_columns
+        return _logs(per_batch, sizes, totals, counts, columns)
 
-    def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
+    def predict(self, x: Any, batch_size: int = 256) -> np.ndarray | dict[str, np.ndarray]:
+        """The activated output (samples, *shape); a dict {output: array} for several."""
         xs = self.inputs(x)
         step = max(batch_size, EVAL_BATCH)
         self.set_mode(False)
@@ -200,27 +235,69 @@ class Engine(ABC):
             self.predict_batch([a[start : start + step] for a in xs])
             for start in range(0, xs[0].shape[0], step)
         ]
-        return self.join_predictions(parts)
+        if self.simple:
+            return self.join_predictions(parts)
+        joined = {
+            p.node: self.join_predictions([part[i] for part in parts], p.node)
+            for i, p in enumerate(self.plans)
+        }
+        return joined if len(joined) > 1 else joined[self.plans[0].node]
 
     def _metric_sums(self, out: Any, y: Any, sums: dict[str, list], counts: dict) -> None:
+        if not self.simple:  # out and y: one per head
+            for column, i, m in self.metric_columns:
+                plan = self.plans[i]
+                probs = self.activate(out[i], i) if m in NEEDS_PROBS else None
+                s, c = METRICS[m](out[i], probs, y[i], self.kinds[i], plan.from_logits)
+                sums[column].append(s)
+                counts[column] += c
+            return
         probs = self.activate(out) if self._metrics_need_probs else None
         for m in self.metrics:
             s, c = METRICS[m](out, probs, y, self.kind, self.from_logits)
             sums[m].append(s)
             counts[m] += c
 
+    def record(self, total: Any, head_losses: list[Any], term_values: list[Any]) -> list[Any]:
+        """A batch's loss record in `loss_columns` order: the total, each head's loss when
+        there are several, each term's unweighted value."""
+        return [total, *(head_losses if len(self.heads) > 1 else []), *term_values]
+
 
 Batch = tuple[list[Any], Any, int]
 EVAL_BATCH = 256  # smallest batch for evaluate/predict
 
 
+def rows(y: Any, index: Any) -> Any:
+    """Rows `index` (an index array or a slice) of targets: one array, or one per head."""
+    if y is None:
+        return None
+    if isinstance(y, list):
+        return [t[index] for t in y]
+    return y[index]
+
+
 def _logs(
-    per_batch: list[float], sizes: list[int], totals: dict[str, float], counts: dict
+    per_batch: list[Any],
+    sizes: list[int],
+    totals: dict[str, float],
+    counts: dict,
+    columns: list[str] | None = None,
 ) -> dict[str, float]:
-    total = 0.0
-    for loss, size in zip(per_batch, sizes):  # in batch order, whatever the engine
-        total += loss * size
-    logs = {"loss": total / sum(sizes)}
+    """Sample-weighted means of the batches' losses (one number per batch, or one row
+    per batch in `columns` order) and the metrics' sums over their counts."""
+    n = sum(sizes)
+    if columns is None:
+        total = 0.0
+        for loss, size in zip(per_batch, sizes):  # in batch order, whatever the engine
+            total += loss * size
+        logs = {"loss": total / n}
+    else:
+        sums = [0.0] * len(columns)
+        for row, size in zip(per_batch, sizes):
+            for k, value in enumerate(row):
+                sums[k] += float(value) * size
+        logs = {c: v / n for c, v in zip(columns, sums)}
     for m, s in totals.items():
         logs[m] = s / max(counts[m], 1)
     return logs
@@ -230,16 +307,13 @@ def _logs(
 
 
 def plan_output(graph: Graph, loss: Spec | None) -> tuple[Graph, Spec, bool]:
-    """(graph the engine runs, activation applied after it, whether outputs are logits).
+    """(graph the engine runs, activation applied after it, whether outputs are logits)
+    for one output and its loss (nndsl.ir.heads.plan_outputs for several).
 
     A cross-entropy is computed from logits: the output's sigmoid/softmax is split off
     and applied only when predicting."""
-    act = output_activation(graph)
-    wants = CATALOGS["loss"][loss.name].extra.get("logits") if loss is not None else None
-    if wants and act.name in (wants, "linear"):
-        logits_graph, act = split_output_activation(graph)
-        return logits_graph, act, True
-    return graph, Spec("linear"), False
+    logits_graph, (plan,) = plan_outputs(graph, [Head(graph.output.name, loss)])
+    return logits_graph, plan.activation, plan.from_logits
 
 
 def input_arrays(graph: Graph, x: Any, dtype: str) -> list[np.ndarray]:
@@ -286,14 +360,29 @@ def input_arrays(graph: Graph, x: Any, dtype: str) -> list[np.ndarray]:
 
 
 def dataset_arrays(
-    graph: Graph, loss: Spec | None, x: Any, y: Any | None, dtype: str
-) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """Inputs (see `input_arrays`) and targets as `loss` wants them (None without y)."""
+    graph: Graph,
+    loss: Spec | None,
+    x: Any,
+    y: Any | None,
+    dtype: str,
+    heads: Sequence[Head] | None = None,
+) -> tuple[list[np.ndarray], np.ndarray | list[np.ndarray] | None]:
+    """Inputs (see `input_arrays`) and targets as `loss` wants them (None without y);
+    with `heads` (several outputs, or loss terms), a list of targets, one per head."""
     xs = input_arrays(graph, x, dtype)
     if y is None:
         return xs, None
     if loss is None:
         raise NNDSLError("this model has no loss: add a train block with a loss")
+    if heads is not None:
+        yps = head_targets(y, list(heads), graph, dtype)
+        for head, yp in zip(heads, yps):
+            if yp.shape[0] != xs[0].shape[0]:
+                raise NNDSLError(
+                    f"x has {xs[0].shape[0]} samples but the targets of '{head.output}' "
+                    f"have {yp.shape[0]}"
+                )
+        return xs, yps
     yp = prepare_targets(y, loss.name, graph.output.shape, dtype)
     if yp.shape[0] != xs[0].shape[0]:
         raise NNDSLError(f"x has {xs[0].shape[0]} samples but y has {yp.shape[0]}")

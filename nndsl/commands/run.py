@@ -246,33 +246,58 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     model = _saved_model(args)
     x, _ = model.read_data(args.data)
-    pred = model.predict(x).reshape(len(x), -1)
+    pred = model.predict(x)
     header, rows = prediction_table(model, pred)
     lines = [",".join(_csv_cell(h) for h in header)]
     lines += [",".join(_csv_cell(v) for v in row) for row in rows]
     text = "\n".join(lines) + "\n"
     if args.out:
         atomic_write_text(args.out, text)
-        print(f"wrote {len(pred)} predictions to {args.out}", file=sys.stderr)
+        print(f"wrote {len(rows)} predictions to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
 
 
-def prediction_table(model: Any, pred: np.ndarray) -> tuple[list[str], list[list[str]]]:
+def prediction_table(
+    model: Any, pred: np.ndarray | dict[str, np.ndarray]
+) -> tuple[list[str], list[list[str]]]:
     """Columns for predictions (samples, outputs): classifiers give each class's
     probability (`p_CLASS`) and the predicted class under the target's name; regression
-    outputs are named by their target columns."""
-    loss = model.plan.loss.name if model.plan is not None else "mse"
-    kind = target_kind(loss)
+    outputs are named by their target columns. Several outputs (`pred` a dict) give a
+    group of columns each, in declared order: the probabilities prefixed by the output's
+    name (`label_p_0`), values and classes under the output's target column (or its name)."""
+    if not isinstance(pred, dict):
+        loss = model.plan.loss.name if model.plan is not None else "mse"
+        flat = pred.reshape(len(pred), -1)
+        return _head_table(loss, model.target_names or [], model.class_names, flat, "label")
+    heads = model.plan.heads_for(model.graph) if model.plan is not None else []
+    losses = {h.output: h.loss.name for h in heads}
     targets = model.target_names or []
-    target = targets[0] if len(targets) == 1 else "label"
+    header: list[str] = []
+    rows: list[list[str]] = []
+    for k, (name, values) in enumerate(pred.items()):
+        own = [targets[k]] if len(targets) == len(pred) else []
+        part, cells = _head_table(
+            losses.get(name, "mse"), own, None, values.reshape(len(values), -1), name
+        )
+        header += [f"{name}_{h}" if h.startswith("p_") else h for h in part]
+        rows = [[*r, *c] for r, c in zip(rows, cells)] if rows else cells
+    return header, rows
+
+
+def _head_table(
+    loss: str, targets: list[str], classes: list[str] | None, pred: np.ndarray, fallback: str
+) -> tuple[list[str], list[list[str]]]:
+    kind = target_kind(loss)
+    target = targets[0] if len(targets) == 1 else fallback
     values = [[f"{v:.6g}" for v in row] for row in pred]
     if kind == "values":
         names = targets if len(targets) == pred.shape[1] else []
+        if not names and fallback != "label" and pred.shape[1] == 1:
+            names = [fallback]  # one of several outputs: by its name
         header = names or [f"output_{i}" for i in range(pred.shape[1])]
         return header, values
-    classes = model.class_names
     if kind == "binary" and pred.shape[1] == 1:
         labels = (pred[:, 0] >= 0.5).astype(int)
         names = classes if classes and len(classes) == 2 else None

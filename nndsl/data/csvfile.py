@@ -87,6 +87,8 @@ def cell_error(
 
 
 def _names(value: Any, what: str) -> list[str]:
+    if isinstance(value, dict):  # target=(label="species", value="price"): output order
+        value = list(value.values())
     names = [value] if isinstance(value, str) else value
     if (
         not isinstance(names, (list, tuple))

@@ -12,9 +12,10 @@ class Dataset:
     """Samples and targets, one row each.
 
     x: float64, shape (n, features...).
-    y: shape (n,) for one target column, (n, k) for k columns. float64 for regression and
-       binary 0/1 targets; int64 for class labels (CSV text labels, bundled datasets,
-       synthetic spirals and blobs).
+    y: shape (n,) for one target column, (n, k) for k columns; or, for a model with
+       several outputs read from arrays named after them, a dict {output: array}.
+       float64 for regression and binary 0/1 targets; int64 for class labels (CSV text
+       labels, bundled datasets, synthetic spirals and blobs).
     class_names: the name of each label value (label i is class_names[i]) when the labels
        came from names: sorted text labels of a CSV, or a bundled dataset's classes.
     source: where the data came from, for summaries and run folders.
@@ -28,8 +29,9 @@ class Dataset:
     source: str = ""
 
     def __post_init__(self) -> None:
-        if len(self.x) != len(self.y):
-            raise ValueError(f"x has {len(self.x)} samples but y has {len(self.y)}")
+        for y in self.y.values() if isinstance(self.y, dict) else (self.y,):
+            if len(self.x) != len(y):
+                raise ValueError(f"x has {len(self.x)} samples but y has {len(y)}")
 
     def __len__(self) -> int:
         return len(self.x)
@@ -44,6 +46,8 @@ class Dataset:
         """How many classes integer labels range over; None for float targets."""
         if self.class_names is not None:
             return len(self.class_names)
+        if isinstance(self.y, dict):
+            return None
         if np.issubdtype(self.y.dtype, np.integer) and self.y.size:
             return int(self.y.max()) + 1
         return None
@@ -51,7 +55,8 @@ class Dataset:
     def subset(self, indices: np.ndarray | list[int]) -> Dataset:
         """The samples at `indices` (in that order), with the same names."""
         idx = np.asarray(indices, dtype=np.int64)
-        return replace(self, x=self.x[idx], y=self.y[idx])
+        y = {k: v[idx] for k, v in self.y.items()} if isinstance(self.y, dict) else self.y[idx]
+        return replace(self, x=self.x[idx], y=y)
 
     def with_x(self, x: np.ndarray) -> Dataset:
         """The same dataset with its features replaced (e.g. standardized)."""

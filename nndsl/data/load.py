@@ -12,12 +12,13 @@ if TYPE_CHECKING:
     from nndsl.ir.signature import Spec
 
 
-def load_data(spec: Spec, base_dir: str) -> Dataset:
+def load_data(spec: Spec, base_dir: str, outputs: list[str] | None = None) -> Dataset:
     """Load `csv(...)`, `npz(...)`, `dataset(...)` or `synthetic(...)`.
 
     Paths are relative to `base_dir` (the folder of the .nn file) unless absolute.
     `standardize=true` is not applied here: it is fitted on the training split by the caller
-    (see `nndsl.data.standardize`).
+    (see `nndsl.data.standardize`). `outputs`: a model's outputs, in declared order (an
+    npz file may hold one target array named after each).
     """
     args = _with_defaults(spec)
     if spec.name == "csv":
@@ -40,6 +41,7 @@ def load_data(spec: Spec, base_dir: str) -> Dataset:
             y=args["y"],
             shown=args["path"],
             inputs_only=args.get("inputs_only", False),
+            outputs=outputs,
         )
     if spec.name == "dataset":
         from nndsl.data.bundled import load_bundled

@@ -13,18 +13,27 @@ from nndsl.files import BadArchive, NpzArchive, open_regular, show_path
 
 
 def load_npz(
-    path: str, *, x: str = "x", y: str = "y", shown: str | None = None, inputs_only: bool = False
+    path: str,
+    *,
+    x: str = "x",
+    y: str = "y",
+    shown: str | None = None,
+    inputs_only: bool = False,
+    outputs: list[str] | None = None,
 ) -> Dataset:
     """Load arrays `x` (shape (n, features...)) and `y` (shape (n,) or (n, k)) from `path`.
 
     x becomes float64; y becomes int64 when stored as integers (class labels), float64
     otherwise. A 1-D x is one feature per sample. Every array's header is checked
     (numbers, a size the file really holds and this machine can take as float64) before
-    any array is read.
+    any array is read. With several `outputs` and no array `y`, the targets are the
+    arrays named after the outputs: y is then a dict {output: array}.
     """
     shown = show_path(shown or path)
     with _open(path, shown) as archive:
         present = list(archive.arrays)
+        if outputs and len(outputs) > 1 and y not in present and not inputs_only:
+            return _by_output(archive, present, x, outputs, shown)
         if inputs_only and y not in present:  # new data to predict on: no targets needed
             if x in present:
                 _check(archive, [x], shown)
@@ -55,6 +64,35 @@ def load_npz(
         feature_names=_names(x, xs.shape),
         target_names=_names(y, ys.shape),
         source=f"npz {shown}: {len(xs)} samples, x {xs.shape[1:]}, y {ys.shape[1:]}",
+    )
+
+
+def _by_output(archive: NpzArchive, present: list[str], x: str, outputs: list[str], shown: str):
+    for name in (x, *outputs):
+        if name not in present:
+            held = ", ".join(present) if present else "no arrays"
+            raise _err(
+                f"{shown} has no array '{name}'; it holds: {held}",
+                did_you_mean(name, present)
+                or "a model with several outputs reads one target array per output, "
+                "named after it: "
+                + ", ".join(outputs),
+            )
+    _check(archive, [x, *outputs], shown)
+    xs = _read(archive, x, shown)
+    xs = xs[:, None] if xs.ndim == 1 else xs
+    ys = {}
+    for name in outputs:
+        a = _read(archive, name, shown)
+        ys[name] = a.astype(np.int64) if a.dtype.kind in "iu" else a.astype(np.float64)
+        if len(a) != len(xs):
+            raise _err(f"{shown}: x has {len(xs)} samples but '{name}' has {len(a)}")
+    return Dataset(
+        x=xs.astype(np.float64),
+        y=ys,
+        feature_names=_names(x, xs.shape),
+        target_names=list(outputs),
+        source=f"npz {shown}: {len(xs)} samples, x {xs.shape[1:]}, targets " + ", ".join(outputs),
     )
 
 

@@ -269,15 +269,19 @@ for _name, _doc, _params in [
     register("schedule", Entry(_name, _params, _doc))
 
 # ---------------------------------------------------------------- metrics
-for _name, _doc in [
+# fits: the target kinds (nndsl.ir.targets.target_kind) of the outputs a metric listed for
+# every output is reported for (named for one output, `metrics = (value=[mae])`, any fits)
+_CLASSES = ("binary", "one_hot", "labels")
+for _name, _doc, _fits in [
     (
         "accuracy",
         "Fraction of correct predictions (threshold 0.5 for one sigmoid unit, argmax otherwise).",
+        _CLASSES,
     ),
-    ("mse", "Mean squared error."),
-    ("mae", "Mean absolute error."),
+    ("mse", "Mean squared error.", ("values",)),
+    ("mae", "Mean absolute error.", ("values",)),
 ]:
-    register("metric", Entry(_name, (), _doc))
+    register("metric", Entry(_name, (), _doc, {"fits": _fits}))
 
 # ---------------------------------------------------------------- data sources
 for _name, _doc, _params in [
@@ -286,7 +290,12 @@ for _name, _doc, _params in [
         "A CSV file with a header row; path relative to the .nn file.",
         (
             Param("path", "str", doc="file path, relative to the .nn file"),
-            Param("target", "any", doc="target column name (or list of names)"),
+            Param(
+                "target",
+                "any",
+                doc="target column name, a list of names (one per output, in declared "
+                'order), or a group output="column"',
+            ),
             Param("features", "any", None, doc="feature column names (default: all others)"),
             Param(
                 "standardize",
@@ -385,13 +394,40 @@ TRAIN_SETTINGS = Entry(
             high_open=True,
             doc="fraction held out for a final test evaluation",
         ),
-        Param("loss", "loss", doc="the loss to minimize"),
+        Param(
+            "loss",
+            "loss",
+            doc="the loss to minimize; for several outputs one for each, or a group "
+            "(label=sparse_categorical_crossentropy, value=mse)",
+        ),
+        Param(
+            "loss_weights",
+            "any",
+            None,
+            optional=True,
+            doc="several outputs: each loss's weight in the total, a group (label=1, "
+            "value=0.5); 1 for each output left out; >= 0",
+        ),
+        Param(
+            "terms",
+            "any",
+            None,
+            optional=True,
+            doc="extra loss terms on named layers, a group (sparsity = 0.001 * l1(h)); "
+            "see Loss terms",
+        ),
         Param("optimizer", "optimizer", Spec("adam"), doc="how weights are updated"),
         Param("schedule", "schedule", None, optional=True, doc="learning-rate schedule per epoch"),
         Param("batch_size", "int", 32, doc="samples per gradient step", low=1),
         Param("epochs", "int", 10, doc="passes over the training data", low=1),
         Param("early_stop", "early_stop", None, optional=True, doc="stop when learning stalls"),
-        Param("metrics", "list:metric", [], doc="reported each epoch"),
+        Param(
+            "metrics",
+            "list:metric",
+            [],
+            doc="reported each epoch; with several outputs, for each output they fit, or "
+            "per output (label=[accuracy], value=[mae])",
+        ),
         Param("seed", "int", 0, doc="seeds weights, shuffling and dropout"),
         Param("shuffle", "bool", True, doc="reshuffle the training data every epoch"),
         Param(
@@ -421,3 +457,6 @@ TRAIN_SETTINGS = Entry(
     ),
     "Settings of a `train` block.",
 )
+
+# ---------------------------------------------------------------- loss terms (`terms = ...`)
+from nndsl.ir import terms as _terms  # noqa: E402, F401  (registers the "term" catalog)

@@ -140,3 +140,49 @@ def _shape_hint(loss: str, units: int, y: np.ndarray) -> str | None:
     if units > 1 and y.ndim == 1:
         return "integer labels need sparse_categorical_crossentropy"
     return None
+
+
+def head_targets(y, heads: list, graph, dtype: str) -> list[np.ndarray]:
+    """One prepared target array per head (nndsl.ir.plan.Head), from a dict {output:
+    array}, a list in the heads' order, or — for several one-column targets, as a CSV's
+    target columns come — a 2-D array with one column per output in declared order."""
+    names = [h.output for h in heads]
+    if isinstance(y, dict):
+        unknown = [k for k in y if k not in names]
+        if unknown:
+            raise NNDSLError(
+                f"targets for '{unknown[0]}', which is not an output of the model",
+                hint="outputs: " + ", ".join(names),
+            )
+        missing = [n for n in names if n not in y]
+        if missing:
+            raise NNDSLError(
+                f"no targets for output '{missing[0]}'", hint="outputs: " + ", ".join(names)
+            )
+        parts = [y[n] for n in names]
+    elif isinstance(y, (list, tuple)) and len(heads) > 1:
+        if len(y) != len(heads):
+            raise NNDSLError(
+                f"this model has {len(heads)} outputs, but {len(y)} target arrays were given",
+                hint="pass a dict {output: targets}; outputs: " + ", ".join(names),
+            )
+        parts = list(y)
+    elif len(heads) == 1:
+        parts = [y]
+    else:
+        a = np.asarray(y)
+        if a.ndim != 2 or a.shape[1] != len(heads):
+            raise NNDSLError(
+                f"this model has {len(heads)} outputs; pass targets as a dict {{output: array}}",
+                hint="outputs: " + ", ".join(names),
+            )
+        parts = [a[:, j] for j in range(len(heads))]
+    out = []
+    for head, part in zip(heads, parts):
+        try:
+            out.append(prepare_targets(part, head.loss.name, graph[head.output].shape, dtype))
+        except NNDSLError as e:
+            if len(heads) == 1:
+                raise
+            raise NNDSLError(f"targets of '{head.output}': {e.message}", hint=e.hint) from None
+    return out

@@ -36,7 +36,7 @@ def load_splits(
             f"the train block of '{plan.model}' names no data",
             hint='add e.g. data = csv("data.csv", target="y"), or pass arrays to fit(x, y)',
         )
-    dataset = load_data(plan.data, plan.base_dir)
+    dataset = load_data(plan.data, plan.base_dir, [h.output for h in plan.heads] or None)
     if check is not None:
         check(dataset)
     val_fraction = plan.validation if validation is None else validation

@@ -16,13 +16,17 @@ import numpy as np
 
 from nndsl.backends.base import Batch, Engine, dataset_arrays, input_arrays
 from nndsl.backends.numpy.activations import apply as apply_activation
+from nndsl.backends.numpy.autodiff import Primitives, Tape
 from nndsl.backends.numpy.kernels import KERNELS
 from nndsl.backends.numpy.losses import LOSSES
 from nndsl.backends.numpy.optimizers import clip_grad_norm, make_optimizer
 from nndsl.ir.check import check_weights
 from nndsl.ir.graph import Graph
+from nndsl.ir.heads import probability_logits
 from nndsl.ir.init import initial_weights
+from nndsl.ir.plan import Head, LossTerm
 from nndsl.ir.signature import Spec
+from nndsl.ir.terms import term_compute
 
 
 @dataclass
@@ -30,20 +34,22 @@ class Prepared:
     """A dataset cast once to the engine's dtype, with reusable shuffle buffers."""
 
     xs: list[np.ndarray]
-    y: np.ndarray | None
+    y: np.ndarray | list[np.ndarray] | None  # a list: one target array per head
     _xbufs: list[np.ndarray] | None = None
-    _ybuf: np.ndarray | None = None
+    _ybuf: np.ndarray | list[np.ndarray] | None = None
 
     def __len__(self) -> int:
         return self.xs[0].shape[0]
 
-    def shuffled(self, order: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    def shuffled(self, order: np.ndarray) -> tuple[list[np.ndarray], Any]:
+        several = isinstance(self.y, list)
         if self._xbufs is None:
             self._xbufs = [np.empty_like(x) for x in self.xs]
-            self._ybuf = np.empty_like(self.y)
+            self._ybuf = [np.empty_like(t) for t in self.y] if several else np.empty_like(self.y)
         for src, dst in zip(self.xs, self._xbufs):
             np.take(src, order, axis=0, out=dst, mode="clip")  # "clip": unbuffered
-        np.take(self.y, order, axis=0, out=self._ybuf, mode="clip")
+        for src, dst in zip(self.y, self._ybuf) if several else ((self.y, self._ybuf),):
+            np.take(src, order, axis=0, out=dst, mode="clip")
         return self._xbufs, self._ybuf
 
 
@@ -61,8 +67,10 @@ class NumpyEngine(Engine):
         optimizer: Spec | None = None,
         metrics: list[str] = (),
         clip_norm: float | None = None,
+        heads: list[Head] | None = None,
+        terms: list[LossTerm] = (),
     ) -> None:
-        super().__init__(graph, loss, metrics)
+        super().__init__(graph, loss, metrics, heads, terms)
         self.dtype = dtype
         self.clip_norm = clip_norm
         self._layout(initial_weights(graph, seed, dtype), _state_keys(graph))
@@ -118,6 +126,8 @@ class NumpyEngine(Engine):
         ]
         self._vals: list[Any] = [None] * len(nodes)
         self._dout: dict[tuple[int, ...], np.ndarray] = {}
+        self.out_idx = [index[p.node] for p in self.plans]  # each head's output node
+        self.term_idx = [tuple(index[i] for i in t.inputs) for t in self.terms]
 
     # ------------------------------------------------------------------ forward / backward
     def _forward(self, xs: list[np.ndarray], training: bool) -> np.ndarray:
@@ -127,11 +137,17 @@ class NumpyEngine(Engine):
         for i, (kernel, ins) in enumerate(zip(self.kernels, self.in_idx)):
             if ins:
                 vals[i] = kernel.forward([vals[j] for j in ins], training)
-        return vals[-1]
+        return vals[-1] if self.simple else [vals[k] for k in self.out_idx]
 
-    def _backward(self, dout: np.ndarray) -> None:
+    def _backward(self, dout: np.ndarray | None, seeds: dict[int, np.ndarray] = None) -> None:
+        """Gradients of every weight from d loss / d output (`dout`), or, with several
+        outputs or terms, from `seeds` {node index: d loss / d that node's value}."""
         grads: list[Any] = [None] * len(self.kernels)
-        grads[-1] = dout
+        if seeds is None:
+            grads[-1] = dout
+        else:
+            for k, g in seeds.items():
+                grads[k] = g
         for i in range(len(self.kernels) - 1, -1, -1):
             g = grads[i]
             if g is None or not self.requires[i] or not self.in_idx[i]:
@@ -149,13 +165,53 @@ class NumpyEngine(Engine):
         loss = LOSSES[self.loss.name](out, y, dout, **self.loss.args)
         return loss + self.penalty(), dout
 
+    def _losses(
+        self, outs: list[np.ndarray], ys: list[np.ndarray], grads: bool = True
+    ) -> tuple[list[float], dict[int, np.ndarray]]:
+        """(the batch's loss record, see Engine.record; the backward seeds) of several
+        heads and terms: each head's loss times its weight, plus each term times its
+        weight, plus L2. A term, and a loss on probabilities, run on a tape."""
+        seeds: dict[int, np.ndarray] = {}
+        total, own, values = 0.0, [], []
+
+        def seed(k: int, g: np.ndarray) -> None:
+            g = np.array(g, dtype=self.dtype)  # a writable copy: kernels may reuse it
+            seeds[k] = g if k not in seeds else seeds[k] + g
+
+        for head, plan, k, out, y in zip(self.heads, self.plans, self.out_idx, outs, ys):
+            tape = Tape() if plan.converts else None
+            leaf = tape.leaf(out) if tape else None
+            z = probability_logits(Primitives(tape), leaf, plan.converts) if tape else None
+            logits = z.value if tape else out
+            dz = np.empty(logits.shape, self.dtype)
+            value = LOSSES[head.loss.name](logits, y, dz, **head.loss.args)
+            own.append(value)
+            total += head.weight * value
+            if grads and head.weight:
+                dz *= head.weight
+                seed(k, tape.grads(z, dz)[id(leaf)] if tape else dz)
+        for term, ins in zip(self.terms, self.term_idx):
+            tape = Tape()
+            leaves = [tape.leaf(self._vals[j]) for j in ins]
+            result = term_compute(term.fn)(Primitives(tape), leaves, term.args)
+            value = float(result.value)
+            values.append(value)
+            total += term.weight * value
+            if grads and term.weight:
+                found = tape.grads(result, np.asarray(term.weight, self.dtype))
+                for leaf, j in zip(leaves, ins):
+                    if id(leaf) in found:
+                        seed(j, found[id(leaf)])
+        return self.record(total + self.penalty(), own, values), seeds
+
     def penalty(self) -> float:
         """The L2 terms of the loss: sum of l2 * sum(w ** 2) over the declared weights."""
         return sum(l2 * float(np.vdot(w, w)) for w, _, l2 in self.penalized)
 
     # ------------------------------------------------------------------ engine interface
     def prepare(self, x: Any, y: Any | None) -> Prepared:
-        return Prepared(*dataset_arrays(self.full_graph, self.loss, x, y, self.dtype))
+        heads = None if self.simple else self.heads
+        return Prepared(*dataset_arrays(self.full_graph, self.loss, x, y, self.dtype, heads))
 
     def inputs(self, x: Any) -> list[np.ndarray]:
         return x.xs if isinstance(x, Prepared) else self._inputs(x)
@@ -173,32 +229,47 @@ class NumpyEngine(Engine):
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             xb = [xs[0][start:stop]] if single else [x[start:stop] for x in xs]
-            yield xb, y[start:stop], stop - start
+            yb = [t[start:stop] for t in y] if isinstance(y, list) else y[start:stop]
+            yield xb, yb, stop - start
 
     def train_forward(
         self, xs: list[np.ndarray], y: np.ndarray, size: int
     ) -> tuple[np.ndarray, float, np.ndarray]:
         out = self._forward(xs, True)
+        if not self.simple:
+            record, seeds = self._losses(out, y)
+            return seeds, record, out
         loss, dout = self._loss(out, y)
         return dout, loss, out
 
-    def train_step(self, dout: np.ndarray) -> None:
-        self._backward(dout)
+    def train_step(self, dout: np.ndarray | dict[int, np.ndarray]) -> None:
+        if isinstance(dout, dict):
+            self._backward(None, dout)
+        else:
+            self._backward(dout)
         if self.clip_norm is not None:
             clip_grad_norm(self.grads, self.clip_norm)
         self.optimizer.step()
 
     def eval_batch(self, xs: list[np.ndarray], y: np.ndarray) -> tuple[float, np.ndarray]:
         out = self._forward(xs, False)
+        if not self.simple:
+            return self._losses(out, y, grads=False)[0], out
         return self._loss(out, y)[0], out
 
-    def predict_batch(self, xs: list[np.ndarray]) -> np.ndarray:
+    def predict_batch(self, xs: list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
         out = self._forward(xs, False)
         # the forward pass writes into reused buffers: keep a copy of what it returns
+        if not self.simple:
+            return [
+                o.copy() if p.activation.name == "linear" else self.activate(o, i)
+                for i, (p, o) in enumerate(zip(self.plans, out))
+            ]
         return out.copy() if self.out_act.name == "linear" else self.activate(out)
 
-    def join_predictions(self, parts: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate(parts) if parts else np.empty((0, *self.graph.output.shape))
+    def join_predictions(self, parts: list[np.ndarray], node: str | None = None) -> np.ndarray:
+        shape = self.graph[node].shape if node else self.graph.output.shape
+        return np.concatenate(parts) if parts else np.empty((0, *shape))
 
     def read_back(
         self,
@@ -216,21 +287,30 @@ class NumpyEngine(Engine):
             totals[m] = total
         return losses, totals, counts
 
-    def activate(self, out: np.ndarray) -> np.ndarray:
-        if self.out_act.name == "linear":
+    def activate(self, out: np.ndarray, head: int = 0) -> np.ndarray:
+        act = self.plans[head].activation
+        if act.name == "linear":
             return out
-        return apply_activation(self.out_act.name, self.out_act.args, out)
+        return apply_activation(act.name, act.args, out)
 
-    def logits(self, x: Any) -> np.ndarray:
-        """The output before the split-off activation (for gradient checks and tests)."""
-        return self._forward(self._inputs(x), False).copy()
+    def logits(self, x: Any) -> np.ndarray | list[np.ndarray]:
+        """The output before the split-off activation (for gradient checks and tests);
+        a list, one per head, with several outputs or terms."""
+        out = self._forward(self._inputs(x), False)
+        return [o.copy() for o in out] if not self.simple else out.copy()
 
     def loss_and_grads(self, x: Any, y: Any, training: bool = False) -> tuple[float, dict]:
-        """Loss on one batch and the gradient of every weight (tests, `nndsl trace`)."""
+        """Loss on one batch and the gradient of every weight (tests, `nndsl trace`); the
+        total loss with several outputs or terms."""
         data = self.prepare(x, y)
         out = self._forward(data.xs, training)
-        loss, dout = self._loss(out, data.y)
-        self._backward(dout)
+        if not self.simple:
+            record, seeds = self._losses(out, data.y)
+            self._backward(None, seeds)
+            loss = record[0]
+        else:
+            loss, dout = self._loss(out, data.y)
+            self._backward(dout)
         return loss, {k: v.copy() for k, v in self.grad_views.items()}
 
     def get_weights(self) -> dict[str, np.ndarray]:

@@ -26,11 +26,15 @@ from nndsl.backends.torch.distributed import rank_and_world
 from nndsl.backends.torch.losses import LOSSES
 from nndsl.backends.torch.lowering import activation, load_weights, lower, named_tensors
 from nndsl.backends.torch.optimizers import flat_state, load_flat_state, make_optimizer
+from nndsl.backends.torch.primitives import P as TP
 from nndsl.errors import NNDSLError
 from nndsl.ir.check import check_weights
 from nndsl.ir.graph import Graph
+from nndsl.ir.heads import probability_logits
 from nndsl.ir.init import initial_weights
+from nndsl.ir.plan import Head, LossTerm
 from nndsl.ir.signature import Spec
+from nndsl.ir.terms import term_compute
 
 
 @dataclass
@@ -38,7 +42,7 @@ class TorchData:
     """A dataset on the engine's device: one tensor per input, and the targets."""
 
     xs: list[torch.Tensor]
-    y: torch.Tensor | None
+    y: torch.Tensor | list[torch.Tensor] | None  # a list: one per head
 
     def __len__(self) -> int:
         return self.xs[0].shape[0]
@@ -84,10 +88,17 @@ class TorchEngine(Engine):
         device: str | None = None,
         mixed_precision: str | None = "none",
         compile: bool = False,
+        heads: list[Head] | None = None,
+        terms: list[LossTerm] = (),
     ) -> None:
-        super().__init__(graph, loss, metrics)
+        super().__init__(graph, loss, metrics, heads, terms)
         self.dtype = dtype
         self.rank, self.world = rank_and_world()
+        if self.world > 1 and not self.simple:
+            raise NNDSLError(
+                "several outputs and loss terms train on one process for now",
+                hint="run without torchrun, or with one output and no terms",
+            )
         self.device = resolve_device(device)
         if self.world > 1 and self.device.type == "cuda" and self.device.index is None:
             self.device = torch.device("cuda", torch.cuda.current_device())  # this rank's GPU
@@ -98,12 +109,24 @@ class TorchEngine(Engine):
             torch.backends.cudnn.allow_tf32 = True
         self.generator = torch.Generator(device=self.device)  # dropout masks
         self.generator.manual_seed(_derived_seed(seed, self.rank))
+        # several heads or terms: the module returns every head's node, then the nodes
+        # the terms read, in this order
+        self.returned = (
+            None
+            if self.simple
+            else list(
+                dict.fromkeys(
+                    [p.node for p in self.plans] + [i for t in self.terms for i in t.inputs]
+                )
+            )
+        )
         self.net = lower(
             self.graph,
             initial_weights(graph, seed, dtype),
             dtype=dtype,
             device=self.device,
             generator=self.generator,
+            outputs=self.returned,
         )
         self.params = list(self.net.parameters())
         self.shapes = {k: tuple(p.shape) for k, p in named_tensors(self.net).items()}
@@ -111,7 +134,10 @@ class TorchEngine(Engine):
         self.penalized = [
             (named[n.weight_key(w)], w.l2) for n in self.graph.nodes for w in n.weights if w.l2
         ]
-        self._act = None if self.out_act.name == "linear" else activation(self.out_act)
+        self._acts = [
+            None if p.activation.name == "linear" else activation(p.activation) for p in self.plans
+        ]
+        self._act = self._acts[0]
         self.call: Callable[..., torch.Tensor] = torch.compile(self.net) if compile else self.net
         self.train_call = self.call
         if self.world > 1:  # gradients averaged over the processes during backward
@@ -130,19 +156,51 @@ class TorchEngine(Engine):
             return call(*xs)
         with torch.autocast(self.device.type, dtype=self.amp):
             out = call(*xs)
-        return out.float()
+        return out.float() if self.simple else tuple(o.float() for o in out)
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if not self.simple:
+            return self._losses(out, y)[0]
         loss = LOSSES[self.loss.name](out, y, **self.loss.args)
         for w, l2 in self.penalized:
             loss = loss + l2 * (w * w).sum()
         return loss
+
+    def _losses(
+        self, returned: tuple[torch.Tensor, ...], ys: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(total loss to differentiate, the batch's record, see Engine.record) of several
+        heads and terms: each head's loss times its weight, each term times its weight,
+        plus L2; a loss on probabilities converts them to logits first."""
+        values = dict(zip(self.returned, returned))
+        total, own, terms = 0.0, [], []
+        for head, plan, y in zip(self.heads, self.plans, ys):
+            out = values[plan.node]
+            if plan.converts:
+                out = probability_logits(TP, out, plan.converts)
+            loss = LOSSES[head.loss.name](out, y, **head.loss.args)
+            own.append(loss)
+            total = total + head.weight * loss
+        for term in self.terms:
+            value = term_compute(term.fn)(TP, [values[i] for i in term.inputs], term.args)
+            terms.append(value)
+            total = total + term.weight * value
+        for w, l2 in self.penalized:
+            total = total + l2 * (w * w).sum()
+        record = torch.stack([v.reshape(()) for v in self.record(total, own, terms)])
+        return total, record.detach()
+
+    def _head_outputs(self, returned: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
+        values = dict(zip(self.returned, returned))
+        return [values[p.node] for p in self.plans]
 
     def _train_loss(
         self, out: torch.Tensor, y: torch.Tensor, rows: int, size: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss to differentiate, this batch's share of the epoch's loss sum) for `rows`
         samples of a global batch of `size`."""
+        if not self.simple:
+            return self._losses(out, y)
         if self.world == 1:
             loss = self._loss(out, y)
             return loss, loss.detach()
@@ -168,8 +226,9 @@ class TorchEngine(Engine):
             at += len(rows)
         return np.concatenate(parts), bounds
 
-    def activate(self, out: torch.Tensor) -> torch.Tensor:
-        return out if self._act is None else self._act(out)
+    def activate(self, out: torch.Tensor, head: int = 0) -> torch.Tensor:
+        act = self._acts[head]
+        return out if act is None else act(out)
 
     def read_back(
         self,
@@ -183,8 +242,8 @@ class TorchEngine(Engine):
         are per-batch sums over this process's rows, and they, the metric sums and the
         counts are added up over all processes first."""
         reduce = training and self.world > 1
-        metrics = self.metrics
-        parts = [torch.stack(losses).double()]
+        metrics = list(sums)
+        parts = [torch.stack(losses).double().reshape(-1)]
         parts += [torch.stack(sums[m]).double().sum().reshape(1) for m in metrics]
         if reduce:
             parts.append(torch.tensor([counts[m] for m in metrics], dtype=torch.float64))
@@ -193,6 +252,11 @@ class TorchEngine(Engine):
             torch.distributed.all_reduce(values)
         values = values.cpu().numpy()
         nb, nm = len(losses), len(metrics)
+        if not self.simple:  # a row per batch: the loss columns
+            width = len(self.loss_columns)
+            rows = values[: nb * width].reshape(nb, width)
+            totals = dict(zip(metrics, values[nb * width : nb * width + nm].tolist()))
+            return rows.tolist(), totals, counts
         per_batch = values[:nb]
         if reduce:
             per_batch = per_batch / np.asarray(sizes, dtype=np.float64)
@@ -202,7 +266,10 @@ class TorchEngine(Engine):
 
     # ------------------------------------------------------------------ engine interface
     def prepare(self, x: Any, y: Any | None) -> TorchData:
-        xs, yp = dataset_arrays(self.full_graph, self.loss, x, y, self.dtype)
+        heads = None if self.simple else self.heads
+        xs, yp = dataset_arrays(self.full_graph, self.loss, x, y, self.dtype, heads)
+        if isinstance(yp, list):
+            return TorchData([self._tensor(a) for a in xs], [self._tensor(t) for t in yp])
         return TorchData(
             [self._tensor(a) for a in xs], self._tensor(yp) if yp is not None else None
         )
@@ -224,6 +291,11 @@ class TorchEngine(Engine):
         local, bounds = self._shard(np.asarray(order, dtype=np.int64), batch_size)
         index = torch.as_tensor(local, device=self.device)
         xs = [x.index_select(0, index) for x in data.xs]
+        if isinstance(data.y, list):
+            ys = [t.index_select(0, index) for t in data.y]
+            for start, stop, size in bounds:
+                yield [x[start:stop] for x in xs], [t[start:stop] for t in ys], size
+            return
         y = data.y.index_select(0, index)
         for start, stop, size in bounds:
             yield [x[start:stop] for x in xs], y[start:stop], size
@@ -232,7 +304,9 @@ class TorchEngine(Engine):
         self, xs: list[torch.Tensor], y: torch.Tensor, size: int
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         out = self._forward(xs, training=True)
-        loss, record = self._train_loss(out, y, y.shape[0], size)
+        loss, record = self._train_loss(out, y, xs[0].shape[0], size)
+        if not self.simple:
+            return loss, record, [o.detach() for o in self._head_outputs(out)]
         return loss, record, out.detach()
 
     def train_step(self, loss: torch.Tensor) -> None:
@@ -249,22 +323,32 @@ class TorchEngine(Engine):
         self, xs: list[torch.Tensor], y: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         out = self._forward(xs)
+        if not self.simple:
+            return self._losses(out, y)[1], self._head_outputs(out)
         return self._loss(out, y), out
 
     @torch.no_grad()
-    def predict_batch(self, xs: list[torch.Tensor]) -> torch.Tensor:
-        return self.activate(self._forward(xs))
+    def predict_batch(self, xs: list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
+        out = self._forward(xs)
+        if not self.simple:
+            return [self.activate(o, i) for i, o in enumerate(self._head_outputs(out))]
+        return self.activate(out)
 
-    def join_predictions(self, parts: list[torch.Tensor]) -> np.ndarray:
+    def join_predictions(self, parts: list[torch.Tensor], node: str | None = None) -> np.ndarray:
         if not parts:
-            return np.empty((0, *self.graph.output.shape), self.dtype)
+            shape = self.graph[node].shape if node else self.graph.output.shape
+            return np.empty((0, *shape), self.dtype)
         return torch.cat(parts).cpu().numpy()
 
     @torch.no_grad()
-    def logits(self, x: Any) -> np.ndarray:
-        """The output before the split-off activation (for gradient checks and tests)."""
+    def logits(self, x: Any) -> np.ndarray | list[np.ndarray]:
+        """The output before the split-off activation (for gradient checks and tests);
+        a list, one per head, with several outputs or terms."""
         self.net.eval()
-        return self._forward(self.inputs(x)).cpu().numpy()
+        out = self._forward(self.inputs(x))
+        if not self.simple:
+            return [o.cpu().numpy() for o in self._head_outputs(out)]
+        return out.cpu().numpy()
 
     def loss_and_grads(self, x: Any, y: Any, training: bool = False) -> tuple[float, dict]:
         """Loss on one batch and the gradient of every weight (tests, `nndsl trace`)."""

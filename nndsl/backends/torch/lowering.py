@@ -174,8 +174,11 @@ def lower(
     dtype: str = "float32",
     device: str | torch.device = "cpu",
     generator: torch.Generator | None = None,
+    outputs: list[str] | None = None,
 ) -> fx.GraphModule:
-    """`graph` as a GraphModule taking one tensor per input node (in graph order).
+    """`graph` as a GraphModule taking one tensor per input node (in graph order) and
+    returning its output, or a tuple of `outputs` (node names; by default the graph's
+    outputs when it has several).
 
     Weights come from `weights` ({`node.weight`: array}) or, when None, from the shared
     initializer `initial_weights(graph, seed)`, so both backends start identically.
@@ -192,7 +195,9 @@ def lower(
         # straight into _modules: a node may be named like a Module attribute ("training")
         root._modules[node.name] = module
         values[node.name] = fxg.call_module(node.name, tuple(values[i] for i in node.inputs))
-    fxg.output(values[graph.output.name])
+    if outputs is None and len(graph.outputs) > 1:
+        outputs = list(graph.outputs)
+    fxg.output(values[graph.output.name] if outputs is None else tuple(values[n] for n in outputs))
     gm = fx.GraphModule(root, fxg, class_name=_class_name(graph.name))
     for module in gm.modules():
         if isinstance(module, Dropout):
