@@ -135,3 +135,12 @@ def test_hostile_arithmetic_is_refused_where_it_is_written() -> None:
         assert fragment in err.message, (expr, err.message)
         assert err.line == 3
     assert check_source("model m {\n    input(2)\n    dense(-(-(-(-3))))\n}\n") is None
+
+
+@pytest.mark.parametrize("ref", ["a", "zz"])
+def test_an_output_inside_a_repeat_is_refused_even_when_nothing_is_stamped_out(ref: str) -> None:
+    """Was: compiled, the output (even of an undefined name) silently ignored: a repeat
+    whose body holds no layer returned before looking at it."""
+    source = f"model m {{\n    a = input(2)\n    b = dense(3)\n    repeat 2 {{ output {ref} }}\n}}"
+    err = located(source)
+    assert err.message == "output cannot be repeated" and (err.line, err.column) == (4, 16)
