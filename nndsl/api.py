@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nndsl.blocks import MAX_SOURCE_BYTES
 from nndsl.compiler import CompiledFile, compile_with_overrides
 from nndsl.errors import NNDSLError, NNDSLWarning, did_you_mean
 from nndsl.files import MissingFile, read_regular, show_path
@@ -135,7 +136,7 @@ def compile_file(path: str | Path, overrides: list[str] = ()) -> Program:
     """Read and compile a `.nn` file."""
     p = Path(path)
     try:  # a regular file only: a FIFO or device named here would hang the read
-        data = read_regular(p, ".nn file")
+        data = read_regular(p, ".nn file", limit=MAX_SOURCE_BYTES)
     except MissingFile:
         raise NNDSLError(f"no such file: {show_path(p)}") from None
     try:

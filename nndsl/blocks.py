@@ -20,8 +20,8 @@ from nndsl.syntax import ast
 from nndsl.syntax.parser import parse
 
 STD_DIR = Path(__file__).resolve().parent / "stdlib"
-MAX_USED_BYTES = 2**20  # a used file is source text; nothing sensible is larger (and a
-# larger one takes the parser seconds)
+MAX_SOURCE_BYTES = 2**20  # a .nn file is source text; nothing sensible is larger (and a
+# larger one takes the parser seconds). The same bound holds for the file compiled.
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def _shown(importer: str | None, written: str) -> str:
 
 def _read(path: Path, use: ast.Use) -> str:
     try:
-        data = read_regular(path, "used file", limit=MAX_USED_BYTES)
+        data = read_regular(path, "used file", limit=MAX_SOURCE_BYTES)
     except MissingFile:
         near = [p.name for p in path.parent.glob("*.nn")] if path.parent.is_dir() else []
         raise _err(

@@ -234,12 +234,14 @@ def _term(arg: ast.Arg, graph: Graph) -> LossTerm:
     inputs = []
     for ref in refs:
         name = bound.pop(ref)
-        if name not in graph:
+        node = graph.resolve(name)
+        if node is None:
             span = _arg_span(call, entry, ref)
-            named = [n.name for n in graph.nodes if n.op != "input"]
+            named = [*graph.names, *(n.name for n in graph.nodes if n.op != "input")]
+            named = list(dict.fromkeys(named))
             hint = did_you_mean(name, named) or "layers: " + ", ".join(named[:12])
             raise _err(f"{call.name}(): no layer named '{name}'", span, hint)
-        inputs.append(name)
+        inputs.append(node)
     if entry.extra.get("same_shape") and len({graph[i].shape for i in inputs}) > 1:
         shapes = ", ".join(f"{i} {_shape(graph[i].shape)}" for i in inputs)
         raise _err(

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from nndsl.blocks import std_files
 from nndsl.ir import catalog as _catalog  # noqa: F401  (fills the registries)
 from nndsl.ir.catalog import EARLY_STOP, TRAIN_SETTINGS
 from nndsl.ir.ops import OPS
 from nndsl.ir.signature import CATALOGS, Param, format_value, signature_text
 from nndsl.sweep.grid import reference_section as sweep_reference
+from nndsl.syntax.parser import parse
 
 FAMILIES = [
     ("core", "Core layers"),
@@ -66,6 +68,7 @@ def reference() -> str:
                 continue
             out += [f"#### `{signature_text(name, op.params)}`", "", op.doc]
             out += _param_rows(op.params) + [""]
+    out += std_reference()
     for kind, title in SECTIONS:
         out += [f"## {title}", ""]
         for name, entry in CATALOGS[kind].items():
@@ -77,3 +80,36 @@ def reference() -> str:
     out += _param_rows(TRAIN_SETTINGS.params) + [""]
     out += sweep_reference()
     return "\n".join(out)
+
+
+def std_reference() -> list[str]:
+    """The standard library's blocks: each one's header, the comment above it, and its
+    body as written (`use std` brings them in)."""
+    out = [
+        "## Standard library blocks (`use std`)",
+        "",
+        "Blocks written in `.nn`, shipped in `nndsl/stdlib/`; a file brings them in with "
+        "`use std` and uses them like layers. Their layers are named by path "
+        "(`residual_unit_1.dense_1`).",
+        "",
+    ]
+    for path in std_files():
+        source = path.read_text(encoding="utf-8")
+        module = parse(source, str(path))
+        lines = source.split("\n")
+        for block in module.block_defs:
+            head = lines[block.span.line - 1].strip().removeprefix("block ").rstrip(" {")
+            doc = _comment_above(lines, block.span.line)
+            body = lines[block.span.line - 1 : block.span.end_line]
+            out += [f"### `{head}`", "", doc, "", "```", *body, "```", ""]
+    return out
+
+
+def _comment_above(lines: list[str], line: int) -> str:
+    """The `#` comment lines right above line `line` (1-based), joined as prose."""
+    words: list[str] = []
+    i = line - 2
+    while i >= 0 and lines[i].lstrip().startswith("#"):
+        words.insert(0, lines[i].lstrip()[1:].strip())
+        i -= 1
+    return " ".join(words)

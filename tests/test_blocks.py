@@ -438,3 +438,31 @@ def test_a_used_file_is_shown_beside_the_importer_as_the_user_wrote_it(tmp_path,
     assert err.path == os.path.join("lib", "units.nn") and (err.line, err.column) == (2, 11)
     assert err.render().startswith(os.path.join("lib", "units.nn") + ":2:11: error:")
     assert "used at m.nn:4" in err.hint
+
+
+def test_arithmetic_in_train_settings_is_worked_out(tmp_path):
+    source = UNIT + (
+        "model m {\n    input(4)\n    h = unit(3)\n}\n"
+        "train m {\n    loss = mse\n    epochs = 2 * 3\n    validation = 1 / 5\n"
+        "    optimizer = adam(lr=1e-3 * 2)\n    terms = (s = 0.5 * l1(h))\n}\n"
+    )
+    plan = nndsl.compile_string(source).train
+    assert (plan.epochs, plan.validation, plan.optimizer.args["lr"]) == (6, 0.2, 0.002)
+    assert plan.terms[0].weight == 0.5 and plan.terms[0].inputs == ("h.dropout_1",)
+    err = _error(source.replace("2 * 3", "12 / 2"))
+    assert "'epochs' must be an integer" in err.message and "//" in err.hint
+
+
+def test_a_source_file_beyond_the_limit_is_refused_before_it_is_parsed(tmp_path):
+    big = _write(tmp_path / "big.nn", "model m {\n" + "    dense(1)\n" * 100_000 + "}\n")
+    with pytest.raises(NNDSLError) as info:
+        nndsl.compile_file(big)
+    assert "more than the 1.0 MiB nndsl reads" in info.value.message
+
+
+def test_one_setting_in_parentheses_is_still_a_group():
+    source = (
+        "model m {\n    input(2)\n    dense(1)\n}\n"
+        "train m {\n    loss = mse\n    validation = 0.2\n    early_stop = (val_loss)\n}\n"
+    )
+    assert nndsl.compile_string(source).train.early_stop["monitor"] == "val_loss"

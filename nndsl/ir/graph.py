@@ -67,6 +67,10 @@ class Graph:
     # the node names the model ends in, in declared order (`output label, value`);
     # empty means one output, the last node
     outputs: list[str] = field(default_factory=list)
+    # the names the file gives (user name -> node name: `h` -> `h`, a block used as
+    # `enc = encoder(8)` -> its last node, `enc.mean` -> `enc.mean`), for what refers to
+    # layers after the model (loss terms); compile-time only, not serialized
+    names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_name = {n.name: n for n in self.nodes}
@@ -79,6 +83,11 @@ class Graph:
 
     def __contains__(self, name: str) -> bool:
         return name in self._by_name
+
+    def resolve(self, name: str) -> str | None:
+        """The node a name written in the file means, or None."""
+        node = self.names.get(name, name)
+        return node if node in self._by_name else None
 
     @property
     def inputs(self) -> list[Node]:

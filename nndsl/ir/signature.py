@@ -266,6 +266,8 @@ def convert(param: Param, value: ast.Value, owner: str) -> Any:
         items = value.items if isinstance(value, ast.ListValue) else (value,)
         return [bind_choice(kind[5:], item, label) for item in items]
     if kind in GROUPS:
+        if isinstance(value, ast.Paren):  # `(val_loss)`: a group of one positional item
+            value = ast.Group((ast.Arg(None, value.inner, value.inner.span),), value.span)
         if not isinstance(value, ast.Group):
             raise _err(
                 f"{label} must be a group of settings like (key=value, ...), got {_what(value)}",

@@ -97,7 +97,12 @@ def _arith(root: ast.Value, env: Mapping[str, ast.Value]) -> ast.Value:
                 stack += [(node, True), (inner, False)]
                 continue
             value = done.pop(id(inner))
-            done[id(node)] = _negate(node, value) if isinstance(node, ast.Neg) else value
+            if isinstance(node, ast.Neg):
+                done[id(node)] = _negate(node, value)
+            else:  # `(val_loss)` stays in parentheses: where a group goes, it is one
+                done[id(node)] = (
+                    value if isinstance(value, ast.Number) else ast.Paren(value, node.span)
+                )
         else:
             done[id(node)] = fold(node, env)
     return done[id(root)]

@@ -191,20 +191,33 @@ def lower(
         if node.op == "input":
             values[node.name] = fxg.placeholder(node.name)
             continue
-        module = LOWERINGS[node.op](node)
-        # straight into _modules: a node may be named like a Module attribute ("training")
-        root._modules[node.name] = module
+        _place(root, node.name, LOWERINGS[node.op](node))
         values[node.name] = fxg.call_module(node.name, tuple(values[i] for i in node.inputs))
     if outputs is None and len(graph.outputs) > 1:
         outputs = list(graph.outputs)
     fxg.output(values[graph.output.name] if outputs is None else tuple(values[n] for n in outputs))
     gm = fx.GraphModule(root, fxg, class_name=_class_name(graph.name))
     for module in gm.modules():
-        if isinstance(module, Dropout):
+        if isinstance(module, (Dropout, Composed)):  # a composed dropout draws there too
             module.generator = generator
     gm.to(device=device, dtype=getattr(torch, dtype))
     load_weights(gm, initial_weights(graph, seed, dtype) if weights is None else weights)
     return gm
+
+
+def _place(root: nn.Module, name: str, module: nn.Module) -> None:
+    """Put a node's module at its name; a name inside a block (`enc.res_1.dense_1`) is a
+    path of containers, so parameters keep the node's dotted name (`enc.res_1.dense_1.
+    weight`). Straight into _modules: a node may be named like a Module attribute
+    ("training")."""
+    *path, leaf = name.split(".")
+    owner = root
+    for part in path:
+        child = owner._modules.get(part)
+        if child is None:
+            child = owner._modules[part] = nn.Module()
+        owner = child
+    owner._modules[leaf] = module
 
 
 def named_tensors(module: nn.Module) -> dict[str, torch.Tensor]:
