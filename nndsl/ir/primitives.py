@@ -85,6 +85,12 @@ PRIMITIVES: dict[str, Primitive] = {
             operands=2,
         ),
         Primitive("where", "where(condition, x, y)", "x where the condition holds, else y", 3),
+        Primitive(
+            "tril",
+            "tril(x, fill=0.0)",
+            "x on and below the diagonal of its last two axes, fill above it (entry (i, j) "
+            "with j > i): a causal mask",
+        ),
         # structured (own kernels, for speed): sliding windows, channels last
         Primitive(
             "windows",

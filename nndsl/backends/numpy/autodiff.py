@@ -143,6 +143,11 @@ def _gather_vjp(g, ans, x, indices):
     return dx, None
 
 
+def _below(x) -> np.ndarray:
+    """True on and below the diagonal of x's last two axes."""
+    return np.tri(*np.shape(x)[-2:], dtype=bool)
+
+
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 FORWARD: dict[str, Callable[..., np.ndarray]] = {
@@ -176,6 +181,7 @@ FORWARD: dict[str, Callable[..., np.ndarray]] = {
     "concat": lambda *xs, axis: np.concatenate(xs, axis=axis),
     "gather": lambda x, indices: np.take(x, np.asarray(indices, np.intp), axis=0),
     "where": lambda c, x, y: np.where(c, x, y),
+    "tril": lambda x, fill=0.0: np.where(_below(x), x, fill),
     "windows": _windows,
 }
 
@@ -238,6 +244,7 @@ VJP: dict[str, Callable[..., tuple[Any, ...]]] = {
         lambda g, ans, c, x, y: unbroadcast(np.where(c, g, 0), _shape(x)),
         lambda g, ans, c, x, y: unbroadcast(np.where(c, 0, g), _shape(y)),
     ),
+    "tril": lambda g, ans, x, fill=0.0: (np.where(_below(x), g, 0),),
     "windows": _windows_vjp,
 }
 

@@ -27,6 +27,11 @@ def _maximum(x: Any, y: Any) -> torch.Tensor:
     return torch.maximum(x, y.to(x.dtype) if x.is_floating_point() else y)
 
 
+def _tril(x: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
+    above = torch.ones(x.shape[-2:], dtype=torch.bool, device=x.device).triu(1)
+    return x.masked_fill(above, fill)
+
+
 def _windows(x, size, strides, dilation, pads, fill=0.0) -> torch.Tensor:
     """(N, *spatial, C) -> (N, *out, *size, C): each axis unfolded in turn (a view), every
     dilation-th position of a window's span kept."""
@@ -70,6 +75,7 @@ P = SimpleNamespace(
     concat=lambda xs, axis: torch.cat(list(xs), dim=axis),
     gather=lambda x, indices: x[indices.long()],
     where=_where,
+    tril=_tril,
     windows=_windows,
     # the pass (CONTEXT)
     training=False,

@@ -65,6 +65,9 @@ CASES: dict[str, list[tuple[list[np.ndarray], dict]]] = {
     "matmul": [
         ([away_from_kinks((3, 4)), away_from_kinks((4, 2))], {}),
         ([away_from_kinks((2, 3, 4)), away_from_kinks((4, 5))], {}),
+        # batched over head axes, as attention multiplies (batch, heads, t, d) tensors
+        ([away_from_kinks((2, 3, 4, 2)), away_from_kinks((2, 3, 2, 5))], {}),
+        ([away_from_kinks((2, 1, 4, 2)), away_from_kinks((3, 2, 5))], {}),
     ],
     "reshape": [([away_from_kinks((3, 4))], {"shape": (2, 6)})],
     "transpose": [([away_from_kinks((2, 3, 4))], {"axes": (2, 0, 1)})],
@@ -78,6 +81,11 @@ CASES: dict[str, list[tuple[list[np.ndarray], dict]]] = {
     # indices repeat (their rows' gradients add up) and come in any shape
     "gather": [([away_from_kinks((4, 3)), np.array([[0, 2], [2, 3], [0, 0]])], {})],
     "where": [([rng.random((3, 4)) > 0.5, away_from_kinks((3, 4)), away_from_kinks((4,))], {})],
+    "tril": [  # square and not (cross-attention's queries and keys), batched
+        ([away_from_kinks((2, 4, 4))], {"fill": -50.0}),
+        ([away_from_kinks((3, 5))], {}),
+        ([away_from_kinks((2, 3, 5, 2))], {"fill": -2.0}),
+    ],
     "windows": [  # overlapping and strided; dilated and padded (with a fill); 1-d
         (
             [away_from_kinks((2, 5, 4, 3))],
