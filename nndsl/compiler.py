@@ -464,14 +464,28 @@ class _ModelCompiler:
                 )
             return refs
         if from_arg is not None:
-            return [self._resolve(from_arg.value.name, from_arg.value.span, stmt)]
-        if self.scope.prev is None:
+            first = self._resolve(from_arg.value.name, from_arg.value.span, stmt)
+        elif self.scope.prev is None:
             raise _err(
                 f"{call.name}() has no input: the model must start with input(...)",
                 call.span,
                 "add a first line such as input(4), the size of one sample",
             )
-        return [self.scope.prev]
+        else:
+            first = self.scope.prev
+        return [first, *self._ref_inputs(stmt, call, opdef, attrs)]
+
+    def _ref_inputs(self, stmt: ast.Layer, call: ast.Call, opdef: OpDef, attrs: dict) -> list:
+        """Further inputs of a one-input op, named by its `ref` arguments (attention's
+        `memory=enc`), in declaration order; each attribute becomes the node's name."""
+        refs = []
+        for p in opdef.params:
+            if p.kind == "ref" and not p.variadic and attrs.get(p.name) is not None:
+                arg = next((a for a in call.args if a.name == p.name), None)
+                span = arg.value.span if arg is not None else call.span
+                attrs[p.name] = self._resolve(attrs[p.name], span, stmt)
+                refs.append(attrs[p.name])
+        return refs
 
     def _shape_error(self, e: ShapeError, call: ast.Call, inputs: list[str]) -> NNDSLError:
         origins = "; ".join(

@@ -16,6 +16,7 @@ FAMILIES = [
     ("convolution", "Convolution and pooling (channels last: `input(height, width, channels)`)"),
     ("normalization", "Normalization"),
     ("recurrent", "Sequences: embeddings and recurrent layers (samples `(timesteps, features)`)"),
+    ("attention", "Attention and positions (samples `(timesteps, features)`)"),
     ("activation", "Activations (as layers, or as `activation=` of dense)"),
     ("regularization", "Regularization"),
     ("merge", "Merges (graphs that are not a plain stack)"),

@@ -37,6 +37,8 @@ def _draw(w: WeightDef, rng: np.random.Generator) -> np.ndarray:
         quarter = w.shape[-1] // 4
         out[..., quarter : 2 * quarter] = 1.0
         return out
+    if name == "sinusoidal":  # sinusoidal_position's table: not drawn, and not a choice
+        return sinusoids(*w.shape)
     if name == "zeros":
         return np.zeros(w.shape)
     if name == "ones":
@@ -44,6 +46,13 @@ def _draw(w: WeightDef, rng: np.random.Generator) -> np.ndarray:
     if name == "constant":
         return np.full(w.shape, args["value"])
     raise ValueError(f"unknown initializer {name!r}")  # the checker rejects these earlier
+
+
+def sinusoids(length: int, features: int) -> np.ndarray:
+    """The "Attention is all you need" encoding, (length, features): position p gives
+    sin(p / 10000^(2i/features)) at feature 2i and the cosine at 2i + 1."""
+    angles = np.arange(length)[:, None] / 10000 ** (np.arange(0, features, 2) / features)
+    return np.stack([np.sin(angles), np.cos(angles)], axis=-1).reshape(length, features)
 
 
 def _orthogonal(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:

@@ -61,8 +61,8 @@ class OpDef:
         default=lambda shapes, attrs: []
     )
     inputs: str = "one"  # "none" (a source), "one", or "many" (merges)
-    # docs grouping: core | convolution | normalization | recurrent | activation |
-    # regularization | merge
+    # docs grouping: core | convolution | normalization | recurrent | attention |
+    # activation | regularization | merge
     family: str = "core"
     # the computation as a composition of primitives (nndsl.ir.primitives):
     # compute(P, xs, w, a) -> output, xs the inputs (batch axis first), w {name: weight}

@@ -66,6 +66,9 @@ def compare(case, dtype: str) -> None:
     assert grads.keys() == ref_grads.keys()
     for key, g in ref_grads.items():
         assert grads[key].dtype == np.dtype(dtype)
+        if key.rsplit(".", 1)[-1] in case.flat:  # zero by design: rounding on both sides
+            assert max(np.abs(grads[key]).max(), np.abs(g).max()) < tol, f"{where}: {key}"
+            continue
         err = relative_error(grads[key], g)
         assert err < tol, f"{where}: d loss / d {key}: relative error {err:.2e}"
 
