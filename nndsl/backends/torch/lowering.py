@@ -18,6 +18,7 @@ from torch import fx, nn
 from nndsl.backends.torch import layers_conv as conv
 from nndsl.backends.torch import layers_norm as norm
 from nndsl.backends.torch import layers_recurrent as rnn
+from nndsl.backends.torch.layers_attention import Attention
 from nndsl.backends.torch.primitives import Composed, ComposedActivation
 from nndsl.ir.graph import Graph, Node
 from nndsl.ir.init import initial_weights
@@ -158,6 +159,7 @@ LOWERINGS: dict[str, Callable[[Node], nn.Module]] = {
     "batch_norm": norm.BatchNorm,
     "layer_norm": norm.LayerNorm,
     "embedding": rnn.Embedding,
+    "multi_head_attention": Attention,
     **{name: _recurrent for name, o in OPS.items() if o.recurrent},
     **{name: (lambda node, name=name: ACTIVATIONS[name](**node.attrs)) for name in ACTIVATIONS},
 }

@@ -67,6 +67,9 @@ def test_torch_module_equals_the_composition(op: str, monkeypatch) -> None:
         assert CASES.relative_error(out, ref_out) < TOLERANCE, where
         assert loss == pytest.approx(ref_loss, rel=TOLERANCE), where
         for key, g in ref_grads.items():
+            if key.rsplit(".", 1)[-1] in case.flat:  # zero by design: rounding on both sides
+                assert max(np.abs(grads[key]).max(), np.abs(g).max()) < TOLERANCE, key
+                continue
             assert CASES.relative_error(grads[key], g) < TOLERANCE, f"{where}: {key}"
         assert state.keys() == ref_state.keys()
         for key, value in ref_state.items():
