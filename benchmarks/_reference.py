@@ -165,3 +165,24 @@ def torch_epoch(model, opt, x, y, batch: int, gen) -> None:
         loss.backward()
         opt.step()
     return torch
+
+
+def median_times(contenders: dict, rounds: int, sync=lambda: None) -> dict[str, float]:
+    """{name: median seconds of one call} over `rounds` calls each, after one warm-up
+    call each (allocator, kernels, lazy imports); the contenders take turns per round,
+    so that a slower moment of a shared machine falls on all of them; `sync` waits for
+    a device to finish before and after each call."""
+    import statistics
+    import time
+
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    for fn in contenders.values():
+        fn()
+    for _ in range(rounds):
+        for key, fn in contenders.items():
+            sync()
+            t = time.perf_counter()
+            fn()
+            sync()
+            times[key].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}

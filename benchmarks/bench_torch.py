@@ -13,9 +13,7 @@ On CUDA each benchmark also runs with bf16 autocast on both sides.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,7 @@ import torch.nn.functional as F
 import nndsl
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _reference import mlp_source  # noqa: E402
+from _reference import median_times, mlp_source  # noqa: E402
 
 
 def nndsl_engine(sizes: list[int], batch: int, binary: bool, device: str, bf16: bool):
@@ -83,17 +81,7 @@ def bench(name, sizes, n, batch, rounds, binary, device, bf16=False) -> float:
         "nndsl torch": lambda: engine.train_epoch(data, orders.permutation(n), batch),
         "hand-written torch": run_hand,  # .item(): one sync per epoch, as nndsl reads logs
     }
-    times: dict[str, list[float]] = {k: [] for k in contenders}
-    for fn in contenders.values():  # warm up: allocator, kernels, lazy imports
-        fn()
-    for _ in range(rounds):
-        for key, fn in contenders.items():
-            sync()
-            t = time.perf_counter()
-            fn()
-            sync()
-            times[key].append(time.perf_counter() - t)
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med = median_times(contenders, rounds, sync)
     base = med["hand-written torch"]
     tag = " bf16" if bf16 else ""
     print(f"\n{name}{tag}: {'-'.join(map(str, sizes))}, {n} samples, batch {batch}, {device}, "
