@@ -18,6 +18,7 @@ from nndsl.ir import check as memory
 from nndsl.ir.catalog import TRAIN_SETTINGS
 from nndsl.ir.graph import Graph, Node
 from nndsl.ir.heads import node_activation
+from nndsl.ir.masks import MaskError, follow
 from nndsl.ir.ops import OPS, OpDef, ShapeError, WeightDef, fmt_shape
 from nndsl.ir.plan import TrainPlan
 from nndsl.ir.signature import CATALOGS, REQUIRED, Param, Spec, bind, convert, literal
@@ -92,6 +93,7 @@ class _ModelCompiler:
         self.expansions = 0  # block uses stamped out so far (MAX_EXPANSIONS)
         self.site: ast.Span | None = None  # the model's line a block's layers come from
         self.outputs: list[str] = []
+        self.masks: dict[str, str] = {}  # node -> the token ids its steps are masked by
 
     def compile(self) -> Graph:
         body = self.model.body
@@ -260,6 +262,13 @@ class _ModelCompiler:
             raise _err(f"the model is over {MAX_LAYERS:,} layers long", call.span)
         attrs = bind(opdef.params, call.args, f"{call.name}()", call.span, reserved=(FROM,))
         inputs = self._inputs(stmt, call, opdef, attrs)
+        try:  # the padding mask of mask_zero, followed (nndsl.ir.masks)
+            mask, pad_from = follow(call.name, attrs, inputs, self.masks)
+        except MaskError as e:
+            raise _err(e.message, call.span, e.hint) from None
+        if pad_from is not None:  # as if `pad_from=<the token ids>` were written
+            attrs["pad_from"] = pad_from
+            inputs.append(pad_from)
         local = self._node_name(stmt)
         name = self.scope.prefix + local
         in_shapes = [self.by_name[i].shape for i in inputs]
@@ -277,6 +286,8 @@ class _ModelCompiler:
         self.nodes.append(node)
         self.by_name[name] = node
         self.spans[name] = stmt.span
+        if mask is not None:
+            self.masks[name] = mask
         self._bind(stmt, local, name)
 
     def _bind(self, stmt: ast.Layer, local: str, node: str) -> None:

@@ -17,6 +17,9 @@ def summary_table(graph: Graph) -> str:
         act = n.attrs.get("activation")
         if act is not None and act.name != "linear":
             op += f" ({act.name})"
+        pad = n.attrs.get("pad_from")
+        if pad is not None:  # the token ids whose padding it leaves out (mask_zero fills it)
+            op += f" [mask: {pad}]"
         row = [n.name, op, fmt_shape(n.shape).replace("batch", "None"), f"{n.param_count:,}"]
         if show_inputs:
             row.append(", ".join(n.inputs))

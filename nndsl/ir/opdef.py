@@ -78,6 +78,13 @@ class OpDef:
     # a recurrence over the time axis (the torch backend lowers it to one step module)
     keeps_values: bool = False
     recurrent: bool = False
+    # how the op meets a padding mask (embedding(..., mask_zero=true)), which the compiler
+    # follows at compile time (nndsl.ir.masks): "starts" (the embedding: its token ids
+    # become the mask), "follows" (output step t comes from input step t alone: the mask
+    # passes on), "uses" (the op has `pad_from`/`pad_id`, filled in from the mask of its
+    # last non-pad input), "uses, follows" (both: attention, one output per query); ""
+    # (it mixes or drops time steps): a mask reaching it is a located error
+    mask: str = ""
 
 
 OPS: dict[str, OpDef] = {}

@@ -76,6 +76,7 @@ op(
         ),
         shape=_dense_shape,
         weights=_dense_weights,
+        mask="follows",
         compute=lambda P, xs, w, a: activate(
             P,
             a["activation"],
@@ -112,6 +113,7 @@ op(
         shape=lambda shapes, a: shapes[0],
         family="regularization",
         keeps_values=True,
+        mask="follows",
         compute=lambda P, xs, w, a: _dropout(P, xs[0], a["rate"]),
     )
 )
@@ -222,6 +224,7 @@ for _name, _doc, _params, _f in _ACTIVATIONS:
             shape=lambda shapes, a: shapes[0],
             family="activation",
             compute=lambda P, xs, w, a, f=_f: f(P, xs[0], **a),
+            mask="follows",
             keeps_values=_name == "linear",
         )
     )
@@ -257,6 +260,7 @@ for _name, _doc, _f in _COMPOSED_ACTIVATIONS:
             shape=lambda shapes, a: shapes[0],
             family="activation",
             compute=lambda P, xs, w, a, f=_f: f(P, xs[0]),
+            mask="follows",
         )
     )
 
@@ -286,6 +290,7 @@ op(
         (),
         shape=_glu_shape,
         compute=_glu,
+        mask="follows",
     )
 )
 
@@ -333,6 +338,7 @@ op(
         inputs="many",
         family="merge",
         compute=lambda P, xs, w, a: functools.reduce(P.add, xs),
+        mask="follows",
     )
 )
 
@@ -346,6 +352,7 @@ op(
         inputs="many",
         family="merge",
         compute=lambda P, xs, w, a: functools.reduce(P.mul, xs),
+        mask="follows",
     )
 )
 

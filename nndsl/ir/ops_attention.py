@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from nndsl.ir.masks import keep
 from nndsl.ir.opdef import OpDef, Shape, ShapeError, WeightDef, fmt_shape, op
 from nndsl.ir.signature import Param, Spec
 
@@ -87,10 +88,9 @@ def _heads(P: Any, x: Any, w: dict[str, Any], part: str) -> Any:
 
 
 def keep_mask(P: Any, tokens: Any, pad_id: int) -> Any:
-    """(batch, s) token ids -> (batch, 1, 1, s): True where a key is not padding (a
-    constant: comparisons are not differentiated)."""
-    keep = (tokens > pad_id + 0.5) | (tokens < pad_id - 0.5)
-    return keep.reshape(keep.shape[0], 1, 1, keep.shape[1])
+    """(batch, s) token ids -> (batch, 1, 1, s): True where a key is not padding."""
+    mask = keep(tokens, pad_id)
+    return mask.reshape(mask.shape[0], 1, 1, mask.shape[1])
 
 
 def project(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> tuple:
@@ -132,7 +132,7 @@ op(
         "softmax(q k^T / sqrt(key_dim)) v per head, then an output projection back to the "
         "query's features. `causal` lets position t see keys 0..t only; `pad_from` names "
         "the input layer of token ids the keys come from, and keys whose id is `pad_id` "
-        "are not attended to.",
+        "are not attended to (filled in from an embedding's mask_zero above the keys).",
         (
             Param("heads", "int", doc="number of attention heads", low=1),
             Param("key_dim", "int", doc="size of each head's queries and keys", low=1),
@@ -178,6 +178,7 @@ op(
         weights=_attention_weights,
         family="attention",
         compute=_attention,
+        mask="uses, follows",
     )
 )
 
@@ -234,6 +235,7 @@ op(
         ],
         family="attention",
         compute=lambda P, xs, w, a: xs[0] + P.slice(w["weight"], 0, 0, xs[0].shape[1]),
+        mask="follows",
     )
 )
 
@@ -257,5 +259,6 @@ op(
         ],
         family="attention",
         compute=lambda P, xs, w, a: xs[0] + w["table"],
+        mask="follows",
     )
 )

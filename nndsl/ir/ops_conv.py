@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from nndsl.ir.masks import keep
 from nndsl.ir.opdef import OPS, OpDef, Shape, ShapeError, WeightDef, fmt_shape, op
 from nndsl.ir.signature import Param, Spec
 
@@ -176,7 +177,15 @@ def _avg_pool(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> An
 
 def _global_avg_pool(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
     x = xs[0]
-    return P.mean(P.reshape(x, (x.shape[0], -1, x.shape[-1])), 1)
+    if a["pad_from"] is None:
+        return P.mean(P.reshape(x, (x.shape[0], -1, x.shape[-1])), 1)
+    # the mean over the steps that are not padding, as Keras' GlobalAveragePooling1D
+    # under a mask; a sample of padding alone gives 0 (Keras: 0/0)
+    mask = keep(xs[-1], a["pad_id"])
+    mask = mask.reshape(mask.shape[0], mask.shape[1], 1)
+    # the count from x's ones, so that it has x's dtype on either backend
+    count = P.maximum(P.sum(P.where(mask, x * 0.0 + 1.0, 0.0), 1), 1.0)
+    return P.sum(P.where(mask, x, 0.0), 1) / count
 
 
 def _upsample(P: Any, xs: list[Any], w: dict[str, Any], a: dict[str, Any]) -> Any:
@@ -299,11 +308,18 @@ for _rank in (1, 2):
 
 
 def _global_shape(shapes: list[Shape], a: dict[str, Any]) -> Shape:
-    (s,) = shapes
+    s = shapes[0]
     if len(s) < 2:
         raise ShapeError(
             f"global_avg_pool needs samples with positions and channels, e.g. "
             f"(length, channels) or (height, width, channels); got {fmt_shape(s)}"
+        )
+    if a["pad_from"] is not None and (len(s) != 2 or shapes[-1] != s[:1]):
+        raise ShapeError(
+            f"global_avg_pool's pad_from must give one token id per step of a sequence "
+            f"(timesteps, channels): the input has shape {fmt_shape(s)}, pad_from "
+            f"{fmt_shape(shapes[-1])}",
+            "name the input layer of token ids the steps come from (pad_from=tokens)",
         )
     return (s[-1],)
 
@@ -311,11 +327,25 @@ def _global_shape(shapes: list[Shape], a: dict[str, Any]) -> Shape:
 op(
     OpDef(
         "global_avg_pool",
-        "The mean over every position, per channel: (..., channels) -> (channels,).",
-        (),
+        "The mean over every position, per channel: (..., channels) -> (channels,). "
+        "With `pad_from` (filled in from an embedding's mask_zero above it), the mean "
+        "over the steps whose token id is not `pad_id`, as Keras' GlobalAveragePooling1D "
+        "under a mask (0 for a sample of padding alone).",
+        (
+            Param(
+                "pad_from",
+                "ref",
+                None,
+                doc="the input layer of the steps' token ids: steps with id pad_id are "
+                "left out of the mean",
+                optional=True,
+            ),
+            Param("pad_id", "int", 0, doc="the token id of padding (with pad_from)"),
+        ),
         shape=_global_shape,
         family="convolution",
         compute=_global_avg_pool,
+        mask="uses",
     )
 )
 

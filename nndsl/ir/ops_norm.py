@@ -107,6 +107,7 @@ op(
         weights=lambda shapes, a: _affine(shapes[0][-1]),
         family="normalization",
         compute=_layer_norm,
+        mask="follows",
     )
 )
 
@@ -135,5 +136,6 @@ op(
         ],
         family="normalization",
         compute=_rms_norm,
+        mask="follows",
     )
 )

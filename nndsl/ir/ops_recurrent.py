@@ -25,6 +25,12 @@ GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 
 
 def _embedding_shape(shapes: list[Shape], a: dict[str, Any]) -> Shape:
+    if a["mask_zero"] and len(shapes[0]) != 1:
+        raise ShapeError(
+            f"embedding's mask_zero masks time steps, so it needs token ids of shape "
+            f"(timesteps,), got {fmt_shape(shapes[0])}",
+            "feed it a sequence of ids, e.g. input(128), or drop mask_zero",
+        )
     return (*shapes[0], a["output_dim"])
 
 
@@ -33,7 +39,10 @@ op(
         "embedding",
         "A learned vector per integer: inputs are indices in [0, input_dim) (whole "
         "numbers, e.g. token ids), each replaced by its row of `weight` (input_dim, "
-        "output_dim): (timesteps,) -> (timesteps, output_dim).",
+        "output_dim): (timesteps,) -> (timesteps, output_dim). With `mask_zero`, id 0 "
+        "is padding, as in Keras: the compiler follows the mask through the layers that "
+        "work step by step to the attention and global_avg_pool that use it (see "
+        "nndsl.ir.masks).",
         (
             Param("input_dim", "int", doc="number of distinct indices (vocabulary size)", low=1),
             Param("output_dim", "int", doc="length of each vector", low=1),
@@ -42,6 +51,13 @@ op(
                 "initializer",
                 Spec("uniform"),
                 doc="initializer of the vectors (Keras': uniform in [-0.05, 0.05])",
+            ),
+            Param(
+                "mask_zero",
+                "bool",
+                False,
+                doc="id 0 is padding: attention and global_avg_pool below it leave those "
+                "steps out (as pad_from=<its input>, pad_id=0)",
             ),
         ),
         shape=_embedding_shape,
@@ -57,6 +73,7 @@ op(
         ],
         family="recurrent",
         compute=lambda P, xs, w, a: P.gather(w["weight"], xs[0]),
+        mask="starts",
     )
 )
 

@@ -11,12 +11,13 @@ tap (9 for a 3x3 kernel): Python loops run over taps, never over samples or pixe
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from nndsl.backends.numpy.composed import activation_of
+from nndsl.backends.numpy.composed import ComposedKernel, activation_of
 from nndsl.backends.numpy.kernel import Kernel
 from nndsl.ir.ops_conv import Window, per_axis, windows
 
@@ -285,14 +286,20 @@ class ReshapeKernel(Kernel):
         return [dy.reshape(self.in_shape)]
 
 
-CONV_KERNELS: dict[str, type[Kernel]] = {
+def _global_avg_pool(node: Any, *args: Any) -> Kernel:
+    """The fused mean, or the declaration's masked mean (composed) under pad_from."""
+    kind = ComposedKernel if node.attrs.get("pad_from") is not None else GlobalAvgPoolKernel
+    return kind(node, *args)
+
+
+CONV_KERNELS: dict[str, Callable[..., Kernel]] = {
     "conv1d": ConvKernel,
     "conv2d": ConvKernel,
     "max_pool1d": MaxPoolKernel,
     "max_pool2d": MaxPoolKernel,
     "avg_pool1d": AvgPoolKernel,
     "avg_pool2d": AvgPoolKernel,
-    "global_avg_pool": GlobalAvgPoolKernel,
+    "global_avg_pool": _global_avg_pool,
     "upsample": UpsampleKernel,
     "reshape": ReshapeKernel,
 }

@@ -154,7 +154,10 @@ LOWERINGS: dict[str, Callable[[Node], nn.Module]] = {
     "max_pool2d": lambda node: conv.Pool(node, "max"),
     "avg_pool1d": lambda node: conv.Pool(node, "avg"),
     "avg_pool2d": lambda node: conv.Pool(node, "avg"),
-    "global_avg_pool": lambda node: conv.GlobalAvgPool(),
+    # the masked mean (pad_from) as declared; the plain mean fused
+    "global_avg_pool": lambda node: (
+        Composed(node) if node.attrs.get("pad_from") is not None else conv.GlobalAvgPool()
+    ),
     "upsample": conv.Upsample,
     "batch_norm": norm.BatchNorm,
     "layer_norm": norm.LayerNorm,

@@ -560,6 +560,20 @@ OP_CASES["multi_head_attention"] = [
         flat=("key_bias",),
     ),
 ]
+OP_CASES["global_avg_pool"] = [
+    *OP_CASES["global_avg_pool"],
+    Case(  # mask_zero fills in both pad_from: padded steps out of the keys and the mean
+        "global_avg_pool-masked-by-mask_zero",
+        "",
+        source="model m {\n  tokens = input(5)\n  embedding(3, 4, mask_zero=true)\n"
+        "  multi_head_attention(2, 2)\n  tanh()\n  global_avg_pool()\n  dense(2)\n}\n"
+        "train m { loss = mse }\n",
+        probes={},
+        inputs=3,
+        batch=4,
+        flat=("key_bias",),
+    ),
+]
 OP_CASES["positional_embedding"] = [
     Case(
         "positional_embedding-shorter",
