@@ -35,6 +35,20 @@ class NonFiniteLoss(Exception):
         self.value = value
 
 
+@dataclasses.dataclass(frozen=True)
+class Evaluator:
+    """An engine's way to evaluate compositions of primitives on its device, in
+    evaluation mode, without gradients: `P` (nndsl.ir.primitives), the weights as its
+    tensors in their declared layout ({"dense_1.weight": tensor}, the live values),
+    `tensor(a)`: a host array as its tensor (its dtype, its device), `host(t)`: a
+    result back as a host array."""
+
+    P: Any
+    weights: dict[str, Any]
+    tensor: Callable[[np.ndarray], Any]
+    host: Callable[[Any], np.ndarray]
+
+
 class Engine(ABC):
     """What both engines share: the epoch's batch loop, metric sums, logs and NaN check,
     and the evaluation and prediction loops. A subclass offers only what is specific to
@@ -166,6 +180,11 @@ class Engine(ABC):
 
     @abstractmethod
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None: ...
+
+    def evaluator(self) -> Evaluator:
+        """The primitives and weights of this engine for running declarations' `compute`
+        outside its own pass (the key/value cache of generation, nndsl.train.kvcache)."""
+        raise NotImplementedError(f"the {self.name} engine offers no evaluator")
 
     # ------------------------------------------------------------------ shared loops
     def train_epoch(

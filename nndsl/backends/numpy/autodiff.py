@@ -20,6 +20,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -425,3 +426,17 @@ class Primitives:
 
         self.__dict__[name] = call  # found directly next time
         return call
+
+
+def plain_primitives() -> SimpleNamespace:
+    """`P` for evaluation alone, on plain arrays (which take the operators themselves):
+    each primitive's forward, nothing recorded, so a long run of small passes (the steps
+    of nndsl.train.kvcache) keeps no tape. Draws come from a generator of its own."""
+    rng = np.random.default_rng(0)
+    forwards = {name: FORWARD[name] for name in PRIMITIVES}
+    forwards["concat"] = lambda xs, axis: np.concatenate(list(xs), axis=axis)
+    return SimpleNamespace(
+        **forwards,
+        training=False,
+        random=lambda x: rng.random(np.shape(x), dtype=np.asarray(x).dtype),
+    )

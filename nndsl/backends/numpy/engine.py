@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from nndsl.backends.base import Batch, Engine, dataset_arrays, input_arrays
+from nndsl.backends.base import Batch, Engine, Evaluator, dataset_arrays, input_arrays
 from nndsl.backends.numpy.activations import apply as apply_activation
-from nndsl.backends.numpy.autodiff import Primitives, Tape
+from nndsl.backends.numpy.autodiff import Primitives, Tape, plain_primitives
 from nndsl.backends.numpy.kernels import KERNELS
 from nndsl.backends.numpy.losses import LOSSES
 from nndsl.backends.numpy.optimizers import clip_grad_norm, make_optimizer
@@ -320,6 +320,11 @@ class NumpyEngine(Engine):
         check_weights(self.shapes, weights)
         for k, v in weights.items():
             self.views[k][...] = v
+
+    def evaluator(self) -> Evaluator:
+        return Evaluator(
+            plain_primitives(), self.views, lambda a: np.asarray(a, self.dtype), np.asarray
+        )
 
     @property
     def lr(self) -> float:

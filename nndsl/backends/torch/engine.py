@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nndsl.backends.base import Batch, Engine, dataset_arrays, input_arrays
+from nndsl.backends.base import Batch, Engine, Evaluator, dataset_arrays, input_arrays
 from nndsl.backends.torch.distributed import rank_and_world
 from nndsl.backends.torch.losses import LOSSES
 from nndsl.backends.torch.lowering import activation, load_weights, lower, named_tensors
@@ -370,6 +370,15 @@ class TorchEngine(Engine):
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         check_weights(self.shapes, weights)
         load_weights(self.net, weights)
+
+    def evaluator(self) -> Evaluator:
+        weights = {k: t.detach() for k, t in named_tensors(self.net).items()}
+        return Evaluator(
+            TP,
+            weights,
+            lambda a: torch.from_numpy(np.asarray(a, self.dtype)).to(self.device),
+            lambda t: t.detach().cpu().numpy(),
+        )
 
     def torch_module(self) -> torch.nn.Module:
         """The whole model (output activation included) as a plain `nn.Module` taking one
