@@ -81,7 +81,9 @@ def _slice_vjp(g, ans, x, axis, start, stop):
 
 def _max_vjp(g, ans, x, axis, keepdims=False):
     hit = x == _expand(ans, axis, keepdims)  # ties share the gradient evenly
-    return (_expand(g, axis, keepdims) * hit / hit.sum(axis=axis, keepdims=True),)
+    # the count in g's dtype: an integer count would make a float32 gradient float64
+    ties = hit.sum(axis=axis, keepdims=True).astype(g.dtype)
+    return (_expand(g, axis, keepdims) * hit / ties,)
 
 
 def _per_operand(*parts: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
@@ -204,9 +206,13 @@ VJP: dict[str, Callable[..., tuple[Any, ...]]] = {
         lambda g, ans, x, y: unbroadcast(-g * ans / y, _shape(y)),
     ),
     "neg": lambda g, ans, x: (-g,),
-    "maximum": _per_operand(  # a tie shares the gradient, as torch does
-        lambda g, ans, x, y: unbroadcast(g * ((x > y) + 0.5 * (x == y)), _shape(x)),
-        lambda g, ans, x, y: unbroadcast(g * ((x < y) + 0.5 * (x == y)), _shape(y)),
+    "maximum": _per_operand(  # a tie shares the gradient, as torch does (in g's dtype)
+        lambda g, ans, x, y: unbroadcast(
+            np.where(x > y, g, np.where(x == y, 0.5 * g, 0)), _shape(x)
+        ),
+        lambda g, ans, x, y: unbroadcast(
+            np.where(x < y, g, np.where(x == y, 0.5 * g, 0)), _shape(y)
+        ),
     ),
     "exp": lambda g, ans, x: (g * ans,),
     "log": lambda g, ans, x: (g / x,),

@@ -170,3 +170,29 @@ def test_a_repeated_step_writes_over_the_last_ones_answers(monkeypatch) -> None:
     ref_loss, ref_grads = fresh.engine.loss_and_grads(x, y, training=False)
     assert loss == ref_loss
     assert all(np.array_equal(grads[k], g) for k, g in ref_grads.items())
+
+
+def test_a_float32_model_with_a_masked_mean_trains() -> None:
+    # the masked mean's maximum() once sent a float64 gradient into layer_norm's float32
+    # buffers; the loss must also fall
+    source = """
+model m {
+  tokens = input(6)
+  embedding(10, 8, mask_zero=true)
+  layer_norm()
+  global_avg_pool()
+  dense(2)
+}
+train m {
+  loss = sparse_categorical_crossentropy
+  optimizer = adam(lr=0.05)
+  epochs = 20
+}
+"""
+    model = nndsl.compile_string(source).build(seed=0)
+    assert model.dtype == "float32"
+    x = np.array([[1, 2, 3, 0, 0, 0], [4, 5, 0, 0, 0, 0], [6, 0, 0, 0, 0, 0]], float)
+    y = np.array([0, 1, 1])
+    history = model.fit(x, y, verbose=0, batch_size=3)
+    losses = history.history["loss"]
+    assert np.isfinite(losses).all() and losses[-1] < 0.5 * losses[0]
