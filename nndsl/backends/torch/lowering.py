@@ -19,7 +19,7 @@ from nndsl.backends.torch import layers_conv as conv
 from nndsl.backends.torch import layers_norm as norm
 from nndsl.backends.torch import layers_recurrent as rnn
 from nndsl.backends.torch.layers_attention import Attention
-from nndsl.backends.torch.primitives import Composed, ComposedActivation
+from nndsl.backends.torch.primitives import Composed, ComposedActivation, affine
 from nndsl.ir.graph import Graph, Node
 from nndsl.ir.init import initial_weights
 from nndsl.ir.ops import OPS
@@ -54,20 +54,14 @@ def activation(spec: Spec) -> nn.Module:
 class Dense(nn.Module):
     """y = activation(x @ weight + bias) on the last axis; weight (inputs, units)."""
 
-    def __init__(self, inputs: int, units: int, bias: bool, act: Spec, rank: int) -> None:
+    def __init__(self, inputs: int, units: int, bias: bool, act: Spec) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.empty(inputs, units))
         self.bias = nn.Parameter(torch.empty(units)) if bias else None
         self.activation = None if act.name == "linear" else activation(act)
-        self.fused = bias and rank == 1  # samples are vectors: one addmm
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fused:
-            z = torch.addmm(self.bias, x, self.weight)
-        else:
-            z = x @ self.weight
-            if self.bias is not None:
-                z = z + self.bias
+        z = affine(x, self.weight, self.bias)
         return z if self.activation is None else self.activation(z)
 
 
@@ -122,8 +116,7 @@ class Concat(nn.Module):
 
 def _dense(node: Node) -> nn.Module:
     inputs, units = node.weights[0].shape
-    rank = len(node.shape)  # the output's rank is the input's
-    return Dense(inputs, units, node.attrs["use_bias"], node.attrs["activation"], rank)
+    return Dense(inputs, units, node.attrs["use_bias"], node.attrs["activation"])
 
 
 def _fused(node: Node) -> nn.Module | None:

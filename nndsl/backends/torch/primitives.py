@@ -85,6 +85,15 @@ P = SimpleNamespace(
 assert set(vars(P)) == set(PRIMITIVES) | set(CONTEXT), "one torch function per primitive"
 
 
+def affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """x @ weight + bias on the last axis of x, of any rank, as one addmm over the rows
+    of x (the bias added inside the matrix product, not in a pass of its own): the fused
+    kernel of dense's and attention's projections, not a primitive."""
+    rows = x.reshape(-1, x.shape[-1])
+    z = rows @ weight if bias is None else torch.addmm(bias, rows, weight)
+    return z.view(*x.shape[:-1], weight.shape[-1])
+
+
 class _Pass:
     """`P` as one module's pass sees it: the primitives, the module's mode and its
     generator (set by the lowering, as Dropout's is; torch's default one when None).

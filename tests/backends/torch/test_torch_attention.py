@@ -42,6 +42,7 @@ train m {{ loss = mse }}
 """
 CASES = [
     (SELF, "use_bias=true"),
+    (SELF, "use_bias=false, value_dim=3"),  # one projection of 4 + 4 + 3 columns per head
     (SELF, "causal=true"),
     (SELF, "pad_from=tokens"),
     (SELF, "pad_from=tokens, causal=true"),
