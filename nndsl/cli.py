@@ -1,5 +1,5 @@
-"""The `nndsl` command: check, summary, graph, fmt, run, evaluate, predict, trace,
-boundary."""
+"""The `nndsl` command: check, summary, graph, fmt, run, evaluate, predict, generate,
+trace, boundary."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ examples:
   nndsl run sweep.nn --jobs 4               # lists in the file: train every combination
   nndsl lr-find examples/digits.nn          # loss against learning rate; a suggestion
   nndsl report runs/digits-20250101-120000  # one HTML page about a run folder
+  nndsl generate runs/char_lm --prompt "ROMEO:" --tokens 200 --temperature 0.8
   nndsl docs --out docs/reference.md        # the language reference
   nndsl fmt --check examples/*.nn
   nndsl trace examples/lecture/perceptron.nn --input "-1, 2" --target 1
@@ -86,6 +87,9 @@ def _add_training_commands(add: Callable) -> None:
     from nndsl.commands.report import add_command as add_report
 
     add_report(add)
+    from nndsl.commands.generate import add_command as add_generate
+
+    add_generate(add)
     from nndsl.commands.lecture import add_commands as add_lecture
 
     add_lecture(add)

@@ -152,6 +152,24 @@ def read_regular(
         return f.read(size)
 
 
+def decode_utf8(data: bytes, path: str | os.PathLike[str], shown: str, hint: str) -> str:
+    """`data`, the bytes of file `path`, as UTF-8 text (a byte-order mark dropped), or an
+    error located at the first byte that is not UTF-8 (its line and column)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise NNDSLError(
+            f"{shown} is not UTF-8 text (line {line}, byte {e.start})",
+            path=os.fspath(path),
+            line=line,
+            column=column,
+            source=data.decode("utf-8", "replace"),
+            hint=hint,
+        ) from None
+
+
 def check_claim(
     total: int,
     path: str | os.PathLike[str],

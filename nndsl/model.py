@@ -6,7 +6,9 @@ from it (including the data, when the block names a data source).
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +20,14 @@ from nndsl.data.csvfile import load_csv
 from nndsl.data.load import resolve_path
 from nndsl.data.npzfile import load_npz
 from nndsl.data.split import split_indices
+from nndsl.data.text import Vocabulary
 from nndsl.errors import NNDSLError, NNDSLWarning
 from nndsl.files import show_path
 from nndsl.ir.graph import Graph
 from nndsl.ir.plan import TrainPlan
 from nndsl.summary import summary_table
 from nndsl.train.callbacks import Callback, EarlyStopping, LearningRateSchedule
+from nndsl.train.generate import generate_ids, model_layout
 from nndsl.train.history import History
 from nndsl.train.trainer import FitConfig, Trainer
 
@@ -56,6 +60,10 @@ class Model:
         # that names its columns is matched by them (nndsl.data.columns)
         self.feature_names: list[str] | None = None
         self.target_names: list[str] | None = None
+        # text data: the token ids' vocabulary (fitted on the training split; saved in the
+        # weights file's metadata and as the run folder's vocab.json)
+        self.vocab: Vocabulary | None = None
+        self._data_notes: list[str] = []  # warnings about the train block's data
         self.history: History | None = None
         self.warnings: list[NNDSLWarning] = []  # found by the last fit (nndsl.lint)
         if plan is not None:  # the file's engine settings, unless build() gives them
@@ -93,6 +101,7 @@ class Model:
     ) -> History:
         """Train; returns a History (`history.history["val_loss"]`, ...)."""
         plan = self._require_plan("fit")
+        self._data_notes = []
         if x is None:
             splits = self.load_data(validation_split)
             train, val = splits.train, splits.validation
@@ -178,7 +187,8 @@ class Model:
             module=program._compiled.module if program is not None else None,
             overrides=program.overrides if program is not None else (),
         )
-        self.warnings = found + ([batch] if batch else [])
+        notes = [NNDSLWarning(note) for note in self._data_notes]
+        self.warnings = found + ([batch] if batch else []) + notes
         if verbose:
             for warning in self.warnings:
                 warnings.warn(warning, stacklevel=3)
@@ -196,7 +206,34 @@ class Model:
         self.scaler = splits.scaler
         self.class_names = splits.class_names
         self.feature_names, self.target_names = splits.feature_names, splits.target_names
+        if splits.vocab is not None:
+            self._check_vocab(splits.vocab)
+        self.vocab = splits.vocab
+        self._data_notes = [splits.note] if splits.note else []
         return splits
+
+    def _check_vocab(self, vocab: Vocabulary) -> None:
+        """Token ids must fit the embeddings that read them, and a language model's
+        output must score every id: said in terms of the vocabulary, before training."""
+        size = len(vocab)
+        what = (
+            f"the vocabulary of the training text has {size} tokens (<pad>, <unk> and "
+            f"{size - 2} {vocab.tokenizer} tokens)"
+        )
+        hint = f"make it {size} wide, or cut the vocabulary: vocab_size={{n}} in text(...)"
+        for node in self.graph.nodes:
+            if node.op == "embedding" and node.attrs["input_dim"] < size:
+                raise NNDSLError(
+                    f"{what}, but embedding '{node.name}' takes ids below "
+                    f"{node.attrs['input_dim']}",
+                    hint=hint.format(n=node.attrs["input_dim"]),
+                )
+        out = self.graph.output
+        if self.plan.data.name == "text" and out.shape and out.shape[-1] < size:
+            raise NNDSLError(
+                f"{what}, but the output '{out.name}' scores {out.shape[-1]}",
+                hint=hint.format(n=out.shape[-1]),
+            )
 
     def _at_data_line(self, e: NNDSLError) -> NNDSLError:
         """An error about the train block's data that points nowhere (a missing file, a
@@ -291,7 +328,10 @@ class Model:
         """evaluate() on inputs already scaled like the training data (e.g. load_data's)."""
         plan = self._require_plan("evaluate")
         data = self.engine.prepare(x, y)
-        return self.engine.evaluate(data, batch_size or plan.batch_size)
+        result = self.engine.evaluate(data, batch_size or plan.batch_size)
+        if plan.data is not None and plan.data.name == "text":  # a language model's loss
+            result["bits_per_token"] = result["loss"] / math.log(2)  # in bits, not nats
+        return result
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
         """Outputs (after the output activation) for raw inputs x, one row per sample;
@@ -445,6 +485,73 @@ class Model:
 
         return apply_scaler(self.scaler, np.asarray(x, dtype=np.float64))
 
+    # ------------------------------------------------------------------ generation
+    def generate(
+        self,
+        prompt: str,
+        tokens: int = 200,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int = 0,
+        ids: bool = False,
+        stream: Callable[[str], None] | None = None,
+    ) -> str | list[int]:
+        """The text a language model writes after `prompt` (which is not repeated):
+        `tokens` tokens sampled one at a time at `temperature` (0: always the likeliest)
+        among the `top_k` likeliest (None or 0: all), seeded. `ids=True`: the token ids
+        instead (decode them with `model.vocab.decode`). `stream(text)`: called with each
+        token's text as it is written. See nndsl.train.generate."""
+        vocab = self._require_vocab()
+        layout = model_layout(self.graph, len(vocab))
+
+        def each(i: int) -> None:  # the text id i adds (after the prompt: never the first)
+            stream(vocab.piece(i))
+
+        new = generate_ids(
+            lambda x: self.engine.predict(x, 1),
+            layout,
+            self.encode_prompt(prompt),
+            tokens=tokens,
+            temperature=temperature,
+            top_k=top_k,
+            seed=seed,
+            each=each if stream is not None else None,
+        )
+        return new if ids else vocab.decode(new)
+
+    def encode_prompt(self, prompt: str) -> list[int]:
+        """The token ids of `prompt`; an error naming the tokens the vocabulary lacks."""
+        vocab = self._require_vocab()
+        if not isinstance(prompt, str):
+            raise NNDSLError(f"the prompt must be a string, got {type(prompt).__name__}")
+        missing = vocab.unknown(prompt)
+        if missing:
+            shown = ", ".join(repr(t) for t in missing[:8])
+            more = f" ({len(missing)} in all)" if len(missing) > 8 else ""
+            raise NNDSLError(
+                f"the prompt holds {vocab.tokenizer} tokens the model's vocabulary lacks: "
+                f"{shown}{more}",
+                hint=f"the vocabulary holds the training text's {len(vocab) - 2} tokens "
+                "(model.vocab.tokens; vocab.json in the run folder)",
+            )
+        return [int(i) for i in vocab.encode(vocab.split(prompt))[0]]
+
+    def _require_vocab(self) -> Vocabulary:
+        """The model's vocabulary; for a model not yet trained on its file's text data,
+        fitted now from the training split, as training would."""
+        if self.vocab is None and self.plan is not None and self.plan.data is not None:
+            if self.plan.data.name == "text":
+                self.load_data()
+        if self.vocab is None:
+            raise NNDSLError(
+                f"the model '{self.graph.name}' has no vocabulary: generation needs a model "
+                "trained on text data",
+                hint='train on data = text("file.txt", ...), or load a run folder or weights '
+                "file of such a model (nndsl.load)",
+            )
+        return self.vocab
+
     # ------------------------------------------------------------------ weights
     def get_weights(self) -> dict[str, np.ndarray]:
         return self.engine.get_weights()
@@ -463,6 +570,7 @@ class Model:
             "class_names": self.class_names,
             "feature_names": self.feature_names,
             "target_names": self.target_names,
+            "vocab": self.vocab.to_dict() if self.vocab is not None else None,
         }
 
     def save(self, path: str | Path) -> None:
@@ -490,6 +598,8 @@ class Model:
         self.class_names = meta.get("class_names", self.class_names)
         self.feature_names = _names_or_none(meta.get("feature_names"), self.feature_names)
         self.target_names = _names_or_none(meta.get("target_names"), self.target_names)
+        if meta.get("vocab") is not None:
+            self.vocab = Vocabulary.from_dict(meta["vocab"], f"the vocabulary in {show_path(path)}")
         return self
 
     @classmethod

@@ -3,7 +3,8 @@ command line: nndsl.commands.run; sweeps run each trial through `train_run` too)
 
 A run folder holds the resolved configuration (config.yaml), the metrics history
 (history.csv), the weights (weights.npz, no pickle), final metrics (metrics.json), a copy
-of the source (model.nn) and the learning curves (curves.png, with matplotlib). It is
+of the source (model.nn), the learning curves (curves.png, with matplotlib) and, for a
+model trained on text, its vocabulary (vocab.json). It is
 assembled under `<dir>.partial` and renamed into place only when complete; an
 interrupted run keeps a checkpoint that `nndsl run --resume DIR` continues (the layout
 and its guarantees: nndsl.runfolder).
@@ -283,6 +284,9 @@ def _write_run(
     if history is not None:
         atomic_write_text(folder / "history.csv", history.to_csv())
     atomic_write_text(folder / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    if model.vocab is not None:  # the token ids, for people and tools (the weights hold it too)
+        vocab = json.dumps(model.vocab.to_dict(), indent=1, ensure_ascii=False)
+        atomic_write_text(folder / "vocab.json", vocab + "\n")
     if history is not None and len(history):
         path, title = folder / "curves.png", model.graph.name
         if plotter is not None:

@@ -8,7 +8,8 @@ Layout of `nndsl run --out RUN` (or runs/MODEL-TIME):
         checkpoint.npz  the state at the end of the last finished epoch, written every
                         `checkpoint_every` epochs and on Ctrl-C / SIGTERM (atomically)
     RUN/                once training ends, however it ends: weights.npz, model.nn,
-                        history.csv, metrics.json, curves.png, then config.yaml last
+                        history.csv, metrics.json, curves.png, vocab.json (a model
+                        trained on text: its token ids), then config.yaml last
                         (a folder holding it is complete), and checkpoint.npz when the
                         run was interrupted (status `interrupted`): `nndsl run --resume
                         RUN` continues it
@@ -51,6 +52,7 @@ from typing import Any
 
 import yaml
 
+from nndsl.data.text import Vocabulary
 from nndsl.errors import NNDSLError
 from nndsl.files import is_temporary, write_error
 from nndsl.train.history import History
@@ -425,12 +427,13 @@ class RunFolder:
     """A run folder, read: the one reader of what `nndsl.run` writes there, for report,
     sweeps, evaluate/predict and resume. A missing or damaged file reads as empty."""
 
-    CONFIG, HISTORY, METRICS, WEIGHTS, SOURCE = (
+    CONFIG, HISTORY, METRICS, WEIGHTS, SOURCE, VOCAB = (
         COMPLETE,
         "history.csv",
         "metrics.json",
         "weights.npz",
         "model.nn",
+        "vocab.json",
     )
 
     def __init__(self, path: str | Path) -> None:
@@ -468,6 +471,15 @@ class RunFolder:
         except ValueError:
             return {}
         return value if isinstance(value, dict) else {}
+
+    @functools.cached_property
+    def vocab(self) -> Vocabulary | None:
+        """vocab.json: the token ids of a model trained on text (None: none, or damaged;
+        the weights file holds the same vocabulary)."""
+        try:
+            return Vocabulary.from_dict(json.loads(self._text(self.VOCAB) or "null"))
+        except (ValueError, NNDSLError):
+            return None
 
     @property
     def weights(self) -> Path:

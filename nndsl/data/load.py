@@ -57,8 +57,13 @@ def load_data(spec: Spec, base_dir: str, outputs: list[str] | None = None) -> Da
             classes=args["classes"],
             seed=args["seed"],
         )
+    if spec.name == "text":
+        raise NNDSLError(
+            "text() data is split by position with its vocabulary: load it with "
+            "nndsl.train.data_plan.load_splits (model.load_data())"
+        )
     raise NNDSLError(
-        f"unknown data source '{spec.name}'", hint="one of: csv, npz, dataset, synthetic"
+        f"unknown data source '{spec.name}'", hint="one of: csv, npz, dataset, synthetic, text"
     )
 
 
@@ -68,6 +73,11 @@ def resolve_path(path: str, base_dir: str) -> str:
     if os.path.isabs(path):
         return os.path.normpath(path)
     return os.path.normpath(os.path.join(base_dir or ".", path))
+
+
+def spec_args(spec: Spec) -> dict[str, Any]:
+    """A data source's arguments, declared defaults filled in."""
+    return _with_defaults(spec)
 
 
 def _with_defaults(spec: Spec) -> dict[str, Any]:

@@ -316,6 +316,51 @@ for _name, _doc, _params in [
         ),
     ),
     (
+        "text",
+        "A UTF-8 text file as language-model windows: `context` token ids in, the window "
+        "shifted by one token as targets (targets=sequence: the next token at every "
+        "position; targets=next: the one token after the window). Split by position (the "
+        "last validation/test fractions of the text); the vocabulary (id 0 <pad>, 1 <unk>) "
+        "is fitted on the training split and saved with the model.",
+        (
+            Param("path", "str", doc="file path, relative to the .nn file"),
+            Param(
+                "tokenizer",
+                "enum",
+                "char",
+                doc="char: every character; word: words and punctuation marks",
+                choices=("char", "word"),
+            ),
+            Param("context", "int", 128, doc="tokens per window (the model's input)", low=1),
+            Param(
+                "stride",
+                "int",
+                None,
+                optional=True,
+                low=1,
+                doc="tokens between training window starts (default: context, windows "
+                "side by side; validation and test windows always are)",
+            ),
+            Param(
+                "targets",
+                "enum",
+                "sequence",
+                doc="sequence: the next token at every position, shape (context,); next: "
+                "the token after the window",
+                choices=("sequence", "next"),
+            ),
+            Param(
+                "vocab_size",
+                "int",
+                None,
+                optional=True,
+                low=3,
+                doc="at most this many ids, <pad> and <unk> included (the most frequent "
+                "tokens kept; default: every token of the training split)",
+            ),
+        ),
+    ),
+    (
         "dataset",
         "A dataset bundled with scikit-learn: iris, digits, breast_cancer, wine.",
         (

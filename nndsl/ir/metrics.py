@@ -7,8 +7,8 @@ from typing import Any
 
 
 def accuracy(logits: Any, probs: Any, y: Any, kind: str, from_logits: bool) -> tuple[Any, int]:
-    if kind == "labels":
-        return (logits.argmax(-1) == y).sum(), y.shape[0]
+    if kind == "labels":  # one label per sample, or per position of a sequence
+        return (logits.argmax(-1) == y).sum(), y.numel() if hasattr(y, "numel") else y.size
     units = logits.shape[-1]
     if units == 1 or kind == "binary":
         threshold = 0.0 if from_logits else 0.5

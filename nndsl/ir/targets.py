@@ -37,6 +37,8 @@ def prepare_targets(y, loss: str, out_shape: tuple[int, ...], dtype: str) -> np.
     n = y.shape[0]
     units = out_shape[-1] if out_shape else 1
     kind = target_kind(loss)
+    if kind == "labels" and len(out_shape) > 1:
+        return _sequence_labels(y, loss, out_shape)
     if kind == "labels":
         labels = y.reshape(n, -1)
         if labels.shape[1] != 1 or len(out_shape) != 1:
@@ -123,6 +125,23 @@ def first_bad_target(
                 "for several classes use sparse_categorical_crossentropy",
             )
     return None
+
+
+def _sequence_labels(y: np.ndarray, loss: str, out_shape: tuple[int, ...]) -> np.ndarray:
+    """Integer labels for every position of a sequence output: out_shape (steps, classes)
+    takes targets (n, steps), one class id per position (a language model's next tokens)."""
+    want = (y.shape[0], *out_shape[:-1])
+    if y.shape != want:
+        raise NNDSLError(
+            f"{loss} on an output of shape {('batch', *out_shape)} wants one class label per "
+            f"position, targets of shape {want}, got {y.shape}",
+            hint="e.g. the next token at each position of a context window",
+        )
+    if not _is_integral(y):
+        raise NNDSLError(f"{loss} wants integer class labels, got fractional values")
+    labels = y.astype(np.int64)
+    _check_label_range(labels.reshape(-1), out_shape[-1], loss)
+    return labels
 
 
 def _check_label_range(labels: np.ndarray, units: int, loss: str) -> None:

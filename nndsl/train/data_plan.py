@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from nndsl.data.load import resolve_path, spec_args
+from nndsl.data.text import Vocabulary, text_splits
 from nndsl.errors import NNDSLError
 from nndsl.ir.plan import TrainPlan
 
@@ -20,6 +22,9 @@ class Splits:
     class_names: list[str] | None
     feature_names: list[str] | None = None  # the data's columns, in the order trained on
     target_names: list[str] | None = None
+    # text data: the vocabulary of the token ids, fitted on the training split
+    vocab: Vocabulary | None = None
+    note: str | None = None  # something to warn about (tokens read as <unk>)
 
 
 def load_splits(
@@ -36,6 +41,8 @@ def load_splits(
             f"the train block of '{plan.model}' names no data",
             hint='add e.g. data = csv("data.csv", target="y"), or pass arrays to fit(x, y)',
         )
+    if plan.data.name == "text":
+        return _text_splits(plan, validation)
     dataset = load_data(plan.data, plan.base_dir, [h.output for h in plan.heads] or None)
     if check is not None:
         check(dataset)
@@ -56,6 +63,25 @@ def load_splits(
         dataset.class_names,
         list(dataset.feature_names) or None,  # unnamed (very wide arrays): by position
         list(dataset.target_names) or None,
+    )
+
+
+def _text_splits(plan: TrainPlan, validation: float | None) -> Splits:
+    """A text file's windows, split by position, with the training split's vocabulary."""
+    args = spec_args(plan.data)
+    parts = text_splits(
+        resolve_path(args["path"], plan.base_dir),
+        args["path"],
+        tokenizer=args["tokenizer"],
+        context=args["context"],
+        stride=args["stride"],
+        targets=args["targets"],
+        vocab_size=args["vocab_size"],
+        validation=plan.validation if validation is None else validation,
+        test=plan.test,
+    )
+    return Splits(
+        parts.train, parts.validation, parts.test, None, None, vocab=parts.vocab, note=parts.note
     )
 
 

@@ -69,7 +69,11 @@ def categorical_crossentropy(z, y, grad, **_):
 
 
 def sparse_categorical_crossentropy(z, y, grad, **_):
-    """From logits z (rows, classes) and integer labels y (rows,)."""
+    """From logits z (rows, classes) and integer labels y (rows,); or z (rows, steps,
+    classes) and y (rows, steps), the mean over every position (as Keras)."""
+    if z.ndim > 2:  # a label per position: the same loss over the flattened positions
+        flat = grad.reshape(-1, z.shape[-1])  # a view: written in place
+        return sparse_categorical_crossentropy(z.reshape(flat.shape), y.reshape(-1), flat)
     logp = _log_softmax(z)
     rows = np.arange(z.shape[0])
     loss = -float(logp[rows, y].sum()) / z.shape[0]

@@ -41,7 +41,10 @@ def categorical_crossentropy(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def sparse_categorical_crossentropy(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """From logits z (rows, classes) and integer labels y (rows,)."""
+    """From logits z (rows, classes) and integer labels y (rows,); or z (rows, steps,
+    classes) and y (rows, steps), the mean over every position (as Keras)."""
+    if z.dim() > 2:
+        return F.cross_entropy(z.reshape(-1, z.shape[-1]), y.reshape(-1))
     return F.cross_entropy(z, y)
 
 
