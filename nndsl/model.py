@@ -29,6 +29,7 @@ from nndsl.summary import summary_table
 from nndsl.train.callbacks import Callback, EarlyStopping, LearningRateSchedule
 from nndsl.train.generate import generate_ids, model_layout
 from nndsl.train.history import History
+from nndsl.train.kvcache import KVCache, kv_cache
 from nndsl.train.trainer import FitConfig, Trainer
 
 if TYPE_CHECKING:
@@ -496,14 +497,19 @@ class Model:
         seed: int = 0,
         ids: bool = False,
         stream: Callable[[str], None] | None = None,
+        cache: bool = True,
     ) -> str | list[int]:
         """The text a language model writes after `prompt` (which is not repeated):
         `tokens` tokens sampled one at a time at `temperature` (0: always the likeliest)
         among the `top_k` likeliest (None or 0: all), seeded. `ids=True`: the token ids
         instead (decode them with `model.vocab.decode`). `stream(text)`: called with each
-        token's text as it is written. See nndsl.train.generate."""
+        token's text as it is written. `cache`: run each new token at its own position
+        alone, with a key/value cache, where the model allows it (the same text; see
+        nndsl.train.kvcache.why_not_cached); False: the whole window per token. See
+        nndsl.train.generate."""
         vocab = self._require_vocab()
         layout = model_layout(self.graph, len(vocab))
+        step = kv_cache(self.engine) if cache else None
 
         def each(i: int) -> None:  # the text id i adds (after the prompt: never the first)
             stream(vocab.piece(i))
@@ -517,6 +523,7 @@ class Model:
             top_k=top_k,
             seed=seed,
             each=each if stream is not None else None,
+            step=step if isinstance(step, KVCache) else None,  # else why not: a str
         )
         return new if ids else vocab.decode(new)
 

@@ -74,6 +74,12 @@ def test_generate_prints_the_prompt_and_the_tokens(run: Path, capsys) -> None:
     assert again == (0, out, "")  # the weights file alone: the same model, the same text
 
 
+def test_no_cache_writes_the_same_text(run: Path, capsys) -> None:
+    args = [str(run), "--prompt", "to", "--tokens", "40", "--temperature", "0.9"]
+    cached = generate(capsys, *args)
+    assert generate(capsys, *args, "--no-cache") == cached and cached[0] == 0
+
+
 def test_seed_temperature_and_top_k_on_the_command_line(run: Path, capsys) -> None:
     common = [str(run), "--prompt", "t", "--tokens", "80", "--temperature", "1.5"]
     a = generate(capsys, *common, "--seed", "1")[1]

@@ -15,6 +15,7 @@ from nndsl.errors import NNDSLError
 from nndsl.files import show_path
 from nndsl.runfolder import RunFolder, open_model_ref
 from nndsl.train.generate import check_settings
+from nndsl.train.kvcache import why_not_cached
 
 
 def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -54,6 +55,12 @@ def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
         help="numpy (the default) or torch; one seed writes the same text on both",
     )
     p.add_argument("--device", default="auto", help="torch: auto, cpu, cuda or cuda:N")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="run the whole window for every token, without the key/value cache (the same "
+        "text, slower)",
+    )
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -66,6 +73,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
         sys.stdout.write(piece)
         sys.stdout.flush()
 
+    reason = None if args.no_cache else why_not_cached(model.graph)
+    if reason is not None:  # why it is slower than a causal transformer of its size
+        print(
+            f"nndsl: no key/value cache: {reason}; every token runs the whole window",
+            file=sys.stderr,
+        )
     write(prompt)
     model.generate(
         args.prompt,
@@ -74,6 +87,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         top_k=args.top_k,
         seed=args.seed,
         stream=write,
+        cache=not args.no_cache,
     )
     write("\n")
     return 0

@@ -7,7 +7,8 @@ written from the start of the window, the rest padded with id 0 — a causal mod
 position t reads only tokens up to t, so the padding after it changes nothing), or to
 one distribution for the next token, (vocab,) (the text so far written at the end of the
 window, padded on the left). The text is cropped to its last `context` tokens; every
-token costs one forward pass over the whole window (there is no key/value cache).
+token costs one forward pass over the whole window, unless `step` gives the output at the
+text's last position (the key/value cache of nndsl.train.kvcache, equal to that pass).
 Sampling runs on the host with NumPy's seeded generator, so a seed gives the same text
 on both backends.
 """
@@ -125,10 +126,12 @@ def generate_ids(
     top_k: int | None = None,
     seed: int = 0,
     each: Callable[[int], None] | None = None,
+    step: Callable[[list[int]], np.ndarray] | None = None,
 ) -> list[int]:
     """`tokens` new ids after `prompt` (at least one id; see the module). predict:
     inputs (1, context) -> the model's output (1, context, units) or (1, units);
-    `each(id)` is called with every new id as it is chosen."""
+    `each(id)` is called with every new id as it is chosen; `step(ids so far)`, when
+    given, is used instead of predict: the output (units,) at the last position."""
     check_settings(tokens, temperature, top_k)
     if not prompt:
         raise NNDSLError(
@@ -142,7 +145,9 @@ def generate_ids(
     for _ in range(tokens):
         window = ids[-context:]
         x[:] = 0
-        if layout.per_position:
+        if step is not None:
+            out = step(ids)
+        elif layout.per_position:
             x[0, : len(window)] = window
             out = predict(x)[0, len(window) - 1]
         else:

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 import nndsl
+from nndsl.data.text import Vocabulary
+from nndsl.train.generate import Layout, generate_ids
 from nndsl.train.kvcache import kv_cache, why_not_cached
 
 CONTEXT = 10
@@ -82,7 +84,11 @@ def gpt(position: str = LEARNED, activation: str = "linear", mask: bool = False)
 def build(source: str, backend: str, dtype: str = "float64"):
     if backend == "torch":
         pytest.importorskip("torch")
-    return nndsl.compile_string(source).build(backend=backend, seed=3, dtype=dtype)
+    model = nndsl.compile_string(source).build(backend=backend, seed=3, dtype=dtype)
+    # random weights of some size, biases too: the outputs differ from step to step
+    rng = np.random.default_rng(5)
+    model.set_weights({k: rng.normal(0, 0.5, v.shape) for k, v in model.get_weights().items()})
+    return model
 
 
 def full_output(model, ids: list[int]) -> np.ndarray:
@@ -126,6 +132,29 @@ def test_a_new_prompt_starts_the_cache_again() -> None:
     np.testing.assert_allclose(cache(other), full_output(model, other), atol=1e-12)
 
 
+def generate_both(model, **settings) -> tuple[list[int], list[int]]:
+    layout = Layout(CONTEXT, True, VOCAB, model.engine.out_act.name == "softmax")
+    cache = kv_cache(model.engine)
+    assert not isinstance(cache, str), cache
+    args = dict(tokens=2 * CONTEXT, seed=7, **settings)
+    predict = lambda x: model.engine.predict(x, 1)  # noqa: E731
+    plain = generate_ids(predict, layout, TEXT[:4], **args)
+    cached = generate_ids(predict, layout, TEXT[:4], step=cache, **args)
+    return plain, cached
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("position", [LEARNED, SINUSOIDAL])
+@pytest.mark.parametrize(
+    "settings", [{"temperature": 0}, {"temperature": 1.3, "top_k": 5}], ids=["greedy", "sampled"]
+)
+def test_cached_generation_writes_the_same_ids(backend, position, settings) -> None:
+    plain, cached = generate_both(build(gpt(position), backend, "float32"), **settings)
+    assert cached == plain
+    if settings["temperature"]:  # (a random model's greedy text soon repeats one id)
+        assert len(set(plain)) > 2  # a text, not one id repeated
+
+
 LSTM = f"""
 model lm {{
     input({CONTEXT})
@@ -163,3 +192,15 @@ def test_models_that_mix_positions_have_no_cache(source, reason) -> None:
     graph = nndsl.compile_string(source).graph
     assert reason in why_not_cached(graph)
     assert why_not_cached(nndsl.compile_string(gpt()).graph) is None
+
+
+@pytest.mark.parametrize("source", [gpt(SINUSOIDAL, "softmax"), LSTM, BIDIRECTIONAL])
+def test_model_generate_is_the_same_with_and_without_the_cache(source) -> None:
+    """A cached model writes what it wrote without the cache; a model without one falls
+    back to the full windows (the same text too)."""
+    model = build(source, "numpy", "float32")
+    model.vocab = Vocabulary.fit(list("abcdefghijklmno"), "char")
+    settings = dict(temperature=0.9, top_k=6, seed=2)
+    text = model.generate("abc", 2 * CONTEXT, **settings)
+    assert model.generate("abc", 2 * CONTEXT, cache=False, **settings) == text
+    assert len(text) == 2 * CONTEXT
