@@ -23,12 +23,14 @@ model giving one distribution per window) mixes positions or sees the whole wind
 generation runs the full window per token instead.
 
 Past the context length the text no longer fits: the uncached path crops it to its last
-`context` tokens, which moves every token to a new position. The cache follows it
-exactly by being rebuilt from the cropped window, in one step of `context` positions
-(as costly as a full forward pass): beyond the context, a token costs what it costs
-without the cache. (A queried position that sees only padding keys attends to the keys
-it has, 0..t, where the full pass's attends to every key of the window: prompts taken
-from a vocabulary hold no padding id, so generation never meets it.)
+`context` tokens, which moves every token to a new position, so every cached key and
+value would change (positions are absolute). There the cache steps aside and the output
+is the engine's full forward pass over the cropped window, exactly what generation
+without the cache computes: beyond the context a token costs what it costs without the
+cache, and the two paths agree bit for bit. (A queried position that sees only padding
+keys attends to the keys it has, 0..t, where the full pass's attends to every key of the
+window: prompts taken from a vocabulary hold no padding id, so generation never meets
+it.)
 
 Everything runs on the engine's primitives (`Engine.evaluator`): one code path for both
 backends. Under torch's mixed precision the steps run in the engine's dtype.
@@ -149,7 +151,8 @@ class KVCache:
     def __call__(self, ids: list[int]) -> np.ndarray:
         if len(ids) > self.context:  # the window slides: every position moves
             self.reset()
-            ids = ids[-self.context :]
+            window = np.asarray(ids[-self.context :], dtype=np.float64).reshape(1, -1)
+            return np.asarray(self.engine.predict(window, 1))[0, -1]
         known = len(self._ids)
         if not known or len(ids) <= known or ids[:known] != self._ids:
             self.reset()

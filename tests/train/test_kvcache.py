@@ -124,6 +124,21 @@ def test_each_step_equals_the_full_pass_at_its_position(source, backend, dtype, 
     assert worst_step_error(build(source, backend, dtype)) < tol
 
 
+def test_the_full_pass_runs_only_once_the_window_slides(monkeypatch) -> None:
+    """Within the context every output comes from the cached steps; past it, from the
+    engine's full pass over the cropped window (every position moved)."""
+    model = build(gpt(), "numpy")
+    calls = []
+    full = model.engine.predict
+    monkeypatch.setattr(model.engine, "predict", lambda x, b: calls.append(x) or full(x, b))
+    cache = kv_cache(model.engine)
+    for t in range(3, CONTEXT + 1):
+        cache(TEXT[:t])
+    assert calls == []
+    cache(TEXT[: CONTEXT + 2])
+    np.testing.assert_array_equal(calls[0], [TEXT[2 : CONTEXT + 2]])
+
+
 def test_a_new_prompt_starts_the_cache_again() -> None:
     model = build(gpt(), "numpy")
     cache = kv_cache(model.engine)
