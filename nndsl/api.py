@@ -18,6 +18,9 @@ from nndsl.ir.plan import TrainPlan
 from nndsl.summary import summary_table
 from nndsl.syntax.parser import parse
 
+# the weights file in a run folder of `nndsl run` (nndsl.runfolder.RunFolder.WEIGHTS)
+RUN_WEIGHTS = "weights.npz"
+
 if TYPE_CHECKING:
     from nndsl.model import Model
     from nndsl.sweep.grid import Sweep
@@ -148,9 +151,12 @@ def compile_file(path: str | Path, overrides: list[str] = ()) -> Program:
 
 def load(path: str | Path, program: Program | str | Path | None = None, **build: Any) -> Model:
     """Load a model saved with `model.save(path)` (its graph travels with the weights), or
-    into the model of `program` (a Program or a .nn path) when given."""
+    into the model of `program` (a Program or a .nn path) when given. `path` may be a run
+    folder of `nndsl run`: its weights.npz."""
     from nndsl.model import Model
 
+    if Path(path).is_dir() and (Path(path) / RUN_WEIGHTS).is_file():
+        path = Path(path) / RUN_WEIGHTS
     if program is None:
         return Model.from_file(path, **build)
     prog = program if isinstance(program, Program) else compile_file(program)

@@ -17,10 +17,11 @@ import numpy as np
 from nndsl.backends import create_engine
 from nndsl.data.columns import choose_columns, mapping_array, mapping_columns, read_csv_header
 from nndsl.data.csvfile import load_csv
-from nndsl.data.load import resolve_path
+from nndsl.data.load import resolve_path, spec_args
 from nndsl.data.npzfile import load_npz
 from nndsl.data.split import split_indices
-from nndsl.data.text import Vocabulary
+from nndsl.data.text import Vocabulary, unknown_note
+from nndsl.data.text_column import encode_texts
 from nndsl.errors import NNDSLError, NNDSLWarning
 from nndsl.files import show_path
 from nndsl.ir.graph import Graph
@@ -339,7 +340,8 @@ class Model:
         inputs are scaled the way the training data was when the train block says
         `standardize=true`. x: an array (columns by position, checked against the input
         shape), a CSV or .npz path, or a dict or DataFrame of columns (matched to the
-        training features by name, in any order; see nndsl.data.columns)."""
+        training features by name, in any order; see nndsl.data.columns). A model of short
+        texts (csv(text=...)) also takes a list of texts, encoded with its vocabulary."""
         if isinstance(x, (str, Path)):
             x, _ = self.read_data(x)
         return self.engine.predict(self._scale(self._as_inputs(x)), batch_size)
@@ -387,10 +389,31 @@ class Model:
             delimiter=delimiter,
             shown=shown,
             inputs_only=not need_targets,
+            text=self._text_column(),
         )
         self._tell(choice.notes)
         y = self._own_labels(ds, shown) if need_targets else None
+        if ds.texts is not None:
+            return self._encode_texts(ds.texts, shown), y
         return self._as_inputs(ds.x, shown, choice.features), y
+
+    def _text_column(self) -> str | None:
+        """The CSV column of texts the model reads (csv(text=...)), if it reads one."""
+        spec = self.plan.data if self.plan is not None else None
+        return spec.args.get("text") if spec is not None and spec.name == "csv" else None
+
+    def _encode_texts(self, texts: list[str], source: str) -> np.ndarray:
+        """Texts as the token ids the model was trained on (its vocabulary, its length);
+        tokens it never saw read as <unk>, with a warning."""
+        vocab = self._require_vocab()
+        length = spec_args(self.plan.data)["length"]
+        if not all(isinstance(t, str) for t in texts):
+            raise NNDSLError(f"{source}: the model reads texts; give a list of strings")
+        ids, unknown = encode_texts(list(texts), vocab, length)
+        if unknown:
+            read = {"new": int(np.count_nonzero(ids))}  # the tokens read: every id but <pad>
+            self._tell([unknown_note(source, {"new": unknown}, read) or ""])
+        return ids
 
     def training_columns(self) -> tuple[list[str] | None, list[str] | None]:
         """The training data's (feature, target) column names: as recorded by training or
@@ -437,6 +460,12 @@ class Model:
         """x as the engine takes it: a table of columns (dict, DataFrame) matched to the
         training features by name, and an array checked against the input's shape, which
         says where that input is declared when it does not fit."""
+        text = self._text_column()
+        if text is not None:  # a model of short texts: a list of them, or a table's column
+            if isinstance(x, (list, tuple)) and all(isinstance(t, str) for t in x):
+                return self._encode_texts(list(x), source)
+            if mapping_columns(x) is not None and text in mapping_columns(x):
+                return self._encode_texts([str(t) for t in x[text]], source)
         names = mapping_columns(x)
         if names is not None and self._is_column_table(names):
             features, targets = self.training_columns()
@@ -548,7 +577,7 @@ class Model:
         """The model's vocabulary; for a model not yet trained on its file's text data,
         fitted now from the training split, as training would."""
         if self.vocab is None and self.plan is not None and self.plan.data is not None:
-            if self.plan.data.name == "text":
+            if self.plan.data.name == "text" or self._text_column() is not None:
                 self.load_data()
         if self.vocab is None:
             raise NNDSLError(

@@ -52,6 +52,7 @@ from typing import Any
 
 import yaml
 
+from nndsl.api import RUN_WEIGHTS
 from nndsl.data.text import Vocabulary
 from nndsl.errors import NNDSLError
 from nndsl.files import is_temporary, write_error
@@ -431,7 +432,7 @@ class RunFolder:
         COMPLETE,
         "history.csv",
         "metrics.json",
-        "weights.npz",
+        RUN_WEIGHTS,
         "model.nn",
         "vocab.json",
     )

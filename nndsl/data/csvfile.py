@@ -30,11 +30,14 @@ def load_csv(
     delimiter: str = ",",
     shown: str | None = None,
     inputs_only: bool = False,
+    text: str | None = None,
 ) -> Dataset:
     """Load `path` (already resolved). `target`: a column name or a list of names (None
     with `inputs_only`: no targets); `features`: names, or None for every other column.
     Text class labels become int64 indices into the sorted `class_names`; every other
-    cell must be a finite number."""
+    cell must be a finite number. `text`: a column of free text that is the model's
+    input instead of the features (its cells in `Dataset.texts`, tokenized later with a
+    vocabulary fitted on the training split; x has no columns)."""
     delimiter = _DELIMITER_ALIASES.get(delimiter, delimiter)
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise NNDSLError(f"csv(): delimiter must be a single character, got {delimiter!r}")
@@ -42,6 +45,8 @@ def load_csv(
     header = table.header()
     targets = [] if target is None and inputs_only else _names(target, "target")
     chosen = _names(features, "features") if features is not None else None
+    if text is not None:
+        return _load_text_column(table, header, text, targets, chosen, inputs_only)
     if inputs_only:  # new data to predict on: the target columns may be absent
         if chosen is None:
             chosen = [h for h in header if h not in targets]
@@ -63,6 +68,35 @@ def load_csv(
         )
     table.check_row_lengths(len(header))
     return table.build([header.index(c) for c in chosen], [header.index(t) for t in targets])
+
+
+def _load_text_column(
+    table: _Table,
+    header: list[str],
+    text: Any,
+    targets: list[str],
+    chosen: list[str] | None,
+    inputs_only: bool,
+) -> Dataset:
+    if not isinstance(text, str) or not text:
+        raise NNDSLError(
+            f"csv(): text must be the name of one column, got {text!r}",
+            hint='e.g. text="review"',
+        )
+    if chosen is not None and chosen != [text]:
+        raise NNDSLError(
+            "csv(): text= names the model's input; it cannot be combined with features=",
+            hint="leave features out: the text column is the only input",
+        )
+    if inputs_only:  # new data to predict on: the target columns may be absent
+        targets = [t for t in targets if t in header]
+    for name in [*targets, text]:
+        if name not in header:
+            table.unknown_column(name, header)
+    if text in targets:
+        raise NNDSLError(f"csv(): column '{text}' is both the text and the target")
+    table.check_row_lengths(len(header))
+    return table.build([], [header.index(t) for t in targets], header.index(text))
 
 
 def cell_error(
@@ -214,7 +248,9 @@ class _Table:
                 )
             raise self._cell_error(r, width, f"{what}; an extra cell after column '{header[-1]}'")
 
-    def build(self, feature_cols: list[int], target_cols: list[int]) -> Dataset:
+    def build(
+        self, feature_cols: list[int], target_cols: list[int], text_col: int | None = None
+    ) -> Dataset:
         header, data = self.rows[0], self.rows[1:]
         used = sorted(set(feature_cols + target_cols))
         parsed = _parse_table(data, used)
@@ -232,7 +268,10 @@ class _Table:
             r, k = divmod(int(np.argmax(bad)), len(used))
             j = used[k]
             raise self._value_error(r + 1, j, j in target_cols, len(target_cols), parsed[j][1])
-        x = np.stack([parsed[j][0] for j in feature_cols], axis=1)
+        if text_col is None:
+            x = np.stack([parsed[j][0] for j in feature_cols], axis=1)
+        else:
+            x = np.zeros((len(data), 0))
         class_names = None
         if labels is not None:
             names, y = np.unique(text, return_inverse=True)
@@ -244,6 +283,17 @@ class _Table:
         else:
             y = np.stack([parsed[j][0] for j in target_cols], axis=1)
         targets = [header[j] for j in target_cols]
+        if text_col is not None:
+            return Dataset(
+                x=x,
+                y=y,
+                feature_names=[header[text_col]],
+                target_names=targets,
+                class_names=class_names,
+                source=f"csv {self.shown}: {len(data)} texts in column "
+                f"'{header[text_col]}', target {', '.join(targets) or '(none)'}",
+                texts=[row[text_col] for row in data],
+            )
         return Dataset(
             x=x,
             y=y,

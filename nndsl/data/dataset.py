@@ -27,6 +27,9 @@ class Dataset:
     target_names: list[str]
     class_names: list[str] | None = None
     source: str = ""
+    # csv(text=...): each sample's text, the model's input once tokenized (x: no columns
+    # until then; see nndsl.train.data_plan)
+    texts: list[str] | None = None
 
     def __post_init__(self) -> None:
         for y in self.y.values() if isinstance(self.y, dict) else (self.y,):
@@ -56,7 +59,8 @@ class Dataset:
         """The samples at `indices` (in that order), with the same names."""
         idx = np.asarray(indices, dtype=np.int64)
         y = {k: v[idx] for k, v in self.y.items()} if isinstance(self.y, dict) else self.y[idx]
-        return replace(self, x=self.x[idx], y=y)
+        texts = [self.texts[i] for i in idx] if self.texts is not None else None
+        return replace(self, x=self.x[idx], y=y, texts=texts)
 
     def with_x(self, x: np.ndarray) -> Dataset:
         """The same dataset with its features replaced (e.g. standardized)."""

@@ -31,6 +31,7 @@ def load_data(spec: Spec, base_dir: str, outputs: list[str] | None = None) -> Da
             delimiter=args["delimiter"],
             shown=args["path"],
             inputs_only=args.get("inputs_only", False),
+            text=args["text"],
         )
     if spec.name == "npz":
         from nndsl.data.npzfile import load_npz

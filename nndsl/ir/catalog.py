@@ -304,6 +304,32 @@ for _name, _doc, _params in [
                 doc="scale features to mean 0, std 1 (fitted on the training split)",
             ),
             Param("delimiter", "str", ",", doc="column separator"),
+            Param(
+                "text",
+                "str",
+                None,
+                optional=True,
+                doc="a column of short texts as the model's only input: each text becomes "
+                "`length` token ids (cut, or padded with <pad> = 0), with a vocabulary "
+                "fitted on the training split and saved with the model",
+            ),
+            Param(
+                "tokenizer",
+                "enum",
+                "word",
+                doc="with text: word (words and punctuation marks) or char (every character)",
+                choices=("word", "char"),
+            ),
+            Param("length", "int", 32, doc="with text: token ids per text", low=1),
+            Param(
+                "vocab_size",
+                "int",
+                None,
+                optional=True,
+                low=3,
+                doc="with text: at most this many ids, <pad> and <unk> included (the most "
+                "frequent tokens kept; default: every token of the training split)",
+            ),
         ),
     ),
     (

@@ -9,6 +9,7 @@ from typing import Any
 
 from nndsl.data.load import resolve_path, spec_args
 from nndsl.data.text import Vocabulary, text_splits
+from nndsl.data.text_column import tokenize_splits
 from nndsl.errors import NNDSLError
 from nndsl.ir.plan import TrainPlan
 
@@ -48,6 +49,21 @@ def load_splits(
         check(dataset)
     val_fraction = plan.validation if validation is None else validation
     train, val, test = split(dataset, val_fraction, plan.test, plan.seed)
+    vocab, note = None, None
+    if dataset.texts is not None:  # csv(text=...): tokenized with the training split's words
+        args = spec_args(plan.data)
+        if args["standardize"]:
+            raise NNDSLError(
+                "csv(): standardize scales numeric features, and with text= the input is token ids",
+                hint="leave standardize out",
+            )
+        (train, val, test), vocab, note = tokenize_splits(
+            (train, val, test),
+            shown=args["path"],
+            tokenizer=args["tokenizer"],
+            length=args["length"],
+            vocab_size=args["vocab_size"],
+        )
     scaler = None
     if plan.data.args.get("standardize"):
         std = Standardizer().fit(train.x)
@@ -63,6 +79,8 @@ def load_splits(
         dataset.class_names,
         list(dataset.feature_names) or None,  # unnamed (very wide arrays): by position
         list(dataset.target_names) or None,
+        vocab=vocab,
+        note=note,
     )
 
 
