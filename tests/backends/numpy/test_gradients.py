@@ -560,6 +560,33 @@ OP_CASES["multi_head_attention"] = [
         flat=("key_bias",),
     ),
 ]
+# the standard library's transformer blocks, whole: a causal encoder over a probe, then a
+# decoder reading it as memory (causal self-attention, cross-attention, feed-forward)
+TRANSFORMER = f"""
+use std
+
+model m {{
+  a = input(4, 4)
+  pa = dense(4, weights={identity(4)})
+  enc = transformer_encoder(2, 2, 6, causal=true)
+  b = input(3, 4)
+  pb = dense(4, weights={identity(4)})
+  transformer_decoder(2, 2, 5, from=pb, memory=enc)
+  flatten()
+  dense(2)
+}}
+train m {{ loss = mse }}
+"""
+OP_CASES["multi_head_attention"].append(
+    Case(
+        "transformer-encoder-decoder-blocks",
+        "",
+        source=TRANSFORMER,
+        probes={"a": "pa", "b": "pb"},
+        batch=3,
+        flat=("key_bias",),
+    )
+)
 OP_CASES["global_avg_pool"] = [
     *OP_CASES["global_avg_pool"],
     Case(  # mask_zero fills in both pad_from: padded steps out of the keys and the mean
