@@ -460,13 +460,13 @@ class Model:
         """x as the engine takes it: a table of columns (dict, DataFrame) matched to the
         training features by name, and an array checked against the input's shape, which
         says where that input is declared when it does not fit."""
+        names = mapping_columns(x)
         text = self._text_column()
         if text is not None:  # a model of short texts: a list of them, or a table's column
             if isinstance(x, (list, tuple)) and all(isinstance(t, str) for t in x):
                 return self._encode_texts(list(x), source)
-            if mapping_columns(x) is not None and text in mapping_columns(x):
+            if names is not None and text in names:
                 return self._encode_texts([str(t) for t in x[text]], source)
-        names = mapping_columns(x)
         if names is not None and self._is_column_table(names):
             features, targets = self.training_columns()
             choice = choose_columns(names, features, targets, source)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nndsl.api import load
-from nndsl.commands.run import BACKENDS
+from nndsl.commands.run import add_engine_options
 from nndsl.errors import NNDSLError
 from nndsl.files import show_path
 from nndsl.runfolder import RunFolder, open_model_ref
@@ -48,13 +48,7 @@ def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
         "--top-k", type=int, default=0, help="sample among the K likeliest tokens (0: all)"
     )
     p.add_argument("--seed", type=int, default=0, help="the sampler's seed (0)")
-    p.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="numpy",
-        help="numpy (the default) or torch; one seed writes the same text on both",
-    )
-    p.add_argument("--device", default="auto", help="torch: auto, cpu, cuda or cuda:N")
+    add_engine_options(p, "numpy (the default) or torch; one seed writes the same text on both")
     p.add_argument(
         "--no-cache",
         action="store_true",

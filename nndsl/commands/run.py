@@ -118,14 +118,17 @@ def add_set_option(p: argparse.ArgumentParser) -> None:
 
 def add_backend_options(p: argparse.ArgumentParser) -> None:
     """`--backend`, `--device` and `--model`, shared by every command that builds a model."""
-    p.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="numpy",
-        help="numpy (the default, nothing to install) or torch (CPU or GPU)",
-    )
-    p.add_argument("--device", default="auto", help="torch: auto, cpu, cuda or cuda:N")
+    add_engine_options(p)
     p.add_argument("--model", help="which model of the file (default: the trained one)")
+
+
+def add_engine_options(
+    p: argparse.ArgumentParser,
+    backend_help: str = "numpy (the default, nothing to install) or torch (CPU or GPU)",
+) -> None:
+    """`--backend` and `--device`."""
+    p.add_argument("--backend", choices=BACKENDS, default="numpy", help=backend_help)
+    p.add_argument("--device", default="auto", help="torch: auto, cpu, cuda or cuda:N")
 
 
 def _build(args: argparse.Namespace, program: Any = None) -> Any:

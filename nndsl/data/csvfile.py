@@ -16,7 +16,7 @@ import numpy as np
 
 from nndsl.data.dataset import Dataset
 from nndsl.errors import NNDSLError, did_you_mean
-from nndsl.files import read_regular
+from nndsl.files import decode_utf8, read_regular
 
 _DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t"}
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)|[^\r\n]+$")
@@ -372,19 +372,7 @@ def _read_text(path: str, shown: str) -> str:
     data = read_regular(
         path, "data file", shown, hint="paths are relative to the folder of the .nn file"
     )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise NNDSLError(
-            f"{shown} is not UTF-8 text (line {line}, byte {e.start})",
-            path=path,
-            line=line,
-            column=column,
-            source=data.decode("utf-8", "replace"),
-            hint="save it as a UTF-8 CSV file",
-        ) from None
+    return decode_utf8(data, path, shown, hint="save it as a UTF-8 CSV file")
 
 
 def _parse_table(

@@ -284,6 +284,25 @@ for _name, _doc, _fits in [
     register("metric", Entry(_name, (), _doc, {"fits": _fits}))
 
 # ---------------------------------------------------------------- data sources
+
+
+def _tokenizer_param(default: str, doc: str) -> Param:
+    """text()'s and csv(text=...)'s tokenizer (nndsl.data.text.TOKENIZERS)."""
+    return Param("tokenizer", "enum", default, doc=doc, choices=("char", "word"))
+
+
+def _vocab_size_param(doc: str = "") -> Param:
+    return Param(
+        "vocab_size",
+        "int",
+        None,
+        optional=True,
+        low=3,
+        doc=doc + "at most this many ids, <pad> and <unk> included (the most frequent "
+        "tokens kept; default: every token of the training split)",
+    )
+
+
 for _name, _doc, _params in [
     (
         "csv",
@@ -313,23 +332,11 @@ for _name, _doc, _params in [
                 "`length` token ids (cut, or padded with <pad> = 0), with a vocabulary "
                 "fitted on the training split and saved with the model",
             ),
-            Param(
-                "tokenizer",
-                "enum",
-                "word",
-                doc="with text: word (words and punctuation marks) or char (every character)",
-                choices=("word", "char"),
+            _tokenizer_param(
+                "word", "with text: word (words and punctuation marks) or char (every character)"
             ),
             Param("length", "int", 32, doc="with text: token ids per text", low=1),
-            Param(
-                "vocab_size",
-                "int",
-                None,
-                optional=True,
-                low=3,
-                doc="with text: at most this many ids, <pad> and <unk> included (the most "
-                "frequent tokens kept; default: every token of the training split)",
-            ),
+            _vocab_size_param("with text: "),
         ),
     ),
     (
@@ -350,13 +357,7 @@ for _name, _doc, _params in [
         "is fitted on the training split and saved with the model.",
         (
             Param("path", "str", doc="file path, relative to the .nn file"),
-            Param(
-                "tokenizer",
-                "enum",
-                "char",
-                doc="char: every character; word: words and punctuation marks",
-                choices=("char", "word"),
-            ),
+            _tokenizer_param("char", "char: every character; word: words and punctuation marks"),
             Param("context", "int", 128, doc="tokens per window (the model's input)", low=1),
             Param(
                 "stride",
@@ -375,15 +376,7 @@ for _name, _doc, _params in [
                 "the token after the window",
                 choices=("sequence", "next"),
             ),
-            Param(
-                "vocab_size",
-                "int",
-                None,
-                optional=True,
-                low=3,
-                doc="at most this many ids, <pad> and <unk> included (the most frequent "
-                "tokens kept; default: every token of the training split)",
-            ),
+            _vocab_size_param(),
         ),
     ),
     (
