@@ -85,6 +85,9 @@ class OpDef:
     # last non-pad input), "uses, follows" (both: attention, one output per query); ""
     # (it mixes or drops time steps): a mask reaching it is a located error
     mask: str = ""
+    # output step t adds row t of a table of positions (positional embeddings): one step
+    # at a time (nndsl.train.kvcache) it reads the rows of the steps it is given
+    by_position: bool = False
 
 
 OPS: dict[str, OpDef] = {}

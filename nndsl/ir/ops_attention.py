@@ -236,6 +236,7 @@ op(
         family="attention",
         compute=lambda P, xs, w, a: xs[0] + P.slice(w["weight"], 0, 0, xs[0].shape[1]),
         mask="follows",
+        by_position=True,
     )
 )
 
@@ -260,5 +261,6 @@ op(
         family="attention",
         compute=lambda P, xs, w, a: xs[0] + w["table"],
         mask="follows",
+        by_position=True,
     )
 )

@@ -83,11 +83,6 @@ def plan_steps(graph: Graph) -> list[StepNode] | str:
     return plan
 
 
-# ops whose tables hold a row per position: position t reads row t (no other fact of
-# their declarations says so)
-_BY_POSITION = ("positional_embedding", "sinusoidal_position")
-
-
 def _kind(n: Node, ins: list[Node], context: int) -> str:
     """How node `n` is stepped, or "not:" and why it cannot be."""
     if not n.shape or n.shape[0] != context or any(i.shape[:1] != (context,) for i in ins):
@@ -96,7 +91,7 @@ def _kind(n: Node, ins: list[Node], context: int) -> str:
         if not n.attrs["causal"]:
             return "not:is not causal: every position attends to the whole window"
         return "attention"
-    if n.op in _BY_POSITION:
+    if OPS[n.op].by_position:
         return "rows"
     if n.op == "reshape":
         return "reshape"
