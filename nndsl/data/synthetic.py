@@ -2,7 +2,9 @@
 
 Every generator returns (x, y) with x float64 of shape (n, 2) (`waves`: sequences of
 shape (n, 32, 1)); `noise` is the standard deviation of Gaussian noise added to each
-point (for `grades`, the fuzziness of the rule).
+point (for `grades`, the fuzziness of the rule). `classes` is the number of classes or,
+for `ring`, of modes; left out (None), each generator's own default: 8 for `ring`, 2 for
+the others.
 """
 
 from __future__ import annotations
@@ -74,6 +76,30 @@ def blobs(rng: np.random.Generator, n: int, noise: float, classes: int):
     return centres[y] + noise * rng.standard_normal((n, 2)), y
 
 
+RING_RADIUS = 2.0
+
+
+def ring_centers(modes: int, radius: float = RING_RADIUS) -> np.ndarray:
+    """The means of `ring`'s modes, shape (modes, 2): mode k at angle 2*pi*k/modes on a
+    circle of `radius` about the origin (mode 0 on the positive x axis)."""
+    if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or modes < 1:
+        raise NNDSLError(f"ring_centers needs a whole number of modes >= 1, got {modes!r}")
+    if not np.isfinite(radius) or radius <= 0:
+        raise NNDSLError(f"ring_centers needs a radius > 0, got {radius!r}")
+    angle = 2 * np.pi * np.arange(modes) / modes
+    return float(radius) * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+
+
+def ring(rng: np.random.Generator, n: int, noise: float, classes: int):
+    """The GAN benchmark: `classes` modes (8 by default), round Gaussians of std `noise`
+    whose means lie evenly on a circle of radius 2 (`ring_centers`), as many points in
+    each (n split as evenly as possible); label: the mode's index, int64. The literature
+    uses noise 0.05 to 0.1: at radius 2 with 8 modes, neighbouring means are 1.53 apart,
+    so the modes stay well apart."""
+    y = np.concatenate([np.full(m, k, dtype=np.int64) for k, m in enumerate(_counts(n, classes))])
+    return ring_centers(classes)[y] + noise * rng.standard_normal((n, 2)), y
+
+
 def grades(rng: np.random.Generator, n: int, noise: float, classes: int):
     """ "Will I pass this class?": lectures attended (integer, 0..40) and hours spent on the
     final project (0..60, one decimal). P(pass) is a logistic function of a weighted score
@@ -127,20 +153,26 @@ GENERATORS: dict[str, Generator] = {
     "moons": moons,
     "circles": circles,
     "blobs": blobs,
+    "ring": ring,
     "grades": grades,
     "waves": waves,
 }
-_MULTICLASS = ("spirals", "blobs", "waves")  # the ones that read `classes`
+_MULTICLASS = ("spirals", "blobs", "ring", "waves")  # the ones that read `classes`
+DEFAULT_CLASSES = {"ring": 8}  # `classes` when not given; 2 for the others
 
 
 def make_synthetic(
-    name: str, n: int = 500, noise: float = 0.1, classes: int = 2, seed: int = 0
+    name: str, n: int = 500, noise: float = 0.1, classes: int | None = None, seed: int = 0
 ) -> Dataset:
-    """n samples of a generated dataset, shuffled; the same seed gives the same data."""
+    """n samples of a generated dataset, shuffled; the same seed gives the same data.
+    classes: number of classes (ring: of modes); None for the generator's default (ring:
+    8, the others: 2)."""
     if name not in GENERATORS:
         raise NNDSLError(
             f"unknown synthetic dataset '{name}'", hint="one of: " + ", ".join(GENERATORS)
         )
+    if classes is None:
+        classes = DEFAULT_CLASSES.get(name, 2)
     if n < 1 or noise < 0 or classes < 2:
         raise NNDSLError(
             f'synthetic("{name}") needs n >= 1, noise >= 0 and classes >= 2, '

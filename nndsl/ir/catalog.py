@@ -395,18 +395,36 @@ for _name, _doc, _params in [
     (
         "synthetic",
         "A generated dataset: xor, spirals, moons, circles, blobs, grades (points in 2-d); "
-        "waves (sequences (32, 1): noisy sine, square, sawtooth or triangle waves to tell "
-        "apart).",
+        "ring (the GAN benchmark: `classes` Gaussians of std `noise`, 8 by default, their "
+        "means evenly on a circle of radius 2, labelled by mode); waves (sequences (32, 1): "
+        "noisy sine, square, sawtooth or triangle waves to tell apart).",
         (
             Param(
                 "name",
                 "enum",
                 doc="which generator",
-                choices=("xor", "spirals", "moons", "circles", "blobs", "grades", "waves"),
+                choices=(
+                    "xor",
+                    "spirals",
+                    "moons",
+                    "circles",
+                    "blobs",
+                    "ring",
+                    "grades",
+                    "waves",
+                ),
             ),
             Param("n", "int", 500, doc="number of samples", low=1),
             Param("noise", "float", 0.1, doc="scale of the added noise", low=0),
-            Param("classes", "int", 2, doc="number of classes (blobs, spirals, waves)", low=2),
+            Param(
+                "classes",
+                "int",
+                None,
+                optional=True,
+                low=2,
+                doc="number of classes (spirals, blobs, waves; default 2) or of modes (ring; "
+                "default 8)",
+            ),
             Param("seed", "int", 0, doc="seeds the generator"),
         ),
     ),

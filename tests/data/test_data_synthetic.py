@@ -1,12 +1,15 @@
 """synthetic(name, n, noise, classes, seed): shapes, determinism, and that each set teaches
-what it is for (grades: nearly linear; spirals: not linear at all)."""
+what it is for (grades: nearly linear; spirals: not linear at all); the ring of Gaussians
+(the GAN benchmark) against its definition."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+import nndsl
 from nndsl.data import load_data, make_synthetic, split
+from nndsl.data.synthetic import ring_centers
 from nndsl.errors import NNDSLError
 from nndsl.ir.signature import Spec
 
@@ -40,7 +43,7 @@ def test_shapes_and_dtypes(name: str) -> None:
     assert name in ds.source and "seed=3" in ds.source
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [*NAMES, "ring"])
 def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(name: str) -> None:
     a, b = make_synthetic(name, n=50, seed=7), make_synthetic(name, n=50, seed=7)
     np.testing.assert_array_equal(a.x, b.x)
@@ -48,7 +51,7 @@ def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(name: str
     assert not np.array_equal(a.x, make_synthetic(name, n=50, seed=8).x)
 
 
-@pytest.mark.parametrize("name", ["spirals", "blobs"])
+@pytest.mark.parametrize("name", ["spirals", "blobs", "ring"])
 def test_classes_are_balanced(name: str) -> None:
     ds = make_synthetic(name, n=301, classes=3, seed=0)
     assert np.bincount(ds.y).tolist() == [101, 100, 100]
@@ -120,3 +123,63 @@ def test_through_load_data_with_defaults() -> None:
 def test_bad_arguments(args, fragment: str) -> None:
     with pytest.raises(NNDSLError, match=fragment):
         make_synthetic(**args)
+
+
+def test_ring_centers_lie_evenly_on_the_circle() -> None:
+    np.testing.assert_allclose(ring_centers(4), [[2, 0], [0, 2], [-2, 0], [0, -2]], atol=1e-12)
+    c = ring_centers(8)
+    assert c.shape == (8, 2)
+    np.testing.assert_allclose(np.hypot(c[:, 0], c[:, 1]), 2.0)
+    angles = np.arctan2(c[:, 1], c[:, 0]) % (2 * np.pi)
+    np.testing.assert_allclose(angles, 2 * np.pi * np.arange(8) / 8, atol=1e-12)
+    # neighbours: a chord of 2*pi/8 on radius 2
+    chords = np.linalg.norm(c - np.roll(c, 1, axis=0), axis=1)
+    np.testing.assert_allclose(chords, 2 * 2 * np.sin(np.pi / 8))
+    np.testing.assert_allclose(np.linalg.norm(ring_centers(3, radius=1.5), axis=1), 1.5)
+    for bad in [{"modes": 0}, {"modes": 2.5}, {"modes": 3, "radius": 0.0}]:
+        with pytest.raises(NNDSLError, match="ring_centers"):
+            ring_centers(**bad)
+
+
+def test_the_ring_has_eight_modes_by_default_each_a_gaussian_of_std_noise() -> None:
+    ds = make_synthetic("ring", n=8003, noise=0.05, seed=1)  # classes left out: 8 modes
+    assert ds.x.shape == (8003, 2) and ds.y.dtype == np.int64
+    assert ds.feature_names == ["x1", "x2"] and ds.target_names == ["label"]
+    assert "classes=8" in ds.source
+    assert np.bincount(ds.y).tolist() == [1001] * 3 + [1000] * 5  # 8003 = 8 * 1000 + 3
+    angle = 2 * np.pi * np.arange(8) / 8
+    expected = 2 * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    for k in range(8):
+        points = ds.x[ds.y == k]
+        # the mean of 1000 draws is within 0.05 / sqrt(1000) = 0.0016 per coordinate
+        np.testing.assert_allclose(points.mean(axis=0), expected[k], atol=0.008)
+        # the sample std of 1000 draws is within about 0.05 / sqrt(2000) = 0.0011
+        np.testing.assert_allclose(points.std(axis=0), [0.05, 0.05], atol=0.005)
+
+
+def test_ring_classes_sets_the_modes_and_no_noise_puts_points_on_the_centres() -> None:
+    ds = make_synthetic("ring", n=50, noise=0.0, classes=5)
+    assert sorted(set(ds.y.tolist())) == [0, 1, 2, 3, 4]
+    angle = 2 * np.pi * ds.y / 5
+    np.testing.assert_allclose(ds.x, 2 * np.stack([np.cos(angle), np.sin(angle)], axis=1))
+
+
+def test_the_other_generators_keep_two_classes_by_default() -> None:
+    assert set(make_synthetic("blobs", n=40).y.tolist()) == {0, 1}
+    ring = load_data(Spec("synthetic", {"name": "ring"}), "unused")  # the catalog's default
+    assert len(ring) == 500 and set(ring.y.tolist()) == set(range(8))
+    blobs = load_data(Spec("synthetic", {"name": "blobs"}), "unused")
+    assert set(blobs.y.tolist()) == {0, 1}
+
+
+@pytest.mark.parametrize("written, modes", [(", classes=8", 8), ("", 8), (", classes=3", 3)])
+def test_a_train_block_reads_the_ring(written: str, modes: int) -> None:
+    program = nndsl.compile_string(
+        f"model m {{ input(2)\n dense({modes}, activation=softmax) }}\n"
+        f'train m {{ data = synthetic("ring", n=2000, noise=0.05{written})  '
+        "loss = sparse_categorical_crossentropy }"
+    )
+    splits = program.build().load_data()
+    parts = [p for p in (splits.train, splits.validation, splits.test) if p is not None]
+    assert sum(len(p) for p in parts) == 2000
+    assert set(np.concatenate([p.y for p in parts]).tolist()) == set(range(modes))
