@@ -20,6 +20,7 @@ FAMILIES = [
     ("activation", "Activations (as layers, or as `activation=` of dense)"),
     ("regularization", "Regularization"),
     ("merge", "Merges (graphs that are not a plain stack)"),
+    ("generative", "Generative models (variational autoencoders)"),
 ]
 
 SECTIONS = [

@@ -1,7 +1,8 @@
 """What every op declaration is made of: `OpDef` (an op's arguments, shape rule, weights,
 family and computation), `WeightDef`, `ShapeError`, and the registry `OPS` that `op()`
 fills. The declarations themselves live in `ops.py` and its families (`ops_conv.py`,
-`ops_norm.py`, `ops_recurrent.py`), which import this module and nothing of each other.
+`ops_norm.py`, `ops_recurrent.py`, `ops_attention.py`, `ops_generative.py`), which import
+this module and nothing of each other.
 
 Shapes exclude the batch dimension: `input(28, 28, 1)` has shape (28, 28, 1).
 
@@ -10,9 +11,10 @@ primitives). What differs between passes comes in on `P` and goes out in the res
 that it stays a function both backends can run and the tests can compare with a kernel:
 `P.training` says whether the pass trains and `P.random(x)` draws from the layer's own
 generator (dropout: `x * (P.random(x) >= rate) / (1 - rate)` in training, `x` otherwise,
-the same masks as its kernel's); an op whose state moves returns `(output, {state name:
-new value})` (batch_norm's running statistics in training), which the backend writes into
-the state once the pass is done.
+the same masks as its kernel's; `P.normal(x)`, standard normal draws, is sample_normal's
+noise); an op whose state moves returns `(output, {state name: new value})` (batch_norm's
+running statistics in training), which the backend writes into the state once the pass
+is done.
 """
 
 from __future__ import annotations
@@ -62,16 +64,17 @@ class OpDef:
     )
     inputs: str = "one"  # "none" (a source), "one", or "many" (merges)
     # docs grouping: core | convolution | normalization | recurrent | attention |
-    # activation | regularization | merge
+    # activation | regularization | merge | generative
     family: str = "core"
     # the computation as a composition of primitives (nndsl.ir.primitives):
     # compute(P, xs, w, a) -> output, xs the inputs (batch axis first), w {name: weight}
     # (state included), a the attributes. Both backends run it with no code of the op's
     # own; an op without one has a hand-written kernel in each backend. The pass is on P:
-    # `P.training`, and `P.random(x)` (the layer's generator: a composed dropout draws the
-    # kernel's masks). An op with state returns (output, {state name: new value}) where
-    # the state moves (batch_norm in training); the backend writes the values after the
-    # pass, so a composition stays a function and its state update is proven with it.
+    # `P.training`, and `P.random(x)` and `P.normal(x)` (the layer's generator: a composed
+    # dropout draws the kernel's masks). An op with state returns (output, {state name:
+    # new value}) where the state moves (batch_norm in training); the backend writes the
+    # values after the pass, so a composition stays a function and its state update is
+    # proven with it.
     compute: Callable[..., Any] | None = None
     # facts other parts read instead of name lists: the output is the input's values
     # moved or masked (a probability stays one: lint's logits check looks through it);

@@ -377,4 +377,10 @@ def activation_names() -> list[str]:
 
 # the other families register themselves in OPS when imported (after the core ops: the
 # reference lists them in this order); they import nndsl.ir.opdef, never this module
-from nndsl.ir import ops_attention, ops_conv, ops_norm, ops_recurrent  # noqa: E402,F401
+from nndsl.ir import (  # noqa: E402,F401
+    ops_attention,
+    ops_conv,
+    ops_generative,
+    ops_norm,
+    ops_recurrent,
+)

@@ -13,10 +13,11 @@ Tensors also take `+ - * /`, unary `-` and a number on either side (broadcast as
 does), so a declaration reads like its formula: `x * P.sigmoid(x)`.
 
 Besides the primitives, `P` carries the pass (`CONTEXT`): `P.training` (whether this pass
-trains: dropout drops, batch_norm uses the batch's statistics) and `P.random(x)` (draws
+trains: dropout drops, batch_norm uses the batch's statistics), `P.random(x)` (draws
 from the layer's generator, the one its hand-written kernel uses, so that a composition
-drops what the kernel drops). A draw, like a comparison (`x > 0`), is a constant: nothing
-differentiates it. A layer with state (batch_norm's running statistics) returns
+drops what the kernel drops) and `P.normal(x)` (standard normal draws from the same
+generator: sample_normal's noise). A draw, like a comparison (`x > 0`), is a constant:
+nothing differentiates it. A layer with state (batch_norm's running statistics) returns
 `(output, {state name: new value})` in training; the backend writes the new values into
 the state after the pass (see `OpDef.compute`).
 """
@@ -105,4 +106,6 @@ CONTEXT: dict[str, str] = {
     "training": "True in a training pass, False in evaluation (a plain P evaluates)",
     "random": "random(x): uniform draws in [0, 1) of x's shape and dtype from the layer's "
     "generator; a constant (no gradient)",
+    "normal": "normal(x): standard normal draws of x's shape and dtype from the layer's "
+    "generator (the one `random` draws from); a constant (no gradient)",
 }

@@ -392,11 +392,19 @@ class Tape:
         return grads
 
 
+def _draw(draw: Callable[..., np.ndarray], x: Any) -> np.ndarray:
+    """`draw(shape, dtype=)` of x's shape and dtype (x a Var, an array or a number): a
+    constant, as a comparison is. `rng.random(shape, dtype=)` draws what a kernel's
+    `rng.random(out=, dtype=)` does; `rng.standard_normal` takes the same arguments."""
+    value = x.value if isinstance(x, Var) else np.asarray(x)
+    return draw(value.shape, dtype=value.dtype)
+
+
 class Primitives:
     """The namespace `P` a declaration's `compute` calls, recording on `self.tape` (set
     anew for each pass; the functions are made once per name and kept), with the pass's
-    context (nndsl.ir.primitives.CONTEXT): `training`, and `random` drawing from `rng`
-    (a kernel's generator; a plain Primitives() has its own, seeded 0)."""
+    context (nndsl.ir.primitives.CONTEXT): `training`, and `random` and `normal` drawing
+    from `rng` (a kernel's generator; a plain Primitives() has its own, seeded 0)."""
 
     def __init__(
         self,
@@ -410,10 +418,12 @@ class Primitives:
         self.rng = np.random.default_rng(0) if rng is None else rng
 
     def random(self, x: Any) -> np.ndarray:
-        """Uniform draws in [0, 1) of x's shape and dtype: a constant, as a comparison is.
-        `rng.random(shape, dtype)` draws what a kernel's `rng.random(out=, dtype=)` does."""
-        value = x.value if isinstance(x, Var) else np.asarray(x)
-        return self.rng.random(value.shape, dtype=value.dtype)
+        """Uniform draws in [0, 1) of x's shape and dtype (a constant)."""
+        return _draw(self.rng.random, x)
+
+    def normal(self, x: Any) -> np.ndarray:
+        """Standard normal draws of x's shape and dtype (a constant)."""
+        return _draw(self.rng.standard_normal, x)
 
     def __getattr__(self, name: str) -> Callable[..., Var]:
         if name not in PRIMITIVES:
@@ -444,5 +454,6 @@ def plain_primitives() -> SimpleNamespace:
     return SimpleNamespace(
         **forwards,
         training=False,
-        random=lambda x: rng.random(np.shape(x), dtype=np.asarray(x).dtype),
+        random=lambda x: _draw(rng.random, x),
+        normal=lambda x: _draw(rng.standard_normal, x),
     )

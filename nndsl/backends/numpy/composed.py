@@ -51,8 +51,12 @@ class ComposedKernel(Kernel):
                 view.fill(0)  # the output does not depend on it
             else:
                 np.copyto(view, g)
+        # an input the output does not depend on in this pass (sample_normal's log_var
+        # out of training) gets zeros, not None: the layers above it would keep the
+        # gradients of an earlier pass (torch's autograd gives them zeros too)
         return [
-            grads.get(id(v)) if need else None for v, need in zip(self.ins, self.needs_input_grad)
+            _or_zeros(grads.get(id(v)), v) if need else None
+            for v, need in zip(self.ins, self.needs_input_grad)
         ]
 
 
@@ -119,6 +123,10 @@ def activation_of(name: str) -> Activation | ComposedActivation:
 def _where(a: np.ndarray) -> tuple:
     """Where an array's values lie: its address, shape and strides."""
     return a.__array_interface__["data"][0], a.shape, a.strides
+
+
+def _or_zeros(g: np.ndarray | None, v: Var) -> np.ndarray:
+    return np.zeros_like(v.value) if g is None else g
 
 
 def _as_var(value: Any, tape: Tape) -> Var:

@@ -43,6 +43,12 @@ def _windows(x, size, strides, dilation, pads, fill=0.0) -> torch.Tensor:
     return x.permute(0, *range(1, rank + 1), *range(rank + 2, 2 * rank + 2), rank + 1)
 
 
+def _draw(draw: Any, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """`draw` (torch.rand, torch.randn) of x's shape, dtype and device from `generator`
+    (torch's default one when None): a constant, nothing differentiates it."""
+    return draw(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+
+
 P = SimpleNamespace(
     # operators, so that a number may stand on either side
     add=lambda x, y: x + y,
@@ -79,7 +85,8 @@ P = SimpleNamespace(
     windows=_windows,
     # the pass (CONTEXT)
     training=False,
-    random=lambda x: torch.rand(x.shape, dtype=x.dtype, device=x.device),
+    random=lambda x: _draw(torch.rand, x),
+    normal=lambda x: _draw(torch.randn, x),
 )
 
 assert set(vars(P)) == set(PRIMITIVES) | set(CONTEXT), "one torch function per primitive"
@@ -97,7 +104,8 @@ def affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> 
 class _Pass:
     """`P` as one module's pass sees it: the primitives, the module's mode and its
     generator (set by the lowering, as Dropout's is; torch's default one when None).
-    `random` draws what Dropout's `torch.rand` does, so the masks are the same."""
+    `random` draws what Dropout's `torch.rand` does, so the masks are the same; `normal`
+    draws torch.randn from the same generator."""
 
     def __init__(self, module: nn.Module) -> None:
         self._module = module
@@ -111,8 +119,10 @@ class _Pass:
         return self._module.training
 
     def random(self, x: torch.Tensor) -> torch.Tensor:
-        g = self._module.generator
-        return torch.rand(x.shape, generator=g, dtype=x.dtype, device=x.device)
+        return _draw(torch.rand, x, self._module.generator)
+
+    def normal(self, x: torch.Tensor) -> torch.Tensor:
+        return _draw(torch.randn, x, self._module.generator)
 
 
 class Composed(nn.Module):

@@ -617,6 +617,24 @@ OP_CASES["sinusoidal_position"] = [
     ),
 ]
 
+# a variational autoencoder's latent: in training with the same noise for every
+# evaluation (check_case resets the engine's generator); in evaluation it is the mean,
+# and the kl_normal term gives log_var its gradient
+_LATENT = (
+    "  h = dense(4, activation=tanh)\n  mean = dense(2, from=h)\n  log_var = dense(2, from=h)\n"
+    "  sample_normal(mean, log_var)\n  dense(2)"
+)
+OP_CASES["sample_normal"] = [
+    Case("sample_normal-fixed-noise", _LATENT, training=True, batch=5),
+    Case(
+        "sample_normal-evaluation-with-kl",
+        "",
+        source=program_source(Case("", _LATENT)).replace(
+            "loss = mse", "loss = mse  terms = (kl = 0.5 * kl_normal(mean, log_var))"
+        ),
+    ),
+]
+
 
 @pytest.mark.parametrize("op", list(OPS))
 def test_op_gradients(op: str) -> None:
