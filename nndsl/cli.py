@@ -1,5 +1,5 @@
 """The `nndsl` command: check, summary, graph, fmt, run, evaluate, predict, generate,
-trace, boundary."""
+sample, encode, trace, boundary."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ examples:
   nndsl lr-find examples/digits.nn          # loss against learning rate; a suggestion
   nndsl report runs/digits-20250101-120000  # one HTML page about a run folder
   nndsl generate runs/char_lm --prompt "ROMEO:" --tokens 200 --temperature 0.8
+  nndsl sample runs/ring_gan --n 2000 --out ring.png   # a GAN's or a VAE's new samples
+  nndsl encode runs/digits_vae --data digits.csv --out codes.csv
   nndsl docs --out docs/reference.md        # the language reference
   nndsl fmt --check examples/*.nn
   nndsl trace examples/lecture/perceptron.nn --input "-1, 2" --target 1
@@ -90,6 +92,9 @@ def _add_training_commands(add: Callable) -> None:
     from nndsl.commands.generate import add_command as add_generate
 
     add_generate(add)
+    from nndsl.commands.generative import add_commands as add_generative
+
+    add_generative(add)
     from nndsl.commands.lecture import add_commands as add_lecture
 
     add_lecture(add)

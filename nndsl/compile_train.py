@@ -9,8 +9,10 @@ from typing import Any
 
 from nndsl.errors import NNDSLError, did_you_mean
 from nndsl.ir import catalog  # noqa: F401  (registers the catalogs)
+from nndsl.ir.adversarial import gan_columns
 from nndsl.ir.catalog import TRAIN_SETTINGS
 from nndsl.ir.graph import Graph
+from nndsl.ir.heads import node_activation
 from nndsl.ir.plan import Head, LossTerm, TrainPlan, history_columns
 from nndsl.ir.signature import CATALOGS, Spec, bind, convert
 from nndsl.ir.targets import target_kind
@@ -106,8 +108,6 @@ def _bind_loss(value: ast.Value) -> Spec:
 
 
 def _suggest_loss(graph: Graph, output: str) -> str:
-    from nndsl.ir.heads import node_activation
-
     act = node_activation(graph[output]).name
     return {"sigmoid": "binary_crossentropy", "softmax": "sparse_categorical_crossentropy"}.get(
         act, "mse"
@@ -306,7 +306,10 @@ def _check_weight(weight: float, span: ast.Span) -> float:
 def check_monitors(plan: TrainPlan, seen: dict[str, ast.Setting]) -> None:
     """early_stop (and reduce_on_plateau) watch a column training will report: `loss`,
     every head's and term's column, `lr`, and their `val_` versions."""
-    columns = [*history_columns(plan.heads, plan.terms), "lr"]
+    if plan.discriminator is not None:
+        columns = [*gan_columns(plan.gan_loss.name), "lr"]
+    else:
+        columns = [*history_columns(plan.heads, plan.terms), "lr"]
     every = columns + [f"val_{c}" for c in columns if c != "lr"]
     watched = []
     if plan.early_stop is not None and "early_stop" in seen:
@@ -377,3 +380,129 @@ def _check_csv_targets(plan: TrainPlan, seen: dict[str, ast.Setting]) -> None:
             + ", ".join(f'{o}="..."' for o in outputs)
             + ")",
         )
+
+
+# ---------------------------------------------------------------- generative models
+
+
+def check_generative(plan: TrainPlan, graph: Graph, seen: dict[str, ast.Setting]) -> None:
+    """`target = input` (an autoencoder) needs one input whose shape its one output has;
+    `latent` names a layer of the model."""
+    if plan.target == "input":
+        span = seen["target"].value.span
+        if len(graph.inputs) != 1:
+            raise _err(
+                f"target = input needs a model with one input, '{graph.name}' has "
+                f"{len(graph.inputs)}",
+                span,
+            )
+        shape = graph.inputs[0].shape
+        for head in plan.heads_for(graph):
+            if graph[head.output].shape != shape:
+                raise _err(
+                    f"target = input: output '{head.output}' has shape "
+                    f"{_shape(graph[head.output].shape)} but the input has {_shape(shape)}",
+                    span,
+                    "an autoencoder's output gives back its input: end it in "
+                    f"{shape[-1]} units (reshape to {_shape(shape)} if needed)",
+                )
+        if plan.data is not None and plan.data.name == "csv" and "target" in plan.data.args:
+            raise _err(
+                "target = input takes the targets from the input: csv() names no target",
+                seen["data"].value.span,
+                'drop target="..." from csv()',
+            )
+    if plan.latent is not None:
+        plan.latent = _layer_ref(graph, plan.latent, seen["latent"].value.span, "latent")
+
+
+def _layer_ref(graph: Graph, name: str, span: ast.Span, what: str) -> str:
+    node = graph.resolve(name)
+    if node is None:
+        named = list(dict.fromkeys([*graph.names, *(n.name for n in graph.nodes)]))
+        hint = did_you_mean(name, named) or "layers: " + ", ".join(named[:12])
+        raise _err(f"{what}: no layer named '{name}' in model '{graph.name}'", span, hint)
+    return node
+
+
+def gan_plan(
+    graphs: dict[str, Graph],
+    model: str,
+    values: dict[str, Any],
+    seen: dict[str, ast.Setting],
+    base_dir: str,
+) -> TrainPlan:
+    """The plan of a GAN: `model` is the generator (its first input the noise, a second
+    one the class it is asked for), `discriminator` the model that tells its samples
+    from the data's (first input a sample, a second one the class), ending in one unit:
+    a logit or sigmoid, or a linear score for wasserstein."""
+    span = seen["discriminator"].value.span
+    name = values["discriminator"]
+    for key in ("loss", *HEADS[1:], "target", "latent"):
+        if key in seen:
+            raise _err(
+                f"a GAN does not take '{key}': its losses are the game's",
+                seen[key].key_span,
+                "choose them with gan_loss = non_saturating | minimax | wasserstein",
+            )
+    if name not in graphs:
+        hint = did_you_mean(name, graphs) or "models in this file: " + ", ".join(graphs)
+        raise _err(f"discriminator: no model named '{name}'", span, hint)
+    if name == model:
+        raise _err("a GAN's discriminator is a model of its own, not the generator", span)
+    gen, disc = graphs[model], graphs[name]
+    for g in (gen, disc):
+        if len(g.outputs) != 1:
+            raise _err(f"a GAN's models have one output each; '{g.name}' has several", span)
+    if len(disc.inputs) != len(gen.inputs) or len(gen.inputs) > 2:
+        raise _err(
+            f"the generator '{gen.name}' has {len(gen.inputs)} input(s) and the "
+            f"discriminator '{name}' {len(disc.inputs)}",
+            span,
+            "unconditional: one input each (noise; a sample); conditional: two each "
+            "(noise, class; sample, class)",
+        )
+    made, takes = gen.output.shape, disc.inputs[0].shape
+    if made != takes:
+        raise _err(
+            f"the generator '{gen.name}' makes samples of shape {_shape(made)} but the "
+            f"discriminator '{name}' takes {_shape(takes)}",
+            span,
+            f"give '{name}' input({', '.join(map(str, made))})",
+        )
+    if len(gen.inputs) == 2 and gen.inputs[1].shape != disc.inputs[1].shape:
+        raise _err(
+            f"the class inputs differ: '{gen.inputs[1].name}' {_shape(gen.inputs[1].shape)} "
+            f"in '{gen.name}', '{disc.inputs[1].name}' {_shape(disc.inputs[1].shape)} in "
+            f"'{name}'",
+            span,
+        )
+    out = disc.output
+    act = node_activation(out).name
+    if out.shape not in ((1,), ()):
+        raise _err(
+            f"the discriminator '{name}' ends in {_shape(out.shape)}; it gives one number "
+            "per sample",
+            span,
+            "end it in dense(1, activation=sigmoid) (wasserstein: dense(1))",
+        )
+    loss = values["gan_loss"]
+    wants = ("sigmoid", "linear") if loss.name != "wasserstein" else ("linear",)
+    if act not in wants:
+        raise _err(
+            f"gan_loss = {loss.name} needs the discriminator '{name}' to end in "
+            f"{' or '.join(wants)}, not {act}",
+            seen["gan_loss"].value.span if "gan_loss" in seen else span,
+            "a Wasserstein critic's score is unbounded: dense(1)"
+            if loss.name == "wasserstein"
+            else "end it in dense(1, activation=sigmoid)",
+        )
+    if values["validation"] + values["test"] >= 1:
+        raise _err(
+            "validation and test fractions leave no data to train on",
+            seen.get("test", seen.get("validation")).value.span,
+        )
+    # `loss` is the discriminator's on its logits: binary cross-entropy splits its sigmoid
+    plan = TrainPlan(model=model, loss=Spec("binary_crossentropy"), base_dir=base_dir, **values)
+    check_monitors(plan, seen)
+    return plan

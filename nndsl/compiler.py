@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nndsl.blocks import BlockSource, collect_blocks
-from nndsl.compile_train import HEADS, check_plan, compile_heads
+from nndsl.compile_train import HEADS, check_generative, check_plan, compile_heads, gan_plan
 from nndsl.compile_train import loss_span as _loss_span
 from nndsl.errors import NNDSLError, did_you_mean
 from nndsl.files import show_path
@@ -803,11 +803,16 @@ def _compile_train(block: ast.Train, graphs: dict[str, Graph], base_dir: str) ->
             hint = did_you_mean(s.key, _SETTING_NAMES) or "settings: " + ", ".join(_SETTING_NAMES)
             raise _err(f"unknown setting '{s.key}'", s.key_span, hint)
     graph = graphs[model]
-    if "loss" not in seen:
-        raise _err("the train block needs a loss", block.span, _loss_hint(graph))
     # the settings a head or a term is made of are bound here, per output (train_heads)
     args = tuple(ast.Arg(s.key, s.value, s.span) for s in settings if s.key not in HEADS)
     own = tuple(p for p in TRAIN_SETTINGS.params if p.name not in HEADS)
+    if "discriminator" in seen:  # a GAN: its losses are the game's, not a head's
+        values = bind(own, args, "train", block.span)
+        plan = gan_plan(graphs, model, values, seen, base_dir)
+        _check_memory(plan, graph, seen, block)
+        return plan
+    if "loss" not in seen:
+        raise _err("the train block needs a loss", block.span, _loss_hint(graph))
     values = bind(own, args, "train", block.span)
     heads, terms, written = compile_heads(graph, seen)
     for head in heads:
@@ -815,6 +820,7 @@ def _compile_train(block: ast.Train, graphs: dict[str, Graph], base_dir: str) ->
     values.update(written)
     plan = TrainPlan(model=model, base_dir=base_dir, heads=heads, terms=terms, **values)
     check_plan(plan, seen)
+    check_generative(plan, graph, seen)
     _check_memory(plan, graph, seen, block)
     if plan.validation + plan.test >= 1:
         raise _err(

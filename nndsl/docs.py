@@ -30,6 +30,7 @@ SECTIONS = [
     ("schedule", "Learning-rate schedules (`schedule = ...`, applied after each epoch)"),
     ("metric", "Metrics (`metrics = [...]`)"),
     ("term", "Loss terms (`terms = (name = weight * fn(layers), ...)`; value reported as `name`)"),
+    ("gan_loss", "GAN losses (`gan_loss = ...`, with `discriminator = MODEL`)"),
     ("data", "Data sources (`data = ...`)"),
 ]
 

@@ -26,7 +26,9 @@ from nndsl.errors import NNDSLError, NNDSLWarning
 from nndsl.files import show_path
 from nndsl.ir.graph import Graph
 from nndsl.ir.plan import TrainPlan
+from nndsl.ir.subgraph import from_node, upto
 from nndsl.summary import summary_table
+from nndsl.train.adversarial import Adversarial
 from nndsl.train.callbacks import Callback, EarlyStopping, LearningRateSchedule
 from nndsl.train.generate import generate_ids, model_layout
 from nndsl.train.history import History
@@ -48,6 +50,7 @@ class Model:
         dtype: str | None = None,
         device: str | None = None,
         program: Program | None = None,
+        discriminator: Graph | None = None,
         **options: Any,
     ) -> None:
         self.graph = graph
@@ -71,6 +74,11 @@ class Model:
         if plan is not None:  # the file's engine settings, unless build() gives them
             options.setdefault("mixed_precision", plan.mixed_precision)
             options.setdefault("compile", plan.compile)
+        self.device, self.options = device, options
+        self.discriminator: Graph | None = None
+        if plan is not None and plan.discriminator is not None:
+            self.engine = self._adversarial(discriminator)
+            return
         self.engine = create_engine(
             backend,
             graph,
@@ -85,6 +93,46 @@ class Model:
             device=device,
             **options,
         )
+
+    def _adversarial(self, discriminator: Graph | None) -> Adversarial:
+        """A GAN's engine: the generator's and the discriminator's, driven as one."""
+        plan = self.plan
+        if discriminator is None:
+            if self.program is None:
+                raise NNDSLError(f"the GAN '{self.graph.name}' needs its discriminator's graph")
+            discriminator = self.program.model_graph(plan.discriminator)
+        self.discriminator = discriminator
+        common = dict(
+            dtype=self.dtype, clip_norm=plan.clip_norm, device=self.device, **self.options
+        )
+        g = create_engine(
+            self.backend, self.graph, seed=self.seed, optimizer=plan.optimizer, **common
+        )
+        critic = plan.gan_loss.name == "wasserstein"  # a score: no sigmoid to split off
+        d = create_engine(
+            self.backend,
+            discriminator,
+            seed=self.seed + 1,  # not the generator's draws for layers alike
+            loss=None if critic else plan.loss,
+            optimizer=plan.d_optimizer or plan.optimizer,
+            input_grads=True,
+            **common,
+        )
+        names = (self.graph.name, discriminator.name)
+        return Adversarial(g, d, plan.gan_loss, plan.d_steps, self.seed, names)
+
+    @property
+    def is_gan(self) -> bool:
+        return self.discriminator is not None
+
+    @property
+    def reconstructs(self) -> bool:
+        """An autoencoder's plan: `target = input`."""
+        return self.plan is not None and self.plan.target == "input"
+
+    def targets_of(self, part: Any) -> Any:
+        """What a split trains towards: its inputs for an autoencoder, else its targets."""
+        return part.x if self.reconstructs else part.y
 
     # ------------------------------------------------------------------ training
     def fit(
@@ -107,21 +155,26 @@ class Model:
         if x is None:
             splits = self.load_data(validation_split)
             train, val = splits.train, splits.validation
-            tx, ty = train.x, train.y
+            tx, ty = train.x, self.targets_of(train)
             if validation_data is None and val is not None:
-                validation_data = (val.x, val.y)
+                validation_data = (val.x, self.targets_of(val))
         else:
-            if y is None:
+            if y is None and not (self.reconstructs or self.is_gan):
                 raise NNDSLError("fit(x, y) needs targets y")
             names = mapping_columns(x)
             if names is not None and self._is_column_table(names):
                 self.feature_names = names  # a dict or DataFrame of columns: remember them
             tx, ty = self._scale(self._as_inputs(x, "the data given to fit")), y
+            if self.reconstructs and y is None:
+                ty = tx
             if validation_split:
                 tx, ty, validation_data = _split_off(tx, ty, validation_split)
             elif validation_data is not None:
-                vx = self._as_inputs(validation_data[0], "validation_data")
-                validation_data = (self._scale(vx), validation_data[1])
+                if not isinstance(validation_data, (tuple, list)):
+                    validation_data = (validation_data, None)
+                vx = self._scale(self._as_inputs(validation_data[0], "validation_data"))
+                vy = validation_data[1] if len(validation_data) > 1 else None
+                validation_data = (vx, vx if vy is None and self.reconstructs else vy)
         if x is not None and validation_data is None and not validation_split and plan.validation:
             # the file's split, the same samples `nndsl run` holds out, of the data prepared
             # (and checked: messages count what was given) once
@@ -260,6 +313,8 @@ class Model:
         """A target the loss cannot take (a class label out of range for the output), named
         by the data's own row before any split or shuffle: for a CSV, its line and cell."""
         plan = self.plan
+        if self.reconstructs or self.is_gan:  # the targets are the inputs, or none
+            return
         heads = plan.heads_for(self.graph)
         for k, head in enumerate(heads):
             y = dataset.y
@@ -317,12 +372,15 @@ class Model:
         if x is None:
             splits = self.load_data()
             part = splits.test or splits.validation or splits.train
-            return self.evaluate_scaled(part.x, part.y, batch_size)
+            return self.evaluate_scaled(part.x, self.targets_of(part), batch_size)
         if isinstance(x, (str, Path)):
             if y is not None:
                 raise NNDSLError("evaluate(path) reads the targets from the file; give no y")
-            x, y = self.read_data(x, need_targets=True)
-        elif y is None:
+            x, y = self.read_data(x, need_targets=not (self.reconstructs or self.is_gan))
+        if y is None and (self.reconstructs or self.is_gan):
+            x = self._scale(self._as_inputs(x))
+            return self.evaluate_scaled(x, x if self.reconstructs else None, batch_size)
+        if y is None:
             raise NNDSLError("evaluate(x, y) needs targets y (or a data file: evaluate(path))")
         return self.evaluate_scaled(self._scale(self._as_inputs(x)), y, batch_size)
 
@@ -588,6 +646,78 @@ class Model:
             )
         return self.vocab
 
+    # ------------------------------------------------------------------ generative models
+    def latent_layer(self) -> str:
+        """The layer of the latent codes: the train block's `latent`, else the model's one
+        sample_normal layer."""
+        if self.plan is not None and self.plan.latent is not None:
+            return self.plan.latent
+        found = [n.name for n in self.graph.nodes if n.op == "sample_normal"]
+        if len(found) == 1:
+            return found[0]
+        raise NNDSLError(
+            f"which layer of '{self.graph.name}' holds the latent codes is not known"
+            + (f" ({len(found)} sample_normal layers)" if found else ""),
+            hint="name it in the train block: latent = LAYER",
+        )
+
+    def encode(self, x: Any, batch_size: int = 256) -> np.ndarray:
+        """The latent codes of raw inputs x (scaled as the training data was): the values
+        of the latent layer in evaluation mode (a sample_normal layer's mean)."""
+        if self.is_gan:
+            raise NNDSLError("a GAN has no encoder: it makes samples from noise (sample)")
+        if isinstance(x, (str, Path)):
+            x, _ = self.read_data(x)
+        part = self._part(upto(self.graph, self.latent_layer()))
+        return part.predict(self._scale(self._as_inputs(x)), batch_size)
+
+    def sample(self, n: int, seed: int = 0, classes: Any = None) -> np.ndarray:
+        """n new samples, in the data's units: a GAN's generator from noise of `seed`
+        (conditional: of `classes`, one for all or one per sample); a variational
+        autoencoder's decoder from latent codes drawn from N(0, I)."""
+        if n < 1:
+            raise NNDSLError(f"sample(n): n must be at least 1, got {n}")
+        if self.is_gan:
+            out = self.engine.sample(n, seed, classes)
+        else:
+            if classes is not None:
+                raise NNDSLError("only a conditional GAN draws samples of a class")
+            latent = self.latent_layer()
+            if self.graph[latent].op != "sample_normal":  # its codes follow no known law
+                raise NNDSLError(
+                    f"the latent layer '{latent}' is not a sample_normal layer: codes drawn "
+                    "from N(0, I) would not be codes this model makes",
+                    hint="a variational autoencoder samples: z = sample_normal(mean, "
+                    "log_var) with a kl_normal term",
+                )
+            decoder = self._part(from_node(self.graph, latent))
+            rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x5A3])
+            z = rng.standard_normal((n, *self.graph[latent].shape))
+            out = decoder.predict(z)
+        if isinstance(out, dict):
+            return out
+        return self._unscale(out) if self.is_gan or self.reconstructs else out
+
+    def _part(self, graph: Graph) -> Any:
+        """An engine for part of the model (nndsl.ir.subgraph) with the model's weights."""
+        engine = create_engine(
+            self.backend, graph, seed=self.seed, dtype=self.dtype, device=self.device
+        )
+        weights = self.engine.get_weights()
+        engine.set_weights({k: weights[k] for k in engine.get_weights()})
+        return engine
+
+    def _unscale(self, out: np.ndarray) -> np.ndarray:
+        """Samples in the data's units: the standardization of the inputs undone."""
+        if self.scaler is None:
+            return out
+        from nndsl.data import Standardizer
+
+        std = Standardizer.from_dict(self.scaler)
+        if std.mean.shape != out.shape[1:]:
+            return out
+        return std.inverse_transform(out)
+
     # ------------------------------------------------------------------ weights
     def get_weights(self) -> dict[str, np.ndarray]:
         return self.engine.get_weights()
@@ -601,6 +731,7 @@ class Model:
         return {
             "nndsl": __version__,
             "graph": self.graph.to_dict(),
+            "discriminator": self.discriminator.to_dict() if self.discriminator else None,
             "plan": self.plan.to_dict() if self.plan else None,
             "scaler": self.scaler,
             "class_names": self.class_names,
@@ -620,9 +751,7 @@ class Model:
         from nndsl.weights import load_weights
 
         # names and shapes checked against the file's header before any tensor is read
-        expected = {
-            node.weight_key(w): tuple(w.shape) for node in self.graph.nodes for w in node.weights
-        }
+        expected = {k: tuple(v.shape) for k, v in self.engine.get_weights().items()}
         tensors, meta = load_weights(path, expected=expected)
         try:
             self.set_weights(tensors)
@@ -652,6 +781,8 @@ class Model:
                 "built from its .nn file: model.load(path)"
             )
         graph, plan = graph_from_description(meta, str(path))
+        if meta.get("discriminator") is not None:
+            build["discriminator"] = Graph.from_dict(meta["discriminator"])
         try:
             model = cls(graph, plan, **build)
         except (TypeError, ValueError, KeyError, AttributeError) as e:  # a damaged plan

@@ -245,7 +245,7 @@ def _final_metrics(model: Any, splits: Any) -> dict[str, dict[str, float]]:
     for name in ("train", "validation", "test"):
         part = getattr(splits, name)
         if part is not None:
-            out[name] = model.evaluate_scaled(part.x, part.y)
+            out[name] = model.evaluate_scaled(part.x, model.targets_of(part))
     return out
 
 

@@ -62,6 +62,9 @@ class Engine(ABC):
     # the step is applied. False where reading it would wait for the device (torch): the
     # epoch's losses are read back once, at its end, and checked there.
     losses_on_host: bool
+    # True where add_gradient_penalty takes its second derivative by differencing two
+    # more passes (NumPy): exact only for a critic with a continuous gradient
+    penalty_by_differences: bool = False
 
     def __init__(
         self,
@@ -181,6 +184,55 @@ class Engine(ABC):
     @abstractmethod
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None: ...
 
+    # ------------------------------------------------------------------ steps driven from outside
+    # A trainer of several models (nndsl.train.adversarial: a GAN's generator against its
+    # discriminator) chains them through these: a forward pass kept for its backward, the
+    # gradient of the inputs from that of the output, the optimizer step, and a loss
+    # declared as primitives (nndsl.ir.adversarial) differentiated on this device.
+    @abstractmethod
+    def grad_forward(self, xs: list[Any]) -> Any:
+        """Training-mode forward pass of `xs` (device arrays), kept for `grad_backward`:
+        the output of the graph this engine runs (logits where an activation is split
+        off)."""
+
+    @abstractmethod
+    def eval_forward(self, xs: list[Any]) -> Any:
+        """Evaluation-mode forward pass without gradients: the output `grad_forward` gives."""
+
+    @property
+    @abstractmethod
+    def primitives(self) -> Any:
+        """The primitives (nndsl.ir.primitives) on this engine's arrays, nothing recorded."""
+
+    @abstractmethod
+    def grad_backward(self, dout: Any) -> list[Any]:
+        """From d loss / d output of the last `grad_forward`: every weight's gradient
+        (replacing the previous ones, L2 included) and, returned, d loss / d each input."""
+
+    @abstractmethod
+    def grad_step(self) -> None:
+        """Gradient clipping and one optimizer step with the gradients `grad_backward` (and
+        `add_gradient_penalty`) left."""
+
+    @abstractmethod
+    def differentiate(self, fn: Callable[..., Any], values: list[Any]) -> tuple[Any, list[Any]]:
+        """(fn(P, values), d fn / d each value) for `fn` a composition of primitives
+        returning a 0-d tensor, on this device; no weight is involved."""
+
+    @abstractmethod
+    def add_gradient_penalty(self, xs: list[Any], weight: float) -> Any:
+        """A Wasserstein critic's gradient penalty at `xs` (the samples first, then any
+        condition): weight * mean over samples of (|d output / d sample| - 1) ** 2; adds
+        its gradient to the weights' gradients and returns its value (a device scalar)."""
+
+    @abstractmethod
+    def host_floats(self, values: list[Any]) -> list[float]:
+        """Scalars (device values or floats) as host floats, in one transfer."""
+
+    @abstractmethod
+    def tensor(self, a: np.ndarray) -> Any:
+        """A host array as this engine's array (its dtype, on its device)."""
+
     def evaluator(self) -> Evaluator:
         """The primitives and weights of this engine for running declarations' `compute`
         outside its own pass (the key/value cache of generation, nndsl.train.kvcache)."""
@@ -224,7 +276,7 @@ class Engine(ABC):
             total = value if simple else value[0]
             if not math.isfinite(total):
                 raise NonFiniteLoss(b, total)
-        return _logs(per_batch, sizes, totals, counts, None if simple else self.loss_columns)
+        return batch_means(per_batch, sizes, totals, counts, None if simple else self.loss_columns)
 
     def evaluate(self, data: Any, batch_size: int) -> dict[str, float]:
         """Loss and metrics in evaluation mode (no dropout)."""
@@ -243,7 +295,7 @@ class Engine(ABC):
             self._metric_sums(out, y, sums, counts)
         per_batch, totals, counts = self.read_back(losses, sizes, sums, counts, False)
         columns = None if self.simple else self.loss_columns
-        return _logs(per_batch, sizes, totals, counts, columns)
+        return batch_means(per_batch, sizes, totals, counts, columns)
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray | dict[str, np.ndarray]:
         """The activated output (samples, *shape); a dict {output: array} for several."""
@@ -279,8 +331,9 @@ class Engine(ABC):
 
     def record(self, total: Any, head_losses: list[Any], term_values: list[Any]) -> list[Any]:
         """A batch's loss record in `loss_columns` order: the total, each head's loss when
-        there are several, each term's unweighted value."""
-        return [total, *(head_losses if len(self.heads) > 1 else []), *term_values]
+        there are several or terms, each term's unweighted value."""
+        own = head_losses if len(self.heads) > 1 or self.terms else []
+        return [total, *own, *term_values]
 
 
 Batch = tuple[list[Any], Any, int]
@@ -296,7 +349,7 @@ def rows(y: Any, index: Any) -> Any:
     return y[index]
 
 
-def _logs(
+def batch_means(
     per_batch: list[Any],
     sizes: list[int],
     totals: dict[str, float],

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nndsl.api import load
+from nndsl.commands.generative import load_run_model
 from nndsl.commands.run import add_engine_options
 from nndsl.errors import NNDSLError
 from nndsl.files import show_path
-from nndsl.runfolder import RunFolder, open_model_ref
+from nndsl.runfolder import RunFolder
 from nndsl.train.generate import check_settings
 from nndsl.train.kvcache import why_not_cached
 
@@ -90,19 +90,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def _language_model(run: str, backend: str, device: str) -> Any:
     """The model of a run folder (its weights.npz) or of a weights file, with its
     vocabulary (from the weights file, else the folder's vocab.json)."""
-    path = Path(run)
-    build: dict[str, Any] = {"backend": backend}
-    if backend == "torch":
-        build["device"] = device
-    if path.is_dir():
-        ref = open_model_ref(run, None)  # says what is wrong with a folder that is not a run
-        model = load(ref.weights, **build)
-        if model.vocab is None:
-            model.vocab = RunFolder(path).vocab
-    else:
-        if not path.exists():
-            raise NNDSLError(f"no such run folder or weights file: {show_path(run)}")
-        model = load(path, **build)
+    model = load_run_model(run, backend, device)
+    if model.vocab is None and Path(run).is_dir():
+        model.vocab = RunFolder(Path(run)).vocab
     if model.vocab is None:
         raise NNDSLError(
             f"{show_path(run)} holds no vocabulary: it is not a model trained on text",

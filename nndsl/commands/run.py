@@ -241,13 +241,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             for name in ("test", "validation", "train")
             if getattr(splits, name) is not None
         )
-        result = model.evaluate_scaled(part.x, part.y)
+        result = model.evaluate_scaled(part.x, model.targets_of(part))
     print(metrics_table({label: result}))
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     model = _saved_model(args)
+    if model.is_gan:
+        raise NNDSLError(
+            f"'{model.graph.name}' is a GAN's generator: it makes samples from noise, it "
+            "predicts nothing from data",
+            hint="draw samples: nndsl sample RUN --n 64",
+        )
     x, _ = model.read_data(args.data)
     pred = model.predict(x)
     header, rows = prediction_table(model, pred)

@@ -536,9 +536,55 @@ TRAIN_SETTINGS = Entry(
         Param(
             "checkpoint_every", "int", 0, low=0, doc="write a checkpoint every N epochs (0: off)"
         ),
+        Param(
+            "target",
+            "enum",
+            None,
+            choices=("input",),
+            optional=True,
+            doc="`target = input`: the model learns to give back its input (an "
+            "autoencoder); no target column is needed",
+        ),
+        Param(
+            "latent",
+            "word",
+            None,
+            optional=True,
+            doc="the layer whose values are the latent codes (`nndsl encode`) and from which "
+            "`nndsl sample` decodes; default: the model's sample_normal layer",
+        ),
+        Param(
+            "discriminator",
+            "word",
+            None,
+            optional=True,
+            doc="a GAN: the model that tells real samples from this (generator) model's; "
+            "both train adversarially (see Generative models)",
+        ),
+        Param(
+            "gan_loss",
+            "gan_loss",
+            Spec("non_saturating"),
+            doc="a GAN's losses: non_saturating, minimax or wasserstein(gradient_penalty=10)",
+        ),
+        Param(
+            "d_optimizer",
+            "optimizer",
+            None,
+            optional=True,
+            doc="a GAN's discriminator optimizer (default: a copy of `optimizer`)",
+        ),
+        Param(
+            "d_steps",
+            "int",
+            1,
+            low=0,
+            doc="a GAN: discriminator steps per generator step (0: the discriminator never trains)",
+        ),
     ),
     "Settings of a `train` block.",
 )
 
 # ---------------------------------------------------------------- loss terms (`terms = ...`)
+from nndsl.ir import adversarial as _adversarial  # noqa: E402, F401  (the "gan_loss" catalog)
 from nndsl.ir import terms as _terms  # noqa: E402, F401  (registers the "term" catalog)

@@ -81,6 +81,9 @@ class OpDef:
     # a recurrence over the time axis (the torch backend lowers it to one step module)
     keeps_values: bool = False
     recurrent: bool = False
+    # its output's gradient is continuous in its inputs (no kink, as relu's at 0): what
+    # the NumPy engine's gradient penalty needs of a critic (it differences gradients)
+    smooth: bool = True
     # how the op meets a padding mask (embedding(..., mask_zero=true)), which the compiler
     # follows at compile time (nndsl.ir.masks): "starts" (the embedding: its token ids
     # become the mask), "follows" (output step t comes from input step t alone: the mask

@@ -226,6 +226,7 @@ for _name, _doc, _params, _f in _ACTIVATIONS:
             compute=lambda P, xs, w, a, f=_f: f(P, xs[0], **a),
             mask="follows",
             keeps_values=_name == "linear",
+            smooth=_name not in ("relu", "leaky_relu"),
         )
     )
 
@@ -239,7 +240,7 @@ def activate(P: Any, spec: Spec, z: Any) -> Any:
 # Declarations only: no kernel, no torch code (see `OpDef.compute`).
 
 
-def _softplus(P: Any, x: Any) -> Any:
+def softplus(P: Any, x: Any) -> Any:
     # log(1 + e^x) = (x + |x|) / 2 + log(1 + e^-|x|): no overflow either way, and the
     # gradient at 0 is exactly 1/2
     return 0.5 * (x + P.abs(x)) + P.log1p(P.exp(-P.abs(x)))
@@ -247,8 +248,8 @@ def _softplus(P: Any, x: Any) -> Any:
 
 _COMPOSED_ACTIVATIONS: list[tuple[str, str, Callable[..., Any]]] = [
     ("silu", "x * sigmoid(x) (swish).", lambda P, x: x * P.sigmoid(x)),
-    ("softplus", "log(1 + exp(x)), a smooth relu; stable for any x.", _softplus),
-    ("mish", "x * tanh(softplus(x)).", lambda P, x: x * P.tanh(_softplus(P, x))),
+    ("softplus", "log(1 + exp(x)), a smooth relu; stable for any x.", softplus),
+    ("mish", "x * tanh(softplus(x)).", lambda P, x: x * P.tanh(softplus(P, x))),
 ]
 
 for _name, _doc, _f in _COMPOSED_ACTIVATIONS:

@@ -303,6 +303,7 @@ for _rank in (1, 2):
                 shape=_window_shape(_name, _rank, "pool_size", "strides", "pool window"),
                 family="convolution",
                 compute=_max_pool if _kind == "max" else _avg_pool,
+                smooth=_kind != "max",  # the gradient jumps where a window's max changes
             )
         )
 

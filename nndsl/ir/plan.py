@@ -58,6 +58,13 @@ class TrainPlan:
     mixed_precision: str | None = None  # "bf16" (torch backend)
     compile: bool = False
     checkpoint_every: int = 0
+    target: str | None = None  # "input": an autoencoder's targets are its inputs
+    latent: str | None = None  # the latent codes' layer (encode, sample)
+    # a GAN: this plan's model is the generator, trained against `discriminator`
+    discriminator: str | None = None
+    gan_loss: Spec = field(default_factory=lambda: Spec("non_saturating"))
+    d_optimizer: Spec | None = None
+    d_steps: int = 1
     base_dir: str = "."  # data paths are relative to the .nn file's folder
     loss_weights: dict[str, float] | None = None  # as written; the heads hold them
     # derived by the compiler from loss, loss_weights, metrics and terms: what trains
@@ -146,8 +153,10 @@ def _term_from_dict(d: dict[str, Any]) -> LossTerm:
 
 def loss_columns(heads: list[Head], terms: list[LossTerm]) -> list[str]:
     """The history columns of the loss, in order: the total (`loss`), each head's own
-    (`label_loss`) when there are several, each term's unweighted value (`sparsity`)."""
-    own = [f"{h.output}_loss" for h in heads] if len(heads) > 1 else []
+    (`label_loss`) when there are several or terms are added to it (a variational
+    autoencoder's reconstruction beside its `kl`), each term's unweighted value
+    (`sparsity`)."""
+    own = [f"{h.output}_loss" for h in heads] if len(heads) > 1 or terms else []
     return ["loss", *own, *(t.name for t in terms)]
 
 

@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from nndsl.backends.base import Batch, Engine, Evaluator, dataset_arrays, input_arrays
+from nndsl.backends.base import Batch, Engine, Evaluator, dataset_arrays, input_arrays, rows
 from nndsl.backends.numpy.activations import apply as apply_activation
 from nndsl.backends.numpy.autodiff import Primitives, Tape, plain_primitives
 from nndsl.backends.numpy.kernels import KERNELS
 from nndsl.backends.numpy.losses import LOSSES
 from nndsl.backends.numpy.optimizers import clip_grad_norm, make_optimizer
+from nndsl.errors import NNDSLError
 from nndsl.ir.check import check_weights
 from nndsl.ir.graph import Graph
 from nndsl.ir.heads import probability_logits
@@ -45,9 +46,17 @@ class Prepared:
         several = isinstance(self.y, list)
         if self._xbufs is None:
             self._xbufs = [np.empty_like(x) for x in self.xs]
-            self._ybuf = [np.empty_like(t) for t in self.y] if several else np.empty_like(self.y)
+            self._ybuf = (
+                [np.empty_like(t) for t in self.y]
+                if several
+                else None
+                if self.y is None
+                else np.empty_like(self.y)
+            )
         for src, dst in zip(self.xs, self._xbufs):
             np.take(src, order, axis=0, out=dst, mode="clip")  # "clip": unbuffered
+        if self.y is None:  # inputs alone (a GAN's real samples)
+            return self._xbufs, None
         for src, dst in zip(self.y, self._ybuf) if several else ((self.y, self._ybuf),):
             np.take(src, order, axis=0, out=dst, mode="clip")
         return self._xbufs, self._ybuf
@@ -56,6 +65,7 @@ class Prepared:
 class NumpyEngine(Engine):
     name = "numpy"
     losses_on_host = True  # a step's loss is a float already: checked before its step
+    penalty_by_differences = True  # see add_gradient_penalty
 
     def __init__(
         self,
@@ -69,10 +79,14 @@ class NumpyEngine(Engine):
         clip_norm: float | None = None,
         heads: list[Head] | None = None,
         terms: list[LossTerm] = (),
+        input_grads: bool = False,
     ) -> None:
         super().__init__(graph, loss, metrics, heads, terms)
         self.dtype = dtype
         self.clip_norm = clip_norm
+        # the first input's gradient is wanted (a discriminator's samples: its gradient
+        # trains the generator that made them)
+        self.input_grads = input_grads
         self._layout(initial_weights(graph, seed, dtype), _state_keys(graph))
         self.rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x5EED])  # dropout masks
         self._build_kernels()
@@ -105,8 +119,9 @@ class NumpyEngine(Engine):
         nodes = self.graph.nodes
         index = {n.name: i for i, n in enumerate(nodes)}
         requires = []
+        wanted = self.graph.inputs[0].name if self.input_grads else None
         for n in nodes:
-            own = any(w.trainable for w in n.weights)
+            own = any(w.trainable for w in n.weights) or n.name == wanted
             requires.append(own or any(requires[index[i]] for i in n.inputs))
         self.kernels = []
         for n in nodes:
@@ -139,9 +154,12 @@ class NumpyEngine(Engine):
                 vals[i] = kernel.forward([vals[j] for j in ins], training)
         return vals[-1] if self.simple else [vals[k] for k in self.out_idx]
 
-    def _backward(self, dout: np.ndarray | None, seeds: dict[int, np.ndarray] = None) -> None:
+    def _backward(
+        self, dout: np.ndarray | None, seeds: dict[int, np.ndarray] = None
+    ) -> list[np.ndarray | None]:
         """Gradients of every weight from d loss / d output (`dout`), or, with several
-        outputs or terms, from `seeds` {node index: d loss / d that node's value}."""
+        outputs or terms, from `seeds` {node index: d loss / d that node's value}; returns
+        d loss / d each input (None where no gradient was asked for)."""
         grads: list[Any] = [None] * len(self.kernels)
         if seeds is None:
             grads[-1] = dout
@@ -157,6 +175,7 @@ class NumpyEngine(Engine):
                     grads[j] = gj if grads[j] is None else grads[j] + gj
         for w, gw, l2 in self.penalized:  # d(l2 * sum(w ** 2)) / dw
             gw += (2 * l2) * w
+        return [grads[i] for i in self.input_idx]
 
     def _loss(self, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         dout = self._dout.get(out.shape)
@@ -229,7 +248,7 @@ class NumpyEngine(Engine):
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             xb = [xs[0][start:stop]] if single else [x[start:stop] for x in xs]
-            yb = [t[start:stop] for t in y] if isinstance(y, list) else y[start:stop]
+            yb = [t[start:stop] for t in y] if isinstance(y, list) else rows(y, slice(start, stop))
             yield xb, yb, stop - start
 
     def train_forward(
@@ -312,6 +331,89 @@ class NumpyEngine(Engine):
             loss, dout = self._loss(out, data.y)
             self._backward(dout)
         return loss, {k: v.copy() for k, v in self.grad_views.items()}
+
+    # ------------------------------------------------------------------ steps driven from outside
+    def grad_forward(self, xs: list[np.ndarray]) -> np.ndarray:
+        if not self.simple:
+            raise NNDSLError(f"model '{self.graph.name}' must have one output here")
+        return self._forward(xs, True)
+
+    def eval_forward(self, xs: list[np.ndarray]) -> np.ndarray:
+        if not self.simple:
+            raise NNDSLError(f"model '{self.graph.name}' must have one output here")
+        return self._forward(xs, False).copy()  # the pass's buffers are reused
+
+    @property
+    def primitives(self) -> Any:
+        if getattr(self, "_plain", None) is None:
+            self._plain = plain_primitives()
+        return self._plain
+
+    def grad_backward(self, dout: np.ndarray) -> list[np.ndarray | None]:
+        return self._backward(np.array(dout, dtype=self.dtype))  # a copy kernels may reuse
+
+    def grad_step(self) -> None:
+        if self.clip_norm is not None:
+            clip_grad_norm(self.grads, self.clip_norm)
+        self.optimizer.step()
+
+    def differentiate(self, fn: Any, values: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
+        tape = Tape()
+        leaves = [tape.leaf(v) for v in values]
+        result = fn(Primitives(tape), leaves)
+        found = tape.grads(result, np.asarray(1.0, self.dtype))
+        return float(result.value), [
+            found.get(id(leaf), np.zeros_like(v)) for leaf, v in zip(leaves, values)
+        ]
+
+    def add_gradient_penalty(self, xs: list[np.ndarray], weight: float) -> float:
+        """The penalty's gradient needs d/d weights of the input gradient, a second
+        derivative the kernels do not have. It is the gradient of a directional
+        derivative: with g_i = d out_i / d x_i and u_i = d penalty / d g_i,
+        d penalty / d weights = d/d weights of sum_i u_i . g_i, and u_i . g_i is the
+        derivative of out_i along u_i, taken by central differences of two more passes:
+        (grad(out(x + h u)) - grad(out(x - h u))) / 2h. Exact for a critic linear in x,
+        and O(h^2) for a smooth one (silu, gelu, tanh; elu's second derivative jumps at
+        0, a unit within h of it is averaged over both sides), for one whose gradient is
+        continuous (the
+        Adversarial trainer refuses a critic with relu's kink, where a difference across
+        the kink is a spike of size 1/h); tests/test_adversarial.py checks it against
+        torch's double backward."""
+        kept = self.grads.copy()
+        state = self.rng.bit_generator.state  # every pass draws the same dropout masks
+        x, rest = xs[0], list(xs[1:])
+        ones = np.ones((x.shape[0], *self.graph.nodes[-1].shape), self.dtype)
+        g = self._grad_passes([x, *rest], ones, state)[0].astype(np.float64)
+        n = x.shape[0]
+        flat = g.reshape(n, -1)
+        norms = np.sqrt((flat * flat).sum(axis=1) + 1e-12)
+        value = weight * float(np.mean((norms - 1) ** 2))
+        u = ((2 * weight / n) * (norms - 1) / norms)[:, None] * flat
+        top = float(np.abs(u).max())
+        if top == 0.0:  # every gradient norm is 1: nothing to add
+            self.grads[...] = kept
+            return value
+        # a step of at most 1% of the samples' scale (float32), 1e-6 (float64): small, as
+        # an activation whose second derivative jumps (elu at 0) is averaged across it
+        scale = max(float(np.abs(x).max()), 1.0) * (1e-2 if self.dtype == "float32" else 1e-6)
+        h = scale / top
+        step = (h * u).reshape(x.shape)
+        self._grad_passes([(x + step).astype(self.dtype), *rest], ones, state)
+        plus = self.grads.copy()
+        self._grad_passes([(x - step).astype(self.dtype), *rest], ones, state)
+        self.grads[...] = kept + (plus - self.grads) * (1.0 / (2 * h))
+        return value
+
+    def _grad_passes(self, xs: list[np.ndarray], dout: np.ndarray, state: dict) -> list:
+        self.rng.bit_generator.state = state
+        self._forward(xs, True)
+        return self._backward(dout.copy())
+
+    def host_floats(self, values: list[Any]) -> list[float]:
+        return [float(v) for v in values]
+
+    def tensor(self, a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a, dtype=self.dtype)
 
     def get_weights(self) -> dict[str, np.ndarray]:
         return {k: self.views[k].copy() for k in self.shapes}  # in graph order

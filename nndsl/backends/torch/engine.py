@@ -21,10 +21,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from nndsl.backends.base import Batch, Engine, Evaluator, dataset_arrays, input_arrays
+from nndsl.backends.base import Batch, Engine, Evaluator, dataset_arrays, input_arrays, rows
 from nndsl.backends.torch.distributed import rank_and_world
 from nndsl.backends.torch.losses import LOSSES
-from nndsl.backends.torch.lowering import activation, load_weights, lower, named_tensors
+from nndsl.backends.torch.lowering import (
+    activation,
+    load_weights,
+    lower,
+    module_path,
+    named_parameters,
+    named_tensors,
+)
 from nndsl.backends.torch.optimizers import flat_state, load_flat_state, make_optimizer
 from nndsl.backends.torch.primitives import P as TP
 from nndsl.errors import NNDSLError
@@ -90,9 +97,11 @@ class TorchEngine(Engine):
         compile: bool = False,
         heads: list[Head] | None = None,
         terms: list[LossTerm] = (),
+        input_grads: bool = False,
     ) -> None:
         super().__init__(graph, loss, metrics, heads, terms)
         self.dtype = dtype
+        self.input_grads = input_grads  # the first input's gradient is wanted (a GAN's critic)
         self.rank, self.world = rank_and_world()
         if self.world > 1 and not self.simple:
             raise NNDSLError(
@@ -130,7 +139,7 @@ class TorchEngine(Engine):
         )
         self.params = list(self.net.parameters())
         self.shapes = {k: tuple(p.shape) for k, p in named_tensors(self.net).items()}
-        named = dict(self.net.named_parameters())
+        named = named_parameters(self.net)
         self.penalized = [
             (named[n.weight_key(w)], w.l2) for n in self.graph.nodes for w in n.weights if w.l2
         ]
@@ -296,9 +305,9 @@ class TorchEngine(Engine):
             for start, stop, size in bounds:
                 yield [x[start:stop] for x in xs], [t[start:stop] for t in ys], size
             return
-        y = data.y.index_select(0, index)
+        y = data.y.index_select(0, index) if data.y is not None else None
         for start, stop, size in bounds:
-            yield [x[start:stop] for x in xs], y[start:stop], size
+            yield [x[start:stop] for x in xs], rows(y, slice(start, stop)), size
 
     def train_forward(
         self, xs: list[torch.Tensor], y: torch.Tensor, size: int
@@ -360,9 +369,82 @@ class TorchEngine(Engine):
         loss.backward()
         grads = {
             k: (p.grad if p.grad is not None else torch.zeros_like(p)).cpu().numpy().copy()
-            for k, p in self.net.named_parameters()
+            for k, p in named_parameters(self.net).items()
         }
         return float(loss.detach()), grads
+
+    # ------------------------------------------------------------------ steps driven from outside
+    def grad_forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
+        if not self.simple or self.world > 1:
+            raise NNDSLError(
+                f"model '{self.graph.name}' must have one output, on one process, here"
+            )
+        if self.input_grads:
+            xs = [xs[0].detach().requires_grad_(True), *xs[1:]]
+        self.net.train(True)
+        out = self._forward(xs, training=True)
+        self._kept = (xs, out)
+        return out.detach()
+
+    @torch.no_grad()
+    def eval_forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
+        self.net.eval()
+        return self._forward(xs)
+
+    @property
+    def primitives(self) -> Any:
+        return TP
+
+    def grad_backward(self, dout: torch.Tensor) -> list[torch.Tensor | None]:
+        xs, out = self._kept
+        self._kept = None
+        for p in self.params:
+            p.grad = None
+        loss = (out * dout).sum()
+        for w, l2 in self.penalized:
+            loss = loss + l2 * (w * w).sum()
+        loss.backward()
+        return [x.grad if x.requires_grad else None for x in xs]
+
+    def grad_step(self) -> None:
+        if self.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.params, self.clip_norm, foreach=True)
+        self.optimizer.step()
+        self.steps += 1
+
+    def differentiate(
+        self, fn: Callable[..., Any], values: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        leaves = [v.detach().requires_grad_(True) for v in values]
+        with torch.enable_grad():
+            result = fn(TP, leaves)
+            grads = torch.autograd.grad(result, leaves, allow_unused=True)
+        return result.detach(), [
+            g if g is not None else torch.zeros_like(v) for g, v in zip(grads, values)
+        ]
+
+    def add_gradient_penalty(self, xs: list[torch.Tensor], weight: float) -> torch.Tensor:
+        x = xs[0].detach().requires_grad_(True)
+        out = self._forward([x, *xs[1:]], training=True)
+        (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+        norms = torch.sqrt((g.reshape(g.shape[0], -1) ** 2).sum(dim=1) + 1e-12)
+        penalty = weight * ((norms - 1) ** 2).mean()
+        penalty.backward()  # adds to the gradients grad_backward left
+        return penalty.detach()
+
+    def host_floats(self, values: list[Any]) -> list[float]:
+        if not values:
+            return []
+        parts = [
+            v.detach().reshape(()).double()
+            if isinstance(v, torch.Tensor)
+            else torch.tensor(float(v), dtype=torch.float64, device=self.device)
+            for v in values
+        ]
+        return torch.stack([p.to(self.device) for p in parts]).cpu().tolist()
+
+    def tensor(self, a: np.ndarray) -> torch.Tensor:
+        return self._tensor(np.ascontiguousarray(a, dtype=self.dtype))
 
     def get_weights(self) -> dict[str, np.ndarray]:
         return {k: p.detach().cpu().numpy().copy() for k, p in named_tensors(self.net).items()}
@@ -386,7 +468,7 @@ class TorchEngine(Engine):
         module = lower(self.full_graph, self.get_weights(), dtype=self.dtype, device=self.device)
         for key, p in named_tensors(self.net).items():  # buffers too: running statistics
             owner, attr = key.rsplit(".", 1)
-            setattr(module.get_submodule(owner), attr, p)
+            setattr(module.get_submodule(module_path(owner)), attr, p)
         return module
 
     @property

@@ -190,7 +190,8 @@ def lower(
             values[node.name] = fxg.placeholder(node.name)
             continue
         _place(root, node.name, LOWERINGS[node.op](node))
-        values[node.name] = fxg.call_module(node.name, tuple(values[i] for i in node.inputs))
+        target = module_path(node.name)
+        values[node.name] = fxg.call_module(target, tuple(values[i] for i in node.inputs))
     if outputs is None and len(graph.outputs) > 1:
         outputs = list(graph.outputs)
     fxg.output(values[graph.output.name] if outputs is None else tuple(values[n] for n in outputs))
@@ -206,9 +207,9 @@ def lower(
 def _place(root: nn.Module, name: str, module: nn.Module) -> None:
     """Put a node's module at its name; a name inside a block (`enc.res_1.dense_1`) is a
     path of containers, so parameters keep the node's dotted name (`enc.res_1.dense_1.
-    weight`). Straight into _modules: a node may be named like a Module attribute
-    ("training")."""
-    *path, leaf = name.split(".")
+    weight`). A name that is an attribute of torch's modules ("code", "eval") is kept
+    under a mangled one (module_path)."""
+    *path, leaf = module_path(name).split(".")
     owner = root
     for part in path:
         child = owner._modules.get(part)
@@ -218,10 +219,33 @@ def _place(root: nn.Module, name: str, module: nn.Module) -> None:
     owner._modules[leaf] = module
 
 
+# Attributes of a GraphModule, which a submodule of that name would hide (or be hidden
+# by: `self.code(x)` calls the generated source): a layer named so lives at `code_`, and
+# a layer named `code_` at `code__`, so the mapping is one to one
+_RESERVED = frozenset(n for n in dir(fx.GraphModule) if not n.startswith("_")) | {"training"}
+
+
+def module_path(name: str) -> str:
+    """Where a node's module lives in the GraphModule: its name, each part that is one
+    of torch's module attributes mangled (`eval` -> `eval_`)."""
+    return ".".join(p + "_" if p.rstrip("_") in _RESERVED else p for p in name.split("."))
+
+
+def node_key(path: str) -> str:
+    """A tensor's key in the GraphModule back to the node's (`eval_.weight` ->
+    `eval.weight`): module_path undone."""
+    return ".".join(p[:-1] if p.rstrip("_") in _RESERVED else p for p in path.split("."))
+
+
 def named_tensors(module: nn.Module) -> dict[str, torch.Tensor]:
     """{`node.weight`: tensor}: the parameters, and the state layers keep as buffers
     (batch_norm's running statistics): everything a weight file holds."""
-    return module.state_dict(keep_vars=True)
+    return {node_key(k): v for k, v in module.state_dict(keep_vars=True).items()}
+
+
+def named_parameters(module: nn.Module) -> dict[str, nn.Parameter]:
+    """{`node.weight`: parameter}: the trainable tensors, by the nodes' names."""
+    return {node_key(k): p for k, p in module.named_parameters()}
 
 
 def load_weights(module: nn.Module, weights: dict[str, Any]) -> None:
