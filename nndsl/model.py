@@ -399,10 +399,14 @@ class Model:
         `standardize=true`. x: an array (columns by position, checked against the input
         shape), a CSV or .npz path, or a dict or DataFrame of columns (matched to the
         training features by name, in any order; see nndsl.data.columns). A model of short
-        texts (csv(text=...)) also takes a list of texts, encoded with its vocabulary."""
+        texts (csv(text=...)) also takes a list of texts, encoded with its vocabulary.
+        An autoencoder's reconstructions come back in the units of x (its scaling undone)."""
         if isinstance(x, (str, Path)):
             x, _ = self.read_data(x)
-        return self.engine.predict(self._scale(self._as_inputs(x)), batch_size)
+        out = self.engine.predict(self._scale(self._as_inputs(x)), batch_size)
+        if self.reconstructs and not isinstance(out, dict):  # in the data's units, as x
+            return self.unscale(out)
+        return out
 
     # ------------------------------------------------------------------ new data
     def read_data(
@@ -696,7 +700,7 @@ class Model:
             out = decoder.predict(z)
         if isinstance(out, dict):
             return out
-        return self._unscale(out) if self.is_gan or self.reconstructs else out
+        return self.unscale(out) if self.is_gan or self.reconstructs else out
 
     def _part(self, graph: Graph) -> Any:
         """An engine for part of the model (nndsl.ir.subgraph) with the model's weights."""
@@ -707,8 +711,9 @@ class Model:
         engine.set_weights({k: weights[k] for k in engine.get_weights()})
         return engine
 
-    def _unscale(self, out: np.ndarray) -> np.ndarray:
-        """Samples in the data's units: the standardization of the inputs undone."""
+    def unscale(self, out: np.ndarray) -> np.ndarray:
+        """Values in the data's units (samples, reconstructions): the standardization
+        of the inputs undone; as given where the model scales nothing."""
         if self.scaler is None:
             return out
         from nndsl.data import Standardizer

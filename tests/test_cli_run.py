@@ -114,7 +114,8 @@ def check_run_folder(out: Path, source: str, program: nndsl.Program) -> None:
         rows = list(csv.DictReader(f))
     assert 1 <= len(rows) <= 2 and rows[0]["epoch"] == "1"
     metrics = json.loads((out / "metrics.json").read_text())
-    assert "train" in metrics and np.isfinite(metrics["train"]["loss"])
+    loss = "d_loss" if program.train.discriminator else "loss"  # a GAN: two losses
+    assert "train" in metrics and np.isfinite(metrics["train"][loss])
     assert (out / "model.nn").read_text() == source
     # the weights load, without pickle, into the example's model
     tensors, _ = load_weights(out / "weights.npz")

@@ -186,7 +186,7 @@ def _real_points(model: Any) -> np.ndarray | None:
         splits = model.load_data()
     except NNDSLError:
         return None
-    return model._unscale(splits.train.x)
+    return model.unscale(splits.train.x)
 
 
 def _save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:

@@ -166,9 +166,7 @@ class Adversarial:
             return self.d_loss(P, P.slice(v[0], 0, 0, n), P.slice(v[0], 0, n, 2 * n), self.args)
 
         value, (dlogits,) = self.d.differentiate(loss, [logits])
-        g_value, _ = self.d.differentiate(
-            lambda P, v: self.g_loss(P, P.slice(v[0], 0, n, 2 * n), self.args), [logits]
-        )
+        g_value = self.g_loss(P, P.slice(logits, 0, n, 2 * n), self.args)  # its record only
         scores = self._scores(logits, n)  # now: the passes below reuse the logits' buffer
         penalty: Any = 0.0
         host = float(value) if self.losses_on_host else 0.0
