@@ -125,6 +125,16 @@ class Model:
     def is_gan(self) -> bool:
         return self.discriminator is not None
 
+    def refuse_gan(self, what: str) -> None:
+        """A GAN trains two models against each other: `what` (a command made for one
+        model and one loss) says so instead of failing inside."""
+        if self.is_gan:
+            raise NNDSLError(
+                f"{what} works on one model with one loss; '{self.graph.name}' is a GAN "
+                f"trained against '{self.discriminator.name}'",
+                hint="train it with nndsl run, then draw samples: nndsl sample RUN",
+            )
+
     @property
     def reconstructs(self) -> bool:
         """An autoencoder's plan: `target = input`."""
@@ -400,9 +410,13 @@ class Model:
         shape), a CSV or .npz path, or a dict or DataFrame of columns (matched to the
         training features by name, in any order; see nndsl.data.columns). A model of short
         texts (csv(text=...)) also takes a list of texts, encoded with its vocabulary.
-        An autoencoder's reconstructions come back in the units of x (its scaling undone)."""
+        An autoencoder's reconstructions come back in the units of x (its scaling undone);
+        a GAN takes the generator's noise (and classes) and gives samples in the data's
+        units, as `sample` does."""
         if isinstance(x, (str, Path)):
             x, _ = self.read_data(x)
+        if self.is_gan:  # noise (and classes) in, samples in the data's units out
+            return self.unscale(self.engine.predict(x, batch_size))
         out = self.engine.predict(self._scale(self._as_inputs(x)), batch_size)
         if self.reconstructs and not isinstance(out, dict):  # in the data's units, as x
             return self.unscale(out)

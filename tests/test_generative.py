@@ -245,3 +245,29 @@ def test_sample_command_draws_several_classes(tmp_path: Path, capsys) -> None:
     assert "class 12 is not one of the 10" in capsys.readouterr().err
     assert main(["sample", str(run), "--n", "3", "--class", "seven"]) == 1
     assert "write a class number" in capsys.readouterr().err
+
+
+def test_exported_generators_and_autoencoders_work_in_the_datas_units(tmp_path: Path) -> None:
+    """ONNX export: an autoencoder scales its input and gives back pixels; a conditional
+    GAN takes noise and a class (no scaling) and gives pixels; both as predict does."""
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    x, _ = _digits()
+    for name in ("digits_ae", "digits_cgan"):
+        run = tmp_path / name
+        source = GENERATIVE / f"{name}.nn"
+        assert main(["run", str(source), "--out", str(run), "--epochs", "1", "--quiet"]) == 0
+        onnx = tmp_path / f"{name}.onnx"
+        assert main(["export", str(run), "--to", "onnx", "--out", str(onnx)]) == 0
+        session = ort.InferenceSession(str(onnx))
+        names = [i.name for i in session.get_inputs()]
+        model = nndsl.load(run)
+        if name == "digits_ae":
+            feed, want = {names[0]: x[:6].astype(np.float32)}, model.predict(x[:6])
+        else:
+            z = np.random.default_rng(0).standard_normal((6, 32)).astype(np.float32)
+            label = np.full((6, 1), 7, np.float32)
+            feed, want = {names[0]: z, names[1]: label}, model.predict([z, label])
+        got = session.run(None, feed)[0]
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+        assert 0 <= np.median(got) <= 16 or name == "digits_cgan"

@@ -163,6 +163,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
     program = compile_file(args.file)
     model = program.build(model=args.model, dtype="float64")
+    model.refuse_gan("trace")
     source, _ = _weights(model, args.weights)
     _scaler_from_data(model)
     x = _sample(model.graph, args.input)
@@ -192,6 +193,7 @@ def cmd_boundary(args: argparse.Namespace) -> int:
     sets = list(args.sets) + ([f"epochs={args.epochs}"] if args.epochs else [])
     program = compile_file(args.file, overrides=sets)
     model = program.build(model=args.model)
+    model.refuse_gan("boundary")
     check_two_inputs(model.graph)
     source, chosen = _weights(model, args.weights)
     if not chosen and not args.no_train:

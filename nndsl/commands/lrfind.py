@@ -46,6 +46,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
         )
         program = program.trials[0].program
     model = build_model(program, args.backend, args.device, args.model, args.seed)
+    model.refuse_gan("lr-find")
     if note:
         print(note, file=sys.stderr)
     finding = lrfind.lr_find(model, min_lr=args.min_lr, max_lr=args.max_lr, steps=args.steps)

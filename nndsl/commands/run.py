@@ -248,12 +248,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     model = _saved_model(args)
-    if model.is_gan:
-        raise NNDSLError(
-            f"'{model.graph.name}' is a GAN's generator: it makes samples from noise, it "
-            "predicts nothing from data",
-            hint="draw samples: nndsl sample RUN --n 64",
-        )
+    model.refuse_gan("predict")
     x, _ = model.read_data(args.data)
     pred = model.predict(x)
     header, rows = prediction_table(model, pred)

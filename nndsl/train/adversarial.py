@@ -253,6 +253,15 @@ class Adversarial:
         """The generator's samples for the given noise (and classes)."""
         return self.g.predict(x, batch_size)
 
+    def torch_module(self) -> Any:
+        """The generator as a plain torch module (noise, class in; samples out)."""
+        if not hasattr(self.g, "torch_module"):
+            raise NNDSLError(
+                f"torch_module() needs the torch backend; this GAN runs on {self.g.name}",
+                hint='build it with backend="torch"',
+            )
+        return self.g.torch_module()
+
     # ------------------------------------------------------------------ weights and state
     def get_weights(self) -> dict[str, np.ndarray]:
         gname, dname = self.names

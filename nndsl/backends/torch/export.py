@@ -51,7 +51,10 @@ def servable(model: Any) -> Any:
         return module
     mean = torch.tensor(model.scaler["mean"], dtype=getattr(torch, model.engine.dtype))
     std = torch.tensor(model.scaler["std"], dtype=mean.dtype)
-    return standardized_class()(module, mean, std).eval()
+    # the data's scaling: on the inputs, and undone on what is data again (an
+    # autoencoder's reconstructions, a GAN's samples; a GAN's inputs are noise)
+    inputs, outputs = not model.is_gan, model.is_gan or model.reconstructs
+    return standardized_class()(module, mean, std, inputs, outputs).eval()
 
 
 def _onnx(module: Any, examples: tuple, names: list[str], path: str) -> None:
@@ -83,15 +86,29 @@ def standardized_class() -> type:
     import torch
 
     class Standardized(torch.nn.Module):
-        """(x - mean) / std, then the model: inputs as raw as `nndsl predict` takes them."""
+        """(x - mean) / std, then the model: inputs as raw as `nndsl predict` takes them;
+        outputs in the data's units (out * std + mean) where they are data."""
 
-        def __init__(self, model: torch.nn.Module, mean: torch.Tensor, std: torch.Tensor):
+        def __init__(
+            self,
+            model: torch.nn.Module,
+            mean: torch.Tensor,
+            std: torch.Tensor,
+            inputs: bool = True,
+            outputs: bool = False,
+        ):
             super().__init__()
             self.model = model
             self.register_buffer("mean", mean)
             self.register_buffer("std", std)
+            self.inputs, self.outputs = inputs, outputs
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.model((x - self.mean) / self.std)
+        def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+            # a second input: a conditional GAN's class (named arguments: torch.export
+            # takes no *args)
+            if self.inputs:
+                x = (x - self.mean) / self.std
+            out = self.model(x) if label is None else self.model(x, label)
+            return out * self.std + self.mean if self.outputs else out
 
     return Standardized
