@@ -190,10 +190,10 @@ class Engine(ABC):
     # gradient of the inputs from that of the output, the optimizer step, and a loss
     # declared as primitives (nndsl.ir.adversarial) differentiated on this device.
     @abstractmethod
-    def grad_forward(self, xs: list[Any]) -> Any:
-        """Training-mode forward pass of `xs` (device arrays), kept for `grad_backward`:
-        the output of the graph this engine runs (logits where an activation is split
-        off)."""
+    def grad_forward(self, xs: list[Any], keep: bool = True) -> Any:
+        """Training-mode forward pass of `xs` (device arrays), kept for `grad_backward`
+        (unless not `keep`: no backward will follow): the output of the graph this
+        engine runs (logits where an activation is split off)."""
 
     @abstractmethod
     def eval_forward(self, xs: list[Any]) -> Any:

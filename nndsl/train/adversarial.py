@@ -158,7 +158,7 @@ class Adversarial:
         the engine has it, else 0.0)."""
         n = real.shape[0]
         P = self.d.primitives
-        fake = self.g.grad_forward([self.noise(n), *cond])
+        fake = self.g.grad_forward([self.noise(n), *cond], keep=False)
         both = [P.concat([real, fake], 0), *(P.concat([c, c], 0) for c in cond)]
         logits = self.d.grad_forward(both)
 

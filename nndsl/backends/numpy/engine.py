@@ -333,7 +333,7 @@ class NumpyEngine(Engine):
         return loss, {k: v.copy() for k, v in self.grad_views.items()}
 
     # ------------------------------------------------------------------ steps driven from outside
-    def grad_forward(self, xs: list[np.ndarray]) -> np.ndarray:
+    def grad_forward(self, xs: list[np.ndarray], keep: bool = True) -> np.ndarray:
         if not self.simple:
             raise NNDSLError(f"model '{self.graph.name}' must have one output here")
         return self._forward(xs, True)

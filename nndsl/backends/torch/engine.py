@@ -374,7 +374,7 @@ class TorchEngine(Engine):
         return float(loss.detach()), grads
 
     # ------------------------------------------------------------------ steps driven from outside
-    def grad_forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
+    def grad_forward(self, xs: list[torch.Tensor], keep: bool = True) -> torch.Tensor:
         if not self.simple or self.world > 1:
             raise NNDSLError(
                 f"model '{self.graph.name}' must have one output, on one process, here"
@@ -382,6 +382,9 @@ class TorchEngine(Engine):
         if self.input_grads:
             xs = [xs[0].detach().requires_grad_(True), *xs[1:]]
         self.net.train(True)
+        if not keep:  # nothing to differentiate: no graph recorded
+            with torch.no_grad():
+                return self._forward(xs, training=True)
         out = self._forward(xs, training=True)
         self._kept = (xs, out)
         return out.detach()
