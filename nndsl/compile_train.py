@@ -350,6 +350,13 @@ def _check_csv_targets(plan: TrainPlan, seen: dict[str, ast.Setting]) -> None:
     outputs = [h.output for h in plan.heads]
     target = spec.args.get("target")
     value = seen["data"].value
+    if target is None and plan.target != "input":
+        raise _err(
+            'csv() needs the target column: target="COLUMN"',
+            value.span,
+            'e.g. csv("data.csv", target="label"); an autoencoder, which learns to give '
+            "back its inputs, says target = input in the train block instead",
+        )
     span = next(
         (a.value.span for a in getattr(value, "args", ()) if a.name == "target"), value.span
     )
@@ -406,12 +413,6 @@ def check_generative(plan: TrainPlan, graph: Graph, seen: dict[str, ast.Setting]
                     "an autoencoder's output gives back its input: end it in "
                     f"{shape[-1]} units (reshape to {_shape(shape)} if needed)",
                 )
-        if plan.data is not None and plan.data.name == "csv" and "target" in plan.data.args:
-            raise _err(
-                "target = input takes the targets from the input: csv() names no target",
-                seen["data"].value.span,
-                'drop target="..." from csv()',
-            )
     if plan.latent is not None:
         plan.latent = _layer_ref(graph, plan.latent, seen["latent"].value.span, "latent")
 
@@ -438,13 +439,17 @@ def gan_plan(
     a logit or sigmoid, or a linear score for wasserstein."""
     span = seen["discriminator"].value.span
     name = values["discriminator"]
-    for key in ("loss", *HEADS[1:], "target", "latent"):
+    refused = {
+        "loss": "its losses are the game's: gan_loss = non_saturating | minimax | wasserstein",
+        "loss_weights": "its losses are the game's: gan_loss = ...",
+        "terms": "its losses are the game's: gan_loss = ...",
+        "metrics": "it reports d_loss, g_loss and the discriminator's accuracies itself",
+        "target": "it learns the data's samples, with no targets",
+        "latent": "its generator's first input is the noise it samples from",
+    }
+    for key, why in refused.items():
         if key in seen:
-            raise _err(
-                f"a GAN does not take '{key}': its losses are the game's",
-                seen[key].key_span,
-                "choose them with gan_loss = non_saturating | minimax | wasserstein",
-            )
+            raise _err(f"a GAN does not take '{key}'", seen[key].key_span, why)
     if name not in graphs:
         hint = did_you_mean(name, graphs) or "models in this file: " + ", ".join(graphs)
         raise _err(f"discriminator: no model named '{name}'", span, hint)
@@ -470,6 +475,14 @@ def gan_plan(
             span,
             f"give '{name}' input({', '.join(map(str, made))})",
         )
+    for g in (gen, disc) if len(gen.inputs) == 2 else ():
+        if g.inputs[1].shape != (1,):
+            raise _err(
+                f"the class input '{g.inputs[1].name}' of '{g.name}' is "
+                f"{_shape(g.inputs[1].shape)}; a class is one number per sample",
+                span,
+                f"declare it {g.inputs[1].name} = input(1) (and embed it)",
+            )
     if len(gen.inputs) == 2 and gen.inputs[1].shape != disc.inputs[1].shape:
         raise _err(
             f"the class inputs differ: '{gen.inputs[1].name}' {_shape(gen.inputs[1].shape)} "

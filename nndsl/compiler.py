@@ -806,6 +806,13 @@ def _compile_train(block: ast.Train, graphs: dict[str, Graph], base_dir: str) ->
     # the settings a head or a term is made of are bound here, per output (train_heads)
     args = tuple(ast.Arg(s.key, s.value, s.span) for s in settings if s.key not in HEADS)
     own = tuple(p for p in TRAIN_SETTINGS.params if p.name not in HEADS)
+    gan_only = [k for k in ("gan_loss", "d_optimizer", "d_steps") if k in seen]
+    if gan_only and "discriminator" not in seen:
+        raise _err(
+            f"'{gan_only[0]}' is a GAN's setting, and this train block names no discriminator",
+            seen[gan_only[0]].key_span,
+            "a GAN: discriminator = MODEL (the model that tells real samples from this one's)",
+        )
     if "discriminator" in seen:  # a GAN: its losses are the game's, not a head's
         values = bind(own, args, "train", block.span)
         plan = gan_plan(graphs, model, values, seen, base_dir)

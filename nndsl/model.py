@@ -265,7 +265,8 @@ class Model:
 
         plan = self._require_plan("load data")
         try:
-            splits = load_splits(plan, validation_split, check=self._check_targets)
+            needs = not (self.reconstructs or (self.is_gan and not self.engine.conditional))
+            splits = load_splits(plan, validation_split, check=self._check_targets, targets=needs)
         except NNDSLError as e:  # a missing or bad data file: at the `data =` line
             raise self._at_data_line(e) from None
         self.scaler = splits.scaler
@@ -673,6 +674,13 @@ class Model:
         found = [n.name for n in self.graph.nodes if n.op == "sample_normal"]
         if len(found) == 1:
             return found[0]
+        if not found and not self.reconstructs:
+            raise NNDSLError(
+                f"'{self.graph.name}' is neither an autoencoder nor a GAN: it has no latent "
+                "codes to encode or sample from",
+                hint="an autoencoder trains with target = input; a variational one samples "
+                "z = sample_normal(mean, log_var); a GAN names its discriminator = MODEL",
+            )
         raise NNDSLError(
             f"which layer of '{self.graph.name}' holds the latent codes is not known"
             + (f" ({len(found)} sample_normal layers)" if found else ""),

@@ -96,7 +96,7 @@ def test_encode_command_matches_columns_by_name(tmp_path: Path, autoencoder) -> 
     out = tmp_path / "codes.csv"
     assert main(["encode", str(run), "--data", str(data), "--out", str(out)]) == 0
     table = np.loadtxt(out, delimiter=",", skiprows=1)
-    assert out.read_text().splitlines()[0] == "z0,z1"
+    assert out.read_text().splitlines()[0] == "z1,z2"
     np.testing.assert_allclose(table, nndsl.load(run).encode(x), rtol=1e-5, atol=1e-5)
 
 
@@ -271,3 +271,99 @@ def test_exported_generators_and_autoencoders_work_in_the_datas_units(tmp_path: 
         got = session.run(None, feed)[0]
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
         assert 0 <= np.median(got) <= 16 or name == "digits_cgan"
+
+
+# ---------------------------------------------------------------- a user's own files
+
+
+def _digit_files(folder: Path) -> None:
+    x, y = _digits()
+    names = [f"pixel_{i // 8}_{i % 8}" for i in range(64)]
+    rows = [",".join(f"{v:g}" for v in r) for r in x]
+    (folder / "nolabel.csv").write_text(",".join(names) + "\n" + "\n".join(rows) + "\n")
+    labelled = [f"{r},{t}" for r, t in zip(rows, y)]
+    (folder / "digits.csv").write_text(",".join([*names, "digit"]) + "\n" + "\n".join(labelled))
+    np.savez(folder / "x_only.npz", x=x)
+
+
+@pytest.mark.parametrize(
+    "data", ['csv("nolabel.csv")', 'csv("digits.csv", target="digit")', 'npz("x_only.npz")']
+)
+def test_an_autoencoder_trains_on_files_without_targets(tmp_path: Path, data: str, capsys):
+    """No target column needed (a class column, named, is left out of the inputs);
+    evaluate and encode take new files with or without the class column."""
+    _digit_files(tmp_path)
+    source = (GENERATIVE / "digits_ae.nn").read_text()
+    (tmp_path / "ae.nn").write_text(source.replace('dataset("digits", standardize=true)', data))
+    run = tmp_path / "run"
+    assert (
+        main(["run", str(tmp_path / "ae.nn"), "--epochs", "2", "--out", str(run), "--quiet"]) == 0
+    )
+    capsys.readouterr()
+    for new in ("nolabel.csv", "digits.csv") if "csv" in data else ("x_only.npz",):
+        assert main(["evaluate", str(run), "--data", str(tmp_path / new)]) == 0
+        assert "loss" in capsys.readouterr().out
+    model = nndsl.load(run)
+    x, _ = _digits()
+    want = float(np.mean((model.predict(x) - x) ** 2))  # no scaling in these files
+    assert model.evaluate(x)["loss"] == pytest.approx(want, rel=1e-5)
+    if "csv" in data and has_matplotlib():
+        plot = tmp_path / "latent.png"
+        args = ["encode", str(run), "--data", str(tmp_path / "nolabel.csv"), "--plot", str(plot)]
+        assert main([*args, "--out", str(tmp_path / "c.csv")]) == 0
+        assert plot.stat().st_size > 1000
+
+
+def has_matplotlib() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def test_commands_say_what_a_model_is_not(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "xor"
+    assert (
+        main(
+            [
+                "run",
+                str(ROOT / "examples" / "xor.nn"),
+                "--epochs",
+                "1",
+                "--out",
+                str(run),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["sample", str(run), "--out", str(tmp_path / "s.npz")]) == 1
+    assert "neither an autoencoder nor a GAN" in capsys.readouterr().err
+    assert main(["sample", str(ROOT / "examples" / "xor.nn")]) == 1
+    assert "not a trained model" in capsys.readouterr().err
+    assert main(["encode", str(run), "--data", str(tmp_path / "none.csv")]) == 1
+    assert "no such data file" in capsys.readouterr().err
+    assert main(["sample", str(run), "--out", str(tmp_path / "s.jpg")]) == 1
+    assert "write a .png or .npz file" in capsys.readouterr().err
+
+
+def test_gan_settings_need_a_discriminator_and_a_one_number_class() -> None:
+    source = (GENERATIVE / "digits_ae.nn").read_text().replace("seed       = 0", "d_steps = 2")
+    with pytest.raises(NNDSLError, match="'d_steps' is a GAN's setting"):
+        nndsl.compile_string(source, path="ae.nn")
+    wide = (
+        (GENERATIVE / "digits_cgan.nn").read_text().replace("digit = input(1)", "digit = input(2)")
+    )
+    with pytest.raises(NNDSLError, match="a class is one number per sample") as e:
+        nndsl.compile_string(wide, path="cgan.nn")
+    assert e.value.line is not None
+
+
+def test_conditional_sampling_checks_the_classes() -> None:
+    gan = nndsl.compile_file(GENERATIVE / "digits_cgan.nn").build(seed=0)
+    assert gan.sample(2, classes=[1, 2]).shape == (2, 64)
+    for bad in ([1, 2, 3], "3", [[1], [2]]):
+        with pytest.raises(NNDSLError, match="one class number"):
+            gan.sample(2, classes=bad)
+    with pytest.raises(NNDSLError, match="class 10 is not one of the 10"):
+        gan.sample(2, classes=10)

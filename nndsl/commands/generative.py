@@ -90,6 +90,11 @@ def load_run_model(run: str, backend: str, device: str | None) -> Any:
         return load(ref.weights, **build)
     if not path.exists():
         raise NNDSLError(f"no such run folder or weights file: {show_path(run)}")
+    if path.suffix == ".nn":
+        raise NNDSLError(
+            f"{show_path(run)} is a model's source, not a trained model",
+            hint=f"train it first (nndsl run {show_path(run)} --out RUN), then give RUN",
+        )
     return load(path, **build)
 
 
@@ -99,6 +104,8 @@ def load_run_model(run: str, backend: str, device: str | None) -> Any:
 def cmd_sample(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise NNDSLError(f"--n must be at least 1, got {args.n}")
+    if args.out is not None:
+        _suffix(args.out, (".png", ".npz"), "--out")
     classes = _classes(args.label)
     model = load_run_model(args.run, args.backend, args.device)
     if classes is None:
@@ -107,16 +114,19 @@ def cmd_sample(args: argparse.Namespace) -> int:
         samples = np.concatenate([model.sample(args.n, seed=args.seed, classes=k) for k in classes])
     image = _image_shape(samples.shape[1:], args.image_shape)
     out = args.out or ("samples.png" if image or samples.shape[1:] == (2,) else "samples.npz")
-    suffix = Path(out).suffix
+    suffix = _suffix(out, (".png", ".npz"), "--out")
+    if suffix == ".png" and image is not None and len(samples) > GRID_MOST:
+        raise NNDSLError(
+            f"a picture shows at most {GRID_MOST} images; {len(samples)} asked for",
+            hint="a smaller --n, or all of them as numbers: --out samples.npz",
+        )
     if suffix == ".npz":
         arrays = {"samples": samples}
         if classes is not None:
             arrays["classes"] = np.repeat(classes, args.n)
         _save_npz(out, arrays)
-        print(f"wrote {len(samples)} samples {samples.shape[1:]} to {out}", file=sys.stderr)
+        print(f"wrote {_count(len(samples), 'sample')} to {out}", file=sys.stderr)
         return 0
-    if suffix != ".png":
-        raise NNDSLError(f"--out {out}: write a .png picture or an .npz file")
     from nndsl.train import pictures
 
     real = _real_points(model)
@@ -141,8 +151,24 @@ def cmd_sample(args: argparse.Namespace) -> int:
         )
     if note:
         raise NNDSLError(note, hint="or write the numbers: --out samples.npz")
-    print(f"wrote {len(samples)} samples to {out}", file=sys.stderr)
+    print(f"wrote {_count(len(samples), 'sample')} to {out}", file=sys.stderr)
     return 0
+
+
+GRID_MOST = 1024  # images in one picture grid (nndsl.train.pictures.image_grid's limit)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
+
+
+def _suffix(path: str, allowed: tuple[str, ...], option: str) -> str:
+    """The file type `path` names, of `allowed` (in any case: .PNG is a .png)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in allowed:
+        listed = " or ".join(allowed)
+        raise NNDSLError(f"{option} {path}: write a {listed} file")
+    return suffix
 
 
 def _classes(text: str | None) -> list[int] | None:
@@ -197,17 +223,20 @@ def _save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
+    out_type = _suffix(args.out, (".csv", ".npz"), "--out") if args.out else None
+    if args.plot:
+        _suffix(args.plot, (".png",), "--plot")
+    if not Path(args.data).is_file():
+        raise NNDSLError(f"no such data file: {show_path(args.data)}")
     model = load_run_model(args.run, args.backend, args.device)
     x, _ = model.read_data(args.data)
     codes = model.encode(x)
     flat = codes.reshape(len(codes), -1)
     labels = _labels(model, args.data) if args.plot else None
-    if args.out and Path(args.out).suffix == ".npz":
+    if out_type == ".npz":
         _save_npz(args.out, {"codes": codes})
     else:
-        if args.out and Path(args.out).suffix != ".csv":
-            raise NNDSLError(f"--out {args.out}: write a .csv or an .npz file")
-        header = ",".join(f"z{i}" for i in range(flat.shape[1]))
+        header = ",".join(f"z{i + 1}" for i in range(flat.shape[1]))  # as the plot's axes
         lines = [header] + [",".join(f"{v:.6g}" for v in row) for row in flat]
         text = "\n".join(lines) + "\n"
         if args.out is None:
@@ -220,6 +249,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
         from nndsl.train import pictures
 
         title = f"latent codes of {show_path(args.data)}"
+        if labels is None:
+            title += " (the data has no class column to colour by)"
         note = pictures.latent_scatter(flat, labels, Path(args.plot), title=title)
         if note:
             raise NNDSLError(note)

@@ -232,8 +232,7 @@ def _saved_model(args: argparse.Namespace) -> Any:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = _saved_model(args)
     if args.data:
-        x, y = model.read_data(args.data, need_targets=True)
-        result, label = model.evaluate(x, y), Path(args.data).name
+        result, label = model.evaluate(args.data), Path(args.data).name
     else:
         splits = model.load_data()
         label, part = next(

@@ -312,8 +312,11 @@ for _name, _doc, _params in [
             Param(
                 "target",
                 "any",
+                None,
                 doc="target column name, a list of names (one per output, in declared "
-                'order), or a group output="column"',
+                'order), or a group output="column"; with `target = input` (an '
+                "autoencoder) or for a GAN, the class column, left out of the inputs "
+                "(optional)",
             ),
             Param("features", "any", None, doc="feature column names (default: all others)"),
             Param(

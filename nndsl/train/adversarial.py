@@ -90,8 +90,25 @@ class Adversarial:
                 )
             labels = np.asarray(y).reshape(len(y), *self.d.full_graph.inputs[1].shape)
             self._check_classes(labels, "the data's classes")
+            self._check_samples(x)
             return self.d.prepare([x, labels], None)
+        self._check_samples(x)
         return self.d.prepare(x, None)
+
+    def _check_samples(self, x: Any) -> None:
+        """Real samples of the shape the generator makes and the discriminator takes."""
+        if isinstance(x, (list, tuple, dict)):
+            return  # several arrays: the engine checks each
+        x = np.asarray(x)
+        shape = tuple(self.d.full_graph.inputs[0].shape)
+        if x.shape[1:] != shape:
+            raise NNDSLError(
+                f"the data's samples have shape {x.shape[1:]}, but the generator "
+                f"'{self.names[0]}' makes and the discriminator '{self.names[1]}' takes "
+                f"{shape}",
+                hint="a GAN learns to make samples like the data's: give both models the "
+                f"data's shape, input({', '.join(map(str, x.shape[1:]))})",
+            )
 
     def _check_classes(self, labels: np.ndarray, what: str) -> None:
         """Class labels are whole numbers each embedding that reads them can look up."""
@@ -243,8 +260,16 @@ class Adversarial:
                 raise NNDSLError("this GAN is not conditional: it takes no class")
             return self.g.predict(z)
         if classes is None:
-            raise NNDSLError("this GAN is conditional: say which class to draw (--class K)")
-        labels = np.broadcast_to(np.asarray(classes), (n,))
+            raise NNDSLError(
+                "this GAN is conditional: say which class to draw",
+                hint="sample(n, classes=7) in Python, --class 7 on the command line",
+            )
+        labels = np.asarray(classes)
+        if labels.dtype.kind not in "iuf" or labels.ndim > 1 or labels.size not in (1, n):
+            raise NNDSLError(
+                f"classes: one class number for all {n} samples, or one per sample; got {classes!r}"
+            )
+        labels = np.broadcast_to(labels.reshape(-1), (n,))
         self._check_classes(labels, "the class asked for")
         shape = self.g.full_graph.inputs[1].shape
         return self.g.predict([z, labels.reshape(n, *shape)])

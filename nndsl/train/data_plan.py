@@ -12,6 +12,7 @@ from nndsl.data.text import Vocabulary, text_splits
 from nndsl.data.text_column import tokenize_splits
 from nndsl.errors import NNDSLError
 from nndsl.ir.plan import TrainPlan
+from nndsl.ir.signature import Spec
 
 
 @dataclass
@@ -32,9 +33,11 @@ def load_splits(
     plan: TrainPlan,
     validation: float | None = None,
     check: Callable[[Any], None] | None = None,
+    targets: bool = True,
 ) -> Splits:
     """`check(dataset)` runs on the whole dataset before it is split (and shuffled), so
-    its errors can name a data file's own rows."""
+    its errors can name a data file's own rows. Without `targets` (an autoencoder's are
+    its inputs, an unconditional GAN has none), a file need not hold them."""
     from nndsl.data import Standardizer, load_data, split
 
     if plan.data is None:
@@ -44,7 +47,11 @@ def load_splits(
         )
     if plan.data.name == "text":
         return _text_splits(plan, validation)
-    dataset = load_data(plan.data, plan.base_dir, [h.output for h in plan.heads] or None)
+    spec = plan.data
+    if not targets and spec.name in ("csv", "npz"):  # labels read where named, else none
+        optional = spec.name == "npz" or spec.args.get("target") is None
+        spec = Spec(spec.name, {**spec.args, "inputs_only": optional})
+    dataset = load_data(spec, plan.base_dir, [h.output for h in plan.heads] or None)
     if check is not None:
         check(dataset)
     val_fraction = plan.validation if validation is None else validation

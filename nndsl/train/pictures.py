@@ -199,7 +199,8 @@ def latent_scatter(
     """Write latent codes (n, d >= 2) as a scatter coloured by class; a note instead
     when matplotlib is missing. With more than 2 dimensions the first two are drawn, and
     the title says so. labels: (n,) (or one-hot (n, k), read by argmax); up to 20
-    classes of whole numbers get a legend, others (many classes, values) a colourbar.
+    classes of whole numbers get a legend, others (many classes, values) a colourbar;
+    None: one colour (data without classes).
     Equal scales in x and y; the PNG is size x size inches at `dpi`."""
     z = _floats(codes, "latent_scatter: codes")
     if z.ndim != 2 or z.shape[1] < 2:
@@ -210,7 +211,7 @@ def latent_scatter(
     if len(z) == 0:
         raise NNDSLError("latent_scatter: no codes to draw")
     _finite(z, "latent_scatter: codes")
-    y = _floats(labels, "latent_scatter: labels")
+    y = np.zeros(len(z)) if labels is None else _floats(labels, "latent_scatter: labels")
     if y.ndim == 2 and y.shape[1] > 1:
         y = y.argmax(axis=1).astype(np.float64)
     elif y.ndim == 2:
@@ -231,7 +232,9 @@ def latent_scatter(
     fig = Figure(figsize=(size, size), dpi=dpi)
     ax = fig.add_subplot()
     classes = np.unique(y)
-    if len(classes) <= LEGEND_CLASSES and np.all(classes == np.round(classes)):
+    if labels is None:
+        ax.scatter(z[:, 0], z[:, 1], s=6, alpha=0.7, lw=0)
+    elif len(classes) <= LEGEND_CLASSES and np.all(classes == np.round(classes)):
         cmap = _colormap("tab10" if len(classes) <= 10 else "tab20")
         for i, k in enumerate(classes):
             at = y == k
