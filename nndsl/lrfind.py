@@ -18,7 +18,7 @@ def lr_find(model: Any, x: Any = None, y: Any = None, **options: Any) -> LRFindi
     plan = model._require_plan("find a learning rate")
     if x is None:
         train = model.load_data().train
-        x, y = train.x, train.y
+        x, y = train.x, model.targets_of(train)
     else:
         x = model._scale(x)
     batch_size = options.pop("batch_size", None) or plan.batch_size

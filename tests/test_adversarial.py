@@ -390,3 +390,11 @@ def test_predict_command_refuses_a_gan(tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert main(["predict", str(run), "--data", str(data)]) == 1
     assert "nndsl sample" in capsys.readouterr().err
+
+
+def test_summary_shows_both_models_of_a_gan(tmp_path: Path, capsys) -> None:
+    source = _write(tmp_path)
+    assert main(["summary", str(source)]) == 0
+    out = capsys.readouterr().out
+    assert 'Model: "generator"' in out and 'Model: "critic"' in out
+    assert "trained as a GAN against 'critic'" in out

@@ -367,3 +367,10 @@ def test_conditional_sampling_checks_the_classes() -> None:
             gan.sample(2, classes=bad)
     with pytest.raises(NNDSLError, match="class 10 is not one of the 10"):
         gan.sample(2, classes=10)
+
+
+def test_lr_find_on_an_autoencoder_uses_its_inputs_as_targets(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "lr.png"
+    args = ["lr-find", str(GENERATIVE / "digits_vae.nn"), "--steps", "12", "--out", str(out)]
+    assert main(args) == 0
+    assert "suggest" in capsys.readouterr().out.lower()

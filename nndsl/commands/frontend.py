@@ -97,6 +97,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
         print(sweep_summary(program, args.model))
         return 0
     print(program.summary(args.model))
+    plan = program.plan_for(program.model_graph(args.model).name)
+    if plan is not None and plan.discriminator is not None:  # a GAN: its other model
+        print(f"\ntrained as a GAN against '{plan.discriminator}':")
+        print(program.summary(plan.discriminator))
     return 0
 
 
