@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import nndsl
 from nndsl.data import Dataset, load_data, resolve_path
 from nndsl.errors import NNDSLError
 from nndsl.ir.signature import Spec
@@ -26,8 +27,14 @@ def test_every_declared_default_is_filled_in(tmp_path: Path, write) -> None:
 
 
 def test_missing_required_argument_and_unknown_source() -> None:
-    with pytest.raises(NNDSLError, match="csv\\(\\) needs argument 'target'"):
-        load_data(Spec("csv", {"path": "d.csv"}), ".")
+    with pytest.raises(NNDSLError, match="csv\\(\\) needs argument 'path'"):
+        load_data(Spec("csv", {"target": "y"}), ".")
+    # the target is optional for the data source (an autoencoder's are its inputs);
+    # a model that needs targets is told at the train block's data line
+    source = 'model m { input(2) dense(1) }\ntrain m { data = csv("d.csv") loss = mse }'
+    with pytest.raises(NNDSLError, match="csv\\(\\) needs the target column") as e:
+        nndsl.compile_string(source)
+    assert (e.value.line, e.value.column) == (2, 18)
     with pytest.raises(NNDSLError, match="unknown data source 'parquet'"):
         load_data(Spec("parquet", {}), ".")
 
