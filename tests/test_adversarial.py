@@ -398,3 +398,17 @@ def test_summary_shows_both_models_of_a_gan(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert 'Model: "generator"' in out and 'Model: "critic"' in out
     assert "trained as a GAN against 'critic'" in out
+
+
+def test_a_gan_sweep_says_what_ranks_its_trials(tmp_path: Path, capsys) -> None:
+    source = tmp_path / "sweep.nn"
+    source.write_text(gan_source(epochs=1, n=64).replace("d_steps = 1", "d_steps = [1, 2]"))
+    assert main(["run", str(source), "--out", str(tmp_path / "s"), "--quiet"]) == 1
+    assert "no one loss to rank" in capsys.readouterr().err
+    ranked = gan_source(epochs=1, n=64).replace(
+        "d_steps = 1", "d_steps = [1, 2]\n    early_stop = (monitor=d_loss, mode=max, patience=9)"
+    )
+    source.write_text(ranked)
+    assert main(["run", str(source), "--out", str(tmp_path / "s"), "--quiet"]) == 0
+    rows = (tmp_path / "s" / "sweep.csv").read_text().splitlines()
+    assert len(rows) == 3 and "nan" not in rows[1]

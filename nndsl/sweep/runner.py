@@ -53,6 +53,14 @@ class Objective:
 
     @classmethod
     def of(cls, plan: Any) -> Objective:
+        if plan.early_stop is None and plan.discriminator is not None:
+            raise NNDSLError(
+                "a GAN has no one loss to rank a sweep's trials by (d_loss and g_loss "
+                "trade off against each other)",
+                hint="name the column that ranks them: early_stop = (monitor=d_loss, "
+                "mode=max, patience=1000) keeps every epoch and ranks by how confused "
+                "the discriminator is",
+            )
         if plan.early_stop is not None:
             key, mode = plan.early_stop["monitor"], plan.early_stop["mode"]
         else:
