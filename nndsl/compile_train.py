@@ -510,11 +510,6 @@ def gan_plan(
             if loss.name == "wasserstein"
             else "end it in dense(1, activation=sigmoid)",
         )
-    if values["validation"] + values["test"] >= 1:
-        raise _err(
-            "validation and test fractions leave no data to train on",
-            seen.get("test", seen.get("validation")).value.span,
-        )
     # `loss` is the discriminator's on its logits: binary cross-entropy splits its sigmoid
     plan = TrainPlan(model=model, loss=Spec("binary_crossentropy"), base_dir=base_dir, **values)
     check_monitors(plan, seen)

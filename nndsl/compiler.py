@@ -816,18 +816,18 @@ def _compile_train(block: ast.Train, graphs: dict[str, Graph], base_dir: str) ->
     if "discriminator" in seen:  # a GAN: its losses are the game's, not a head's
         values = bind(own, args, "train", block.span)
         plan = gan_plan(graphs, model, values, seen, base_dir)
-        _check_memory(plan, graph, seen, block)
-        return plan
-    if "loss" not in seen:
-        raise _err("the train block needs a loss", block.span, _loss_hint(graph))
-    values = bind(own, args, "train", block.span)
-    heads, terms, written = compile_heads(graph, seen)
-    for head in heads:
-        _check_loss_fits(head.loss, graph[head.output], _loss_span(seen["loss"], head.output))
-    values.update(written)
-    plan = TrainPlan(model=model, base_dir=base_dir, heads=heads, terms=terms, **values)
-    check_plan(plan, seen)
-    check_generative(plan, graph, seen)
+    else:
+        if "loss" not in seen:
+            raise _err("the train block needs a loss", block.span, _loss_hint(graph))
+        values = bind(own, args, "train", block.span)
+        heads, terms, written = compile_heads(graph, seen)
+        for head in heads:
+            span = _loss_span(seen["loss"], head.output)
+            _check_loss_fits(head.loss, graph[head.output], span)
+        values.update(written)
+        plan = TrainPlan(model=model, base_dir=base_dir, heads=heads, terms=terms, **values)
+        check_plan(plan, seen)
+        check_generative(plan, graph, seen)
     _check_memory(plan, graph, seen, block)
     if plan.validation + plan.test >= 1:
         raise _err(

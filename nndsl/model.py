@@ -28,7 +28,7 @@ from nndsl.ir.graph import Graph
 from nndsl.ir.plan import TrainPlan
 from nndsl.ir.subgraph import from_node, upto
 from nndsl.summary import summary_table
-from nndsl.train.adversarial import Adversarial
+from nndsl.train.adversarial import Adversarial, seeded_normal
 from nndsl.train.callbacks import Callback, EarlyStopping, LearningRateSchedule
 from nndsl.train.generate import generate_ids, model_layout
 from nndsl.train.history import History
@@ -140,6 +140,12 @@ class Model:
         """An autoencoder's plan: `target = input`."""
         return self.plan is not None and self.plan.target == "input"
 
+    @property
+    def needs_targets(self) -> bool:
+        """Whether data must bring targets: not an autoencoder's (its inputs are), not an
+        unconditional GAN's (it learns samples alone); a conditional GAN's classes are."""
+        return not (self.reconstructs or (self.is_gan and not self.engine.conditional))
+
     def targets_of(self, part: Any) -> Any:
         """What a split trains towards: its inputs for an autoencoder, else its targets."""
         return part.x if self.reconstructs else part.y
@@ -169,7 +175,7 @@ class Model:
             if validation_data is None and val is not None:
                 validation_data = (val.x, self.targets_of(val))
         else:
-            if y is None and not (self.reconstructs or self.is_gan):
+            if y is None and self.needs_targets:
                 raise NNDSLError("fit(x, y) needs targets y")
             names = mapping_columns(x)
             if names is not None and self._is_column_table(names):
@@ -265,8 +271,9 @@ class Model:
 
         plan = self._require_plan("load data")
         try:
-            needs = not (self.reconstructs or (self.is_gan and not self.engine.conditional))
-            splits = load_splits(plan, validation_split, check=self._check_targets, targets=needs)
+            splits = load_splits(
+                plan, validation_split, check=self._check_targets, targets=self.needs_targets
+            )
         except NNDSLError as e:  # a missing or bad data file: at the `data =` line
             raise self._at_data_line(e) from None
         self.scaler = splits.scaler
@@ -387,8 +394,8 @@ class Model:
         if isinstance(x, (str, Path)):
             if y is not None:
                 raise NNDSLError("evaluate(path) reads the targets from the file; give no y")
-            x, y = self.read_data(x, need_targets=not (self.reconstructs or self.is_gan))
-        if y is None and (self.reconstructs or self.is_gan):
+            x, y = self.read_data(x, need_targets=self.needs_targets)
+        if y is None and not self.needs_targets:
             x = self._scale(self._as_inputs(x))
             return self.evaluate_scaled(x, x if self.reconstructs else None, batch_size)
         if y is None:
@@ -717,9 +724,7 @@ class Model:
                     "log_var) with a kl_normal term",
                 )
             decoder = self._part(from_node(self.graph, latent))
-            rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x5A3])
-            z = rng.standard_normal((n, *self.graph[latent].shape))
-            out = decoder.predict(z)
+            out = decoder.predict(seeded_normal(seed, (n, *self.graph[latent].shape)))
         if isinstance(out, dict):
             return out
         return self.unscale(out) if self.is_gan or self.reconstructs else out

@@ -176,14 +176,13 @@ class Adversarial:
         n = real.shape[0]
         P = self.d.primitives
         fake = self.g.grad_forward([self.noise(n), *cond], keep=False)
-        both = [P.concat([real, fake], 0), *(P.concat([c, c], 0) for c in cond)]
-        logits = self.d.grad_forward(both)
+        logits = self.d.grad_forward(_joined(P, real, fake, cond))
 
         def loss(P: Any, v: list[Any]) -> Any:
-            return self.d_loss(P, P.slice(v[0], 0, 0, n), P.slice(v[0], 0, n, 2 * n), self.args)
+            return self.d_loss(P, *_halves(P, v[0], n), self.args)
 
         value, (dlogits,) = self.d.differentiate(loss, [logits])
-        g_value = self.g_loss(P, P.slice(logits, 0, n, 2 * n), self.args)  # its record only
+        g_value = self.g_loss(P, _halves(P, logits, n)[1], self.args)  # its record only
         scores = self._scores(logits, n)  # now: the passes below reuse the logits' buffer
         penalty: Any = 0.0
         host = float(value) if self.losses_on_host else 0.0
@@ -202,7 +201,7 @@ class Adversarial:
         """The discriminator's accuracy on real and generated samples (a logit > 0 says
         real); for a critic, its estimate of the Wasserstein distance and the penalty."""
         P = self.d.primitives
-        real, fake = P.slice(logits, 0, 0, n), P.slice(logits, 0, n, 2 * n)
+        real, fake = _halves(P, logits, n)
         if not self.accuracy:
             return [_mean(P, real) - _mean(P, fake)]
         return [_mean(P, P.where(real > 0, 1.0, 0.0)), _mean(P, P.where(fake < 0, 1.0, 0.0))]
@@ -242,9 +241,8 @@ class Adversarial:
             real, cond = xs[0], xs[1:]
             n = real.shape[0]
             fake = self.g.eval_forward([self.noise(n, rng), *cond])
-            both = [P.concat([real, fake], 0), *(P.concat([c, c], 0) for c in cond)]
-            logits = self.d.eval_forward(both)
-            fr, ff = P.slice(logits, 0, 0, n), P.slice(logits, 0, n, 2 * n)
+            logits = self.d.eval_forward(_joined(P, real, fake, cond))
+            fr, ff = _halves(P, logits, n)
             losses = [self.d_loss(P, fr, ff, self.args), self.g_loss(P, ff, self.args)]
             records.append(losses + self._scores(logits, n))
             sizes.append(n)
@@ -253,8 +251,7 @@ class Adversarial:
     def sample(self, n: int, seed: int = 0, classes: Any = None) -> np.ndarray:
         """n samples of the generator from noise of `seed` (and, conditional, of
         `classes`: one class for all, or one per sample), as a host array."""
-        rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x5A3])
-        z = rng.standard_normal((n, *self.noise_shape))
+        z = seeded_normal(seed, (n, *self.noise_shape))
         if not self.conditional:
             if classes is not None:
                 raise NNDSLError("this GAN is not conditional: it takes no class")
@@ -331,6 +328,23 @@ class Adversarial:
         self.d.load_state_dict({k[2:]: v for k, v in state.items() if k.startswith("d.")})
         if "noise_rng" in state:
             self.rng.bit_generator.state = state["noise_rng"]
+
+
+def seeded_normal(seed: int, shape: tuple[int, ...]) -> np.ndarray:
+    """N(0, 1) draws for sampling with `seed`: a GAN's noise, a VAE's latent codes (one
+    stream of its own, apart from training's)."""
+    return np.random.default_rng([seed & 0xFFFFFFFF, 0x5A3]).standard_normal(shape)
+
+
+def _joined(P: Any, real: Any, fake: Any, cond: list[Any]) -> list[Any]:
+    """The discriminator's inputs for one pass over both: real samples, then generated
+    ones, each with its class (the same classes twice)."""
+    return [P.concat([real, fake], 0), *(P.concat([c, c], 0) for c in cond)]
+
+
+def _halves(P: Any, logits: Any, n: int) -> tuple[Any, Any]:
+    """(the real samples' logits, the generated ones') of a pass over `_joined` inputs."""
+    return P.slice(logits, 0, 0, n), P.slice(logits, 0, n, 2 * n)
 
 
 def _mean(P: Any, x: Any) -> Any:
