@@ -126,8 +126,8 @@ def _fused(node: Node) -> nn.Module | None:
 
 
 def _recurrent(node: Node) -> nn.Module:
-    ract = node.attrs.get("recurrent_activation")
-    return rnn.Recurrent(node, activation(node.attrs["activation"]), ract and activation(ract))
+    # torch's fused kernel where it computes the layer; else the op's declaration
+    return rnn.FusedRecurrent(node) if rnn.fused(node) else Composed(node)
 
 
 # op name -> the node's module; "input" nodes become the GraphModule's arguments
