@@ -535,7 +535,16 @@ TRAIN_SETTINGS = Entry(
             optional=True,
             doc="torch backend: bf16 autocast of the forward pass (float32 weights)",
         ),
-        Param("compile", "bool", False, doc="torch backend: compile the model (torch.compile)"),
+        Param(
+            "compile",
+            "enum",
+            False,
+            choices=("false", "true", "reduce_overhead", "max_autotune"),
+            doc="torch backend: compile the model with torch.compile; `true` in its default "
+            "mode, `reduce_overhead` replays each step as a CUDA graph on a GPU (for small "
+            "models, whose steps are mostly launch overhead), `max_autotune` also searches "
+            "kernels (slow to start)",
+        ),
         Param(
             "checkpoint_every", "int", 0, low=0, doc="write a checkpoint every N epochs (0: off)"
         ),

@@ -56,7 +56,7 @@ class TrainPlan:
     clip_norm: float | None = None
     dtype: str = "float32"
     mixed_precision: str | None = None  # "bf16" (torch backend)
-    compile: bool = False
+    compile: bool | str = False  # or a torch.compile mode: reduce_overhead, max_autotune
     checkpoint_every: int = 0
     target: str | None = None  # "input": an autoencoder's targets are its inputs
     latent: str | None = None  # the latent codes' layer (encode, sample)

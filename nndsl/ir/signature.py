@@ -227,6 +227,8 @@ def convert(param: Param, value: ast.Value, owner: str) -> Any:
             return value.name if isinstance(value, ast.Name) else value.value
         raise _err(f"{label} must be a name, got {_what(value)}", value.span)
     if kind == "enum":
+        if isinstance(value, ast.Bool) and str(value.value).lower() in param.choices:
+            return value.value  # an enum that widens a switch: `compile = true` stays one
         word = (
             value.name
             if isinstance(value, ast.Name)

@@ -94,7 +94,7 @@ class TorchEngine(Engine):
         clip_norm: float | None = None,
         device: str | None = None,
         mixed_precision: str | None = "none",
-        compile: bool = False,
+        compile: bool | str = False,
         heads: list[Head] | None = None,
         terms: list[LossTerm] = (),
         input_grads: bool = False,
@@ -147,25 +147,37 @@ class TorchEngine(Engine):
             None if p.activation.name == "linear" else activation(p.activation) for p in self.plans
         ]
         self._act = self._acts[0]
-        self.call: Callable[..., torch.Tensor] = torch.compile(self.net) if compile else self.net
+        compiled = _compiler(compile)
+        self.call: Callable[..., torch.Tensor] = compiled(self.net)
         self.train_call = self.call
         if self.world > 1:  # gradients averaged over the processes during backward
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             ddp = DistributedDataParallel(self.net, device_ids=ids)
-            self.train_call = torch.compile(ddp) if compile else ddp
+            self.train_call = compiled(ddp)
+        # CUDA graphs replay into the same memory (see _forward)
+        self.graph_steps = compile == "reduce_overhead" and self.device.type == "cuda"
         self.optimizer = make_optimizer(optimizer, self.params) if optimizer else None
         self.steps = 0
 
     # ------------------------------------------------------------------ forward / loss
     def _forward(self, xs: list[torch.Tensor], training: bool = False) -> torch.Tensor:
         call = self.train_call if training else self.call
-        if self.amp is None:
+        if self.amp is None and not self.graph_steps:
             return call(*xs)
-        with torch.autocast(self.device.type, dtype=self.amp):
+        if self.graph_steps:  # a new replay may begin: the last one's outputs are done with
+            torch.compiler.cudagraph_mark_step_begin()
+        with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
             out = call(*xs)
-        return out.float() if self.simple else tuple(o.float() for o in out)
+
+        def own(o: torch.Tensor) -> torch.Tensor:
+            # float32 out of bf16; and a copy out of the CUDA graph's memory, which the
+            # next replay overwrites (prediction batches are kept until the last is done)
+            dtype = torch.float32 if self.amp is not None else o.dtype
+            return o.to(dtype, copy=self.graph_steps)
+
+        return own(out) if self.simple else tuple(own(o) for o in out)
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if not self.simple:
@@ -506,6 +518,29 @@ def _derived_seed(seed: int, rank: int = 0) -> int:
     """The dropout generator's seed: its own stream of the run's seed (and process)."""
     key = [seed & 0xFFFFFFFF, 0x5EED] + ([rank] if rank else [])
     return int(np.random.default_rng(key).integers(2**62))
+
+
+# the `compile` setting -> torch.compile's mode (None: its default)
+COMPILE_MODES = {
+    True: None,
+    "true": None,
+    "reduce_overhead": "reduce-overhead",
+    "max_autotune": "max-autotune",
+}
+
+
+def _compiler(setting: bool | str | None) -> Callable[[torch.nn.Module], Any]:
+    """What wraps a module for the `compile` setting: torch.compile in its mode, or
+    nothing (false)."""
+    if setting in (None, False, "false"):
+        return lambda module: module
+    if setting not in COMPILE_MODES:
+        raise NNDSLError(
+            f"unknown compile setting '{setting}'",
+            hint="false, true, reduce_overhead or max_autotune",
+        )
+    mode = COMPILE_MODES[setting]
+    return lambda module: torch.compile(module, mode=mode)
 
 
 def _autocast_dtype(mixed_precision: str | None, dtype: str) -> torch.dtype | None:

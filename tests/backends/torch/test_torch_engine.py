@@ -306,7 +306,15 @@ def test_bf16_is_refused_where_it_cannot_run() -> None:
     assert prog.build(backend="numpy", compile=True).engine.name == "numpy"
 
 
-def test_compile_setting_reaches_torch_compile() -> None:
+@pytest.mark.parametrize(
+    "setting, value, mode",
+    [
+        ("true", True, None),
+        ("reduce_overhead", "reduce_overhead", "reduce-overhead"),
+        ("max_autotune", "max_autotune", "max-autotune"),
+    ],
+)
+def test_compile_setting_reaches_torch_compile(monkeypatch, setting, value, mode) -> None:
     # compiling itself takes tens of seconds on a CPU: only the wiring is checked here
     prog = nndsl.compile_string(
         MLP.format(
@@ -317,13 +325,46 @@ def test_compile_setting_reaches_torch_compile() -> None:
             act="tanh",
             l2=0,
             metrics="[]",
-            extra="compile = true",
+            extra=f"compile = {setting}",
         )
     )
-    assert prog.train.compile is True
+    assert prog.train.compile == value and type(prog.train.compile) is type(value)
+    modes = []
+    real = torch.compile
+
+    def recording(module, mode=None):
+        modes.append(mode)
+        return real(module, mode=mode)
+
+    monkeypatch.setattr(torch, "compile", recording)
     engine = prog.build(backend="torch", device="cpu").engine
+    assert modes == [mode]
     assert engine.call is not engine.net
     assert getattr(engine.call, "_orig_mod", None) is engine.net
+    assert engine.graph_steps is False  # CUDA graphs are a GPU's
+    eager = prog.build(backend="torch", device="cpu", compile=False).engine
+    assert eager.call is eager.net and modes == [mode]
+
+
+def test_an_unknown_compile_setting_is_a_located_error() -> None:
+    source = MLP.format(
+        optimizer="sgd",
+        loss="mse",
+        units=2,
+        out="",
+        act="tanh",
+        l2=0,
+        metrics="[]",
+        extra="compile = reduce_overheads",
+    )
+    with pytest.raises(NNDSLError) as info:
+        nndsl.compile_string(source)
+    message = str(info.value)
+    assert "'compile' must be one of false, true, reduce_overhead, max_autotune" in message
+    assert "did you mean 'reduce_overhead'" in message
+    assert ":" in message.splitlines()[0] and "^" in message
+    with pytest.raises(NNDSLError, match="unknown compile setting 'fast'"):
+        program().build(backend="torch", device="cpu", compile="fast")
 
 
 # ---------------------------------------------------------------- torch_module
