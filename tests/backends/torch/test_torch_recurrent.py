@@ -145,3 +145,32 @@ train m {
     weights = models[1].get_weights()
     for key, w in models[0].get_weights().items():
         np.testing.assert_allclose(weights[key], w, rtol=1e-8, atol=1e-10, err_msg=key)
+
+
+def test_bf16_autocast_runs_the_fused_kernels_close_to_float32() -> None:
+    source = """
+model m {
+    input(10, 3)
+    gru(8, return_sequences=true)
+    lstm(8)
+    dense(1)
+}
+train m {
+    loss = mse
+    optimizer = adam(lr=0.01)
+    batch_size = 16
+    epochs = 3
+}
+"""
+    program = nndsl.compile_string(source)
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(64, 10, 3)).astype(np.float32)
+    y = x[:, :, 0].mean(axis=1, keepdims=True)
+    runs = {}
+    for precision in ("none", "bf16"):
+        model = program.build(backend="torch", device="cpu", mixed_precision=precision)
+        runs[precision] = model.fit(x, y, verbose=0, shuffle=False).history["loss"]
+        assert all(w.dtype == np.float32 for w in model.get_weights().values())
+    assert runs["bf16"] != runs["none"]  # bfloat16 did run: rounding shows
+    np.testing.assert_allclose(runs["bf16"], runs["none"], rtol=0.05)
+    assert runs["bf16"][-1] < runs["bf16"][0]
