@@ -39,6 +39,7 @@ from nndsl.ir.check import check_weights
 from nndsl.ir.graph import Graph
 from nndsl.ir.heads import probability_logits
 from nndsl.ir.init import initial_weights
+from nndsl.ir.ops import OPS
 from nndsl.ir.plan import Head, LossTerm
 from nndsl.ir.signature import Spec
 from nndsl.ir.terms import term_compute
@@ -440,7 +441,16 @@ class TorchEngine(Engine):
 
     def add_gradient_penalty(self, xs: list[torch.Tensor], weight: float) -> torch.Tensor:
         x = xs[0].detach().requires_grad_(True)
-        out = self._forward([x, *xs[1:]], training=True)
+        # the penalty differentiates a gradient: cuDNN's recurrent kernels cannot (torch
+        # raises), torch's own can, so a recurrent critic's forward here runs without cuDNN
+        cudnn = torch.backends.cudnn.enabled
+        torch.backends.cudnn.enabled = cudnn and not any(
+            OPS[n.op].recurrent for n in self.graph.nodes
+        )
+        try:
+            out = self._forward([x, *xs[1:]], training=True)
+        finally:
+            torch.backends.cudnn.enabled = cudnn
         (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
         norms = torch.sqrt((g.reshape(g.shape[0], -1) ** 2).sum(dim=1) + 1e-12)
         penalty = weight * ((norms - 1) ** 2).mean()

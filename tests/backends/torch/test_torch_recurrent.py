@@ -174,3 +174,46 @@ train m {
     assert runs["bf16"] != runs["none"]  # bfloat16 did run: rounding shows
     np.testing.assert_allclose(runs["bf16"], runs["none"], rtol=0.05)
     assert runs["bf16"][-1] < runs["bf16"][0]
+
+
+RECURRENT_CRITIC = """
+model generator {
+    noise = input(2)
+    dense(32)
+    reshape(32, 1)
+}
+model critic {
+    input(32, 1)
+    lstm(4)
+    dense(1)
+}
+train generator {
+    discriminator = critic
+    data = synthetic("waves", n=64)
+    gan_loss = wasserstein(gradient_penalty=10)
+    optimizer = adam(lr=0.001)
+}
+"""
+
+
+def test_a_recurrent_critics_gradient_penalty_equals_the_numpy_backends() -> None:
+    """A WGAN-GP penalty differentiates the critic's input gradient: through the fused
+    lstm (run there without cuDNN, which has no double backward) as through the NumPy
+    backend's central differences; cuDNN is switched back on after."""
+    program = nndsl.compile_string(RECURRENT_CRITIC)
+    a = program.build(backend="numpy", seed=3, dtype="float64").engine
+    b = program.build(backend="torch", seed=3, dtype="float64", device="cpu").engine
+    assert isinstance(b.d.net.get_submodule("lstm_1"), FusedRecurrent)
+    x = np.random.default_rng(7).normal(size=(16, 32, 1))
+    a.d.grads[...] = 0
+    value = a.d.add_gradient_penalty([x], 10.0)
+    for p in b.d.params:
+        p.grad = torch.zeros_like(p)
+    enabled = torch.backends.cudnn.enabled
+    assert float(b.d.add_gradient_penalty([torch.tensor(x)], 10.0)) == pytest.approx(value)
+    assert torch.backends.cudnn.enabled == enabled
+    for key, p in b.d.net.named_parameters():
+        np.testing.assert_allclose(
+            a.d.grad_views[key], p.grad.numpy(), rtol=1e-5, atol=1e-8, err_msg=key
+        )
+    assert np.abs(b.d.net.get_parameter("lstm_1.weight").grad.numpy()).max() > 1e-4
