@@ -5,7 +5,8 @@ test_gradients.py), one table for both backends: each starts with an identity *p
 after every input, so the probe's bias gradient is the input gradient. For every case,
 from the same random weights, the torch backend's outputs and the gradient of every
 weight (probes included) must equal the interpreter's: float64 to 1e-10, float32 to 1e-5.
-A new op or loss fails here until it has a case there and a lowering here.
+A new op or loss fails here until it has a case there and a lowering here. The torch side
+runs on the `device` fixture's device (conftest.py: NNDSL_TEST_DEVICE).
 """
 
 from __future__ import annotations
@@ -46,10 +47,10 @@ def relative_error(a, b) -> float:
     return float(np.linalg.norm(a - b) / scale) if scale else 0.0
 
 
-def compare(case, dtype: str) -> None:
+def compare(case, dtype: str, device: str) -> None:
     program = nndsl.compile_string(CASES.program_source(case))
     ref = program.build(backend="numpy", seed=0, dtype=dtype)
-    got = program.build(backend="torch", seed=0, dtype=dtype, device="cpu")
+    got = program.build(backend="torch", seed=0, dtype=dtype, device=device)
     assert got.get_weights().keys() == ref.get_weights().keys()
     rng = np.random.default_rng(0)
     CASES.randomize_weights(ref, case, rng)
@@ -78,32 +79,32 @@ def test_every_op_has_a_lowering(op: str) -> None:
     assert op == "input" or op in LOWERINGS, f"op '{op}' has no torch lowering (LOWERINGS)"
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"], indirect=True)
 @pytest.mark.parametrize("op", list(OPS))
-def test_op_matches_numpy(op: str, dtype: str) -> None:
+def test_op_matches_numpy(op: str, dtype: str, device: str) -> None:
     cases = CASES.OP_CASES.get(op)
     assert cases, f"op '{op}' has no case in tests/backends/numpy/test_gradients.py"
     for case in cases:
-        compare(case, dtype)
+        compare(case, dtype, device)
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"], indirect=True)
 @pytest.mark.parametrize("loss", list(CATALOGS["loss"]))
-def test_loss_matches_numpy(loss: str, dtype: str) -> None:
+def test_loss_matches_numpy(loss: str, dtype: str, device: str) -> None:
     cases = CASES.LOSS_CASES.get(loss)
     assert cases, f"loss '{loss}' has no case in tests/backends/numpy/test_gradients.py"
     for case in cases:
-        compare(case, dtype)
+        compare(case, dtype, device)
 
 
 @pytest.mark.parametrize("loss", ["binary_crossentropy", "categorical_crossentropy"])
-def test_fused_cross_entropy_is_finite_at_extreme_logits(loss: str) -> None:
+def test_fused_cross_entropy_is_finite_at_extreme_logits(loss: str, device: str) -> None:
     units = 1 if loss == "binary_crossentropy" else 3
     act = "sigmoid" if units == 1 else "softmax"
     source = f"model m {{ input(2)\n dense({units}, activation={act}) }}\n"
     source += f"train m {{ loss = {loss} }}"
     program = nndsl.compile_string(source)
-    got = program.build(backend="torch", dtype="float32", device="cpu")
+    got = program.build(backend="torch", dtype="float32", device=device)
     ref = program.build(backend="numpy", dtype="float32")
     weights = {"dense_1.weight": np.full((2, units), 500.0), "dense_1.bias": np.zeros(units)}
     weights["dense_1.weight"][:, 0] = -500.0

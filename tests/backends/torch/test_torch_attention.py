@@ -2,7 +2,7 @@
 declaration's composition: forward and gradients equal in float64 to 1e-10 (float32 to
 1e-5), with and without causal and padding masks, self and cross; the kernel is really
 called, and the composition runs where it would differ (a query that sees only
-padding, dropout in training)."""
+padding, dropout in training). On the `device` fixture's device (conftest.py)."""
 
 from __future__ import annotations
 
@@ -62,12 +62,12 @@ def _data(rng: np.random.Generator, cross: bool, pad_id: int = 0) -> tuple:
     return x, y
 
 
-def _run(source: str, composed: bool, dtype: str, x, y, monkeypatch) -> tuple:
+def _run(source: str, composed: bool, dtype: str, device: str, x, y, monkeypatch) -> tuple:
     with monkeypatch.context() as patch:
         if composed:
             patch.setitem(LOWERINGS, "multi_head_attention", Composed)
         model = nndsl.compile_string(source).build(
-            backend="torch", device="cpu", seed=0, dtype=dtype
+            backend="torch", device=device, seed=0, dtype=dtype
         )
     rng = np.random.default_rng(1)
     model.set_weights(
@@ -82,13 +82,13 @@ def _relative(a, b) -> float:
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"], indirect=True)
 @pytest.mark.parametrize(
     ("template", "args"),
     CASES,
     ids=[("cross " if t is CROSS else "self ") + a for t, a in CASES],
 )
-def test_fast_path_equals_the_composition(template, args, dtype, monkeypatch) -> None:
+def test_fast_path_equals_the_composition(template, args, dtype, device, monkeypatch) -> None:
     calls = []
     sdpa = F.scaled_dot_product_attention
     monkeypatch.setattr(
@@ -99,9 +99,9 @@ def test_fast_path_equals_the_composition(template, args, dtype, monkeypatch) ->
     source = template.format(args=args)
     pad_id = 3 if "pad_id=3" in args else 0
     x, y = _data(np.random.default_rng(0), template is CROSS, pad_id)
-    out, loss, grads = _run(source, False, dtype, x, y, monkeypatch)
+    out, loss, grads = _run(source, False, dtype, device, x, y, monkeypatch)
     assert calls, "the kernel was not called"
-    ref_out, ref_loss, ref_grads = _run(source, True, dtype, x, y, monkeypatch)
+    ref_out, ref_loss, ref_grads = _run(source, True, dtype, device, x, y, monkeypatch)
     tol = TOLERANCE[dtype]
     assert _relative(out, ref_out) < tol
     assert loss == pytest.approx(ref_loss, rel=tol)
@@ -113,11 +113,14 @@ def test_fast_path_equals_the_composition(template, args, dtype, monkeypatch) ->
         assert _relative(grads[key], g) < tol, key
 
 
-def test_a_query_that_sees_only_padding_takes_the_composition(monkeypatch) -> None:
+def test_a_query_that_sees_only_padding_takes_the_composition(
+    monkeypatch, device: str, precise: str
+) -> None:
     source = SELF.format(args="pad_from=tokens, causal=true")
     x, y = _data(np.random.default_rng(0), False)
     x[2, :2] = 0  # queries 0 and 1 of sample 2 see padding only
-    out, loss, _ = _run(source, False, "float64", x, y, monkeypatch)
-    ref_out, ref_loss, _ = _run(source, True, "float64", x, y, monkeypatch)
+    out, loss, _ = _run(source, False, precise, device, x, y, monkeypatch)
+    ref_out, ref_loss, _ = _run(source, True, precise, device, x, y, monkeypatch)
     assert np.isfinite(out).all()
-    np.testing.assert_allclose(out, ref_out, rtol=1e-12, atol=1e-12)
+    tol = 1e-12 if precise == "float64" else 1e-5
+    np.testing.assert_allclose(out, ref_out, rtol=tol, atol=tol)
