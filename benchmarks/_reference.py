@@ -3,6 +3,8 @@
 `NumpyMLP` is a careful NumPy float32 MLP (ReLU hidden layers, fused sigmoid/softmax
 cross-entropy, Adam on one flat parameter buffer, preallocated buffers): the bar the
 interpreter must meet. `torch_mlp` is the same model as a plain eager PyTorch loop.
+`hand_epoch` is the hand-written PyTorch training loop the torch backend is timed against
+(any module, fused Adam, optional bf16 autocast), and `training_rates` times the two.
 """
 
 from __future__ import annotations
@@ -186,3 +188,53 @@ def median_times(contenders: dict, rounds: int, sync=lambda: None) -> dict[str, 
             sync()
             times[key].append(time.perf_counter() - t)
     return {k: statistics.median(v) for k, v in times.items()}
+
+
+def hand_epoch(model, loss, device: str, bf16: bool):
+    """epoch(x, y, batch, order) of a hand-written eager loop over tensors on `device`:
+    the forward under bf16 autocast when asked, `loss`(float32 output, y), fused Adam
+    (lr 0.001, as the torch backend's on CUDA); it returns the last loss unread, so that
+    nothing waits for the device inside the epoch."""
+    import torch
+
+    model = model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    kind = torch.device(device).type
+
+    def epoch(x, y, batch: int, order):
+        xs, ys = x[order], y[order]
+        for s in range(0, len(x), batch):
+            with torch.autocast(kind, dtype=torch.bfloat16, enabled=bf16):
+                out = model(xs[s : s + batch])
+            value = loss(out.float(), ys[s : s + batch])
+            opt.zero_grad(set_to_none=True)
+            value.backward()
+            opt.step()
+        return value.detach()
+
+    return epoch
+
+
+def training_rates(
+    engine, hand, x: np.ndarray, y: np.ndarray, hand_xy: tuple, batch: int, rounds: int
+) -> dict[str, float]:
+    """{"nndsl torch": samples/s, "hand-written torch": samples/s}: the median of
+    `rounds` epochs (median_times) of the torch backend's `engine` on (x, y) and of the
+    `hand` epoch on its own tensors `hand_xy` (on the engine's device), both in the same
+    shuffled orders. The hand loop's loss is read once per epoch (.item(), one sync), as
+    nndsl reads its log."""
+    import torch
+
+    n, device = len(x), engine.device
+    data = engine.prepare(x, y)
+    orders = np.random.default_rng(1)
+
+    def run_hand() -> None:
+        hand(*hand_xy, batch, torch.as_tensor(orders.permutation(n), device=device)).item()
+
+    contenders = {
+        "nndsl torch": lambda: engine.train_epoch(data, orders.permutation(n), batch),
+        "hand-written torch": run_hand,
+    }
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    return {k: n / t for k, t in median_times(contenders, rounds, sync).items()}

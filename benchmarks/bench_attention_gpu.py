@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,32 +26,14 @@ import torch.nn.functional as F
 import nndsl
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _reference import median_times  # noqa: E402
+from _reference import hand_epoch, training_rates  # noqa: E402
 from bench_attention import CONTEXT, HEADS, LAYERS, SOURCE, VOCAB, WIDTH, HandGPT  # noqa: E402
 
 
-def hand_loop(device: torch.device, bf16: bool) -> Callable:
-    """epoch(x, y, order, batch) of the hand-written model: autocast forward, float32
-    loss, fused Adam; returns the last loss (not read: no sync inside the epoch)."""
-    model = HandGPT().to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-
-    def epoch(x: torch.Tensor, y: torch.Tensor, order: torch.Tensor, batch: int):
-        xs, ys = x[order], y[order]
-        for s in range(0, len(x), batch):
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                out = model(xs[s : s + batch])
-            loss = F.mse_loss(out.float(), ys[s : s + batch])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        return loss.detach()
-
-    return epoch
-
-
 def measure(device: torch.device, bf16: bool, steps: int, batch: int, rounds: int) -> dict:
-    """{contender: samples/s}, the median of `rounds` timed epochs of `steps` steps."""
+    """{contender: samples/s}, the median of `rounds` timed epochs of `steps` steps; the
+    hand-written model in the hand loop of _reference.py (autocast forward, float32 MSE,
+    fused Adam)."""
     n = batch * steps
     rng = np.random.default_rng(0)
     x = rng.integers(0, VOCAB, (n, CONTEXT)).astype(np.float32)
@@ -64,19 +45,9 @@ def measure(device: torch.device, bf16: bool, steps: int, batch: int, rounds: in
         )
         .engine
     )
-    data = engine.prepare(x, y)
-    hand = hand_loop(device, bf16)
-    tx = torch.from_numpy(x).long().to(device)
-    ty = torch.from_numpy(y).to(device)
-    orders = np.random.default_rng(1)
-    contenders = {
-        "nndsl torch": lambda: engine.train_epoch(data, orders.permutation(n), batch),
-        "hand-written torch": lambda: hand(
-            tx, ty, torch.as_tensor(orders.permutation(n), device=device), batch
-        ).item(),  # one sync per epoch, as nndsl reads its log
-    }
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    return {k: n / t for k, t in median_times(contenders, rounds, sync).items()}
+    hand = hand_epoch(HandGPT(), F.mse_loss, str(device), bf16)
+    hand_xy = (torch.from_numpy(x).long().to(device), torch.from_numpy(y).to(device))
+    return training_rates(engine, hand, x, y, hand_xy, batch, rounds)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,13 +23,20 @@ import torch.nn.functional as F
 import nndsl
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _reference import median_times, mlp_source  # noqa: E402
+from _reference import hand_epoch, mlp_source, training_rates  # noqa: E402
 
 
 def nndsl_engine(sizes: list[int], batch: int, binary: bool, device: str, bf16: bool):
     extra = f"    mixed_precision = {'bf16' if bf16 else 'none'}\n"
     source = mlp_source(sizes, batch, binary, extra)
     return nndsl.compile_string(source).build(backend="torch", device=device, seed=0).engine
+
+
+def mlp_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The fused loss of mlp_source's output: sigmoid or softmax cross-entropy."""
+    if y.dtype.is_floating_point:
+        return F.binary_cross_entropy_with_logits(out, y)
+    return F.cross_entropy(out, y)
 
 
 def hand_written(sizes: list[int], device: str, bf16: bool):
@@ -39,57 +46,32 @@ def hand_written(sizes: list[int], device: str, bf16: bool):
         layers.append(torch.nn.Linear(a, b))
         if i < len(sizes) - 2:
             layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    kind = torch.device(device).type
-
-    def epoch(x, y, batch, order):
-        xs, ys = x[order], y[order]
-        for s in range(0, len(x), batch):
-            xb, yb = xs[s : s + batch], ys[s : s + batch]
-            with torch.autocast(kind, dtype=torch.bfloat16, enabled=bf16):
-                out = model(xb)
-            out = out.float()
-            if yb.dtype.is_floating_point:
-                loss = F.binary_cross_entropy_with_logits(out, yb)
-            else:
-                loss = F.cross_entropy(out, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        return loss.detach()
-
-    return epoch
+    return hand_epoch(torch.nn.Sequential(*layers), mlp_loss, device, bf16)
 
 
-def bench(name, sizes, n, batch, rounds, binary, device, bf16=False) -> float:
+def measure(sizes, n, batch, rounds, binary, device, bf16=False) -> dict[str, float]:
+    """{contender: samples/s} of the MLP `sizes` on n random samples, one epoch a round."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, sizes[0])).astype(np.float32)
     y = (rng.random((n, 1)) > 0.5).astype(np.float32) if binary else rng.integers(0, sizes[-1], n)
-    steps = -(-n // batch)
     engine = nndsl_engine(sizes, batch, binary, device, bf16)
-    data = engine.prepare(x, y)
-    tx, ty = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+    hand_xy = (torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
     hand = hand_written(sizes, device, bf16)
-    orders = np.random.default_rng(1)
-    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    return training_rates(engine, hand, x, y, hand_xy, batch, rounds)
 
-    def run_hand():
-        hand(tx, ty, batch, torch.as_tensor(orders.permutation(n), device=device)).item()
 
-    contenders = {
-        "nndsl torch": lambda: engine.train_epoch(data, orders.permutation(n), batch),
-        "hand-written torch": run_hand,  # .item(): one sync per epoch, as nndsl reads logs
-    }
-    med = median_times(contenders, rounds, sync)
-    base = med["hand-written torch"]
+def bench(name, sizes, n, batch, rounds, binary, device, bf16=False) -> float:
+    rates = measure(sizes, n, batch, rounds, binary, device, bf16)
+    steps = -(-n // batch)
+    base = n / rates["hand-written torch"]
     tag = " bf16" if bf16 else ""
     print(f"\n{name}{tag}: {'-'.join(map(str, sizes))}, {n} samples, batch {batch}, {device}, "
           f"{torch.get_num_threads()} threads, median of {rounds}")  # fmt: skip
-    for key, t in med.items():
+    for key, rate in rates.items():
+        t = n / rate
         print(f"  {key:<20} {t:8.3f} s/epoch {t / steps * 1e6:9.1f} us/step "
-              f"{n / t:12,.0f} samples/s {t / base:6.2f}x")  # fmt: skip
-    return med["nndsl torch"] / base
+              f"{rate:12,.0f} samples/s {t / base:6.2f}x")  # fmt: skip
+    return rates["hand-written torch"] / rates["nndsl torch"]
 
 
 def main() -> None:
