@@ -32,6 +32,8 @@ SECTIONS = [
     ("term", "Loss terms (`terms = (name = weight * fn(layers), ...)`; value reported as `name`)"),
     ("gan_loss", "GAN losses (`gan_loss = ...`, with `discriminator = MODEL`)"),
     ("data", "Data sources (`data = ...`)"),
+    ("column", "Feature column types (`csv(..., columns=(city=category, ...))`)"),
+    ("missing", "Missing values (`csv(..., missing=fill_median)` or by column)"),
 ]
 
 

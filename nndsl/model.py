@@ -20,6 +20,7 @@ from nndsl.data.csvfile import load_csv
 from nndsl.data.load import resolve_path, spec_args
 from nndsl.data.npzfile import load_npz
 from nndsl.data.split import split_indices
+from nndsl.data.tabular import Preprocessing, mapping_columns_typed
 from nndsl.data.text import Vocabulary, unknown_note
 from nndsl.data.text_column import encode_texts
 from nndsl.errors import NNDSLError, NNDSLWarning
@@ -68,6 +69,9 @@ class Model:
         # text data: the token ids' vocabulary (fitted on the training split; saved in the
         # weights file's metadata and as the run folder's vocab.json)
         self.vocab: Vocabulary | None = None
+        # typed feature columns: their encodings, fitted on the training split (saved in
+        # the weights file's metadata), which new raw rows go through by column name
+        self.preprocessing: Preprocessing | None = None
         self._data_notes: list[str] = []  # warnings about the train block's data
         self.history: History | None = None
         self.warnings: list[NNDSLWarning] = []  # found by the last fit (nndsl.lint)
@@ -282,8 +286,29 @@ class Model:
         if splits.vocab is not None:
             self._check_vocab(splits.vocab)
         self.vocab = splits.vocab
-        self._data_notes = [splits.note] if splits.note else []
+        self._data_notes = splits.note.split("\n") if splits.note else []
+        self.preprocessing = None
+        if splits.preprocessing is not None:
+            self.preprocessing = Preprocessing.from_dict(splits.preprocessing)
+            self._check_width(self.preprocessing)
         return splits
+
+    def _check_width(self, prep: Preprocessing) -> None:
+        """The encoded columns must fill the model's input: said column by column."""
+        node = self.graph.inputs[0]
+        width = int(np.prod(node.shape))
+        if len(self.graph.inputs) != 1 or width == prep.width:
+            return
+        parts = ", ".join(f"{name} ({kind}) {w}" for name, kind, w, _ in prep.describe())
+        error = NNDSLError(
+            f"the data's columns encode into {prep.width} input values ({parts}), but "
+            f"input({', '.join(map(str, node.shape))}) takes {width}",
+            line=node.line or None,
+            column=node.column or None,
+            hint=f"write input({prep.width}), or input(auto) to take the width from the data",
+        )
+        program = self.program
+        raise error.located(program.path, program.source) if program is not None else error
 
     def _check_vocab(self, vocab: Vocabulary) -> None:
         """Token ids must fit the embeddings that read them, and a language model's
@@ -369,6 +394,8 @@ class Model:
 
             target = spec.args["target"]
             column = target if isinstance(target, str) else _target_list(target)[col]
+            if dataset.file_rows is not None:  # rows without a target were left out
+                row = int(dataset.file_rows[row])
             raise cell_error(
                 resolve_path(spec.args["path"], plan.base_dir),
                 row,
@@ -456,8 +483,10 @@ class Model:
         delimiter = csv_args.get("delimiter", ",")
         features, targets = self.training_columns()
         header = read_csv_header(str(p), shown, delimiter)
+        keys = self.id_columns()
         try:
-            choice = choose_columns(header, features, targets, shown, need_targets)
+            available = [h for h in header if h not in keys]
+            choice = choose_columns(available, features, targets, shown, need_targets)
         except NNDSLError as e:  # at the header: the line that lacks the column
             e.line, e.column = 1, 1
             raise e.located(str(p), delimiter.join(header) + "\n") from None
@@ -466,20 +495,58 @@ class Model:
                 f"{shown}: which column holds the targets is not known to this model",
                 hint='name it in the train block: data = csv("...", target="...")',
             )
+        prep = self.preprocessing
         ds = load_csv(
             str(p),
-            choice.targets or None,
+            (choice.targets or None) if need_targets else None,
             features=choice.features,
             delimiter=delimiter,
             shown=shown,
             inputs_only=not need_targets,
             text=self._text_column(),
+            # read as the training file's columns were (by their names in this file)
+            kinds=_renamed(prep.kinds(), choice.features, features) if prep else None,
         )
-        self._tell(choice.notes)
+        self._tell(choice.notes + ds.notes)
         y = self._own_labels(ds, shown) if need_targets else None
         if ds.texts is not None:
             return self._encode_texts(ds.texts, shown), y
+        if ds.columns is not None:
+            named = dict(zip(features or choice.features, choice.features))
+            return self._encode_columns({f: ds.columns[named[f]] for f in named}, shown), y
         return self._as_inputs(ds.x, shown, choice.features), y
+
+    def id_columns(self) -> list[str]:
+        """The key columns csv(id=...) names: never features."""
+        spec = self.plan.data if self.plan is not None else None
+        ids = spec.args.get("id") if spec is not None and spec.name == "csv" else None
+        return [ids] if isinstance(ids, str) else list(ids or [])
+
+    def _encode_columns(self, columns: dict[str, Any], source: str) -> np.ndarray:
+        """Typed columns (by the training names) as the model's inputs, encoded as the
+        training split's were; unseen categories counted in a warning."""
+        prep = self._require_preprocessing()
+        try:
+            x, unseen = prep.transform(columns)
+        except NNDSLError as e:
+            e.message = f"{source}: {e.message}"
+            e.args = (e.message,)
+            raise
+        self._tell(
+            [
+                f"{source}: {n} value(s) of column '{c}' were not among its training "
+                "categories: read as unknown"
+                for c, n in unseen.items()
+            ]
+        )
+        return x
+
+    def _require_preprocessing(self) -> Preprocessing:
+        if self.preprocessing is None and self.plan is not None and self.plan.data is not None:
+            self.load_data()  # a model not yet trained: its file's data says
+        if self.preprocessing is None:
+            raise NNDSLError(f"the model '{self.graph.name}' has no typed columns to encode")
+        return self.preprocessing
 
     def _text_column(self) -> str | None:
         """The CSV column of texts the model reads (csv(text=...)), if it reads one."""
@@ -515,7 +582,8 @@ class Model:
         if features is None:  # the training file's header, as load_csv would choose
             path = resolve_path(spec.args["path"], self.plan.base_dir)
             header = read_csv_header(path, path, spec.args.get("delimiter", ","))
-            features = [h for h in header if h not in (targets or [])] or None
+            keys = self.id_columns()
+            features = [h for h in header if h not in (targets or []) and h not in keys] or None
         # what training on that file records: kept, so the header is read once
         self.feature_names, self.target_names = features, targets
         return features, targets
@@ -555,6 +623,11 @@ class Model:
             features, targets = self.training_columns()
             choice = choose_columns(names, features, targets, source)
             self._tell(choice.notes)
+            if self.preprocessing is not None:  # raw cells, read and encoded by type
+                read = dict(zip(features or choice.features, choice.features))
+                return self._encode_columns(
+                    mapping_columns_typed(x, read, self.preprocessing.kinds(), source), source
+                )
             x, columns = mapping_array(x, choice.features, source), choice.features
         if isinstance(x, (dict, list, tuple)) or len(self.graph.inputs) != 1:
             return x  # several inputs: by name or in order, checked by the engine
@@ -770,6 +843,7 @@ class Model:
             "feature_names": self.feature_names,
             "target_names": self.target_names,
             "vocab": self.vocab.to_dict() if self.vocab is not None else None,
+            "preprocessing": self.preprocessing.to_dict() if self.preprocessing else None,
         }
 
     def save(self, path: str | Path) -> None:
@@ -797,6 +871,8 @@ class Model:
         self.target_names = _names_or_none(meta.get("target_names"), self.target_names)
         if meta.get("vocab") is not None:
             self.vocab = Vocabulary.from_dict(meta["vocab"], f"the vocabulary in {show_path(path)}")
+        if meta.get("preprocessing") is not None:
+            self.preprocessing = Preprocessing.from_dict(meta["preprocessing"])
         return self
 
     @classmethod
@@ -884,3 +960,11 @@ def _split_off(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, An
         )
     y = np.asarray(y)
     return x[:cut], y[:cut], (x[cut:], y[cut:])
+
+
+def _renamed(kinds: dict[str, Any], here: list[str], trained: list[str] | None) -> dict:
+    """The training columns' kinds keyed by their names in new data (the same names,
+    unless the columns were taken by position)."""
+    if trained is None:
+        return kinds
+    return {h: kinds[t] for h, t in zip(here, trained) if t in kinds}

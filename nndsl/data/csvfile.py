@@ -15,6 +15,15 @@ from typing import Any
 import numpy as np
 
 from nndsl.data.dataset import Dataset
+from nndsl.data.tabular import (
+    CellError,
+    Column,
+    column_key,
+    dropped_columns,
+    infer_kind,
+    missing_mask,
+    read_column,
+)
 from nndsl.errors import NNDSLError, did_you_mean
 from nndsl.files import decode_utf8, read_regular
 
@@ -31,13 +40,23 @@ def load_csv(
     shown: str | None = None,
     inputs_only: bool = False,
     text: str | None = None,
+    kinds: dict[str, tuple[str, dict[str, Any]]] | None = None,
+    missing: dict[str, dict[str, Any]] | None = None,
+    ids: Any = None,
 ) -> Dataset:
     """Load `path` (already resolved). `target`: a column name or a list of names (None
     with `inputs_only`: no targets); `features`: names, or None for every other column.
     Text class labels become int64 indices into the sorted `class_names`; every other
     cell must be a finite number. `text`: a column of free text that is the model's
     input instead of the features (its cells in `Dataset.texts`, tokenized later with a
-    vocabulary fitted on the training split; x has no columns)."""
+    vocabulary fitted on the training split; x has no columns).
+
+    Feature columns that are not all numbers (or `kinds`, {column: (kind, options)},
+    declared or saved with a trained model, say how to read them) come back as typed
+    columns (`Dataset.columns`, see nndsl.data.tabular), for a preprocessing fitted on
+    the training split to encode; rows missing a value in a column whose `missing`
+    strategy is drop_row are left out, as are rows without a target. `ids`: key
+    columns, never features, kept in `Dataset.ids`."""
     delimiter = _DELIMITER_ALIASES.get(delimiter, delimiter)
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise NNDSLError(f"csv(): delimiter must be a single character, got {delimiter!r}")
@@ -45,17 +64,28 @@ def load_csv(
     header = table.header()
     targets = [] if target is None and inputs_only else _names(target, "target")
     chosen = _names(features, "features") if features is not None else None
+    keys = _names(ids, "id") if ids is not None else []
+    for name in keys:
+        if name not in header:
+            table.unknown_column(name, header)
+        if name in targets:
+            raise NNDSLError(f"csv(): column '{name}' is both an id and the target")
+        if chosen is not None and name in chosen:
+            raise NNDSLError(
+                f"csv(): column '{name}' is an id, so it cannot be a feature",
+                hint="an id names a row; leave it out of features=[...]",
+            )
     if text is not None:
         return _load_text_column(table, header, text, targets, chosen, inputs_only)
     if inputs_only:  # new data to predict on: the target columns may be absent
         if chosen is None:
-            chosen = [h for h in header if h not in targets]
+            chosen = [h for h in header if h not in targets and h not in keys]
         targets = [t for t in targets if t in header]
     for name in targets + (chosen or []):
         if name not in header:
             table.unknown_column(name, header)
     if chosen is None:
-        chosen = [h for h in header if h not in targets]
+        chosen = [h for h in header if h not in targets and h not in keys]
     for name in chosen:
         if name in targets:
             raise NNDSLError(f"csv(): column '{name}' is both a feature and the target")
@@ -67,7 +97,23 @@ def load_csv(
             f"the target {', '.join(repr(t) for t in targets)}",
         )
     table.check_row_lengths(len(header))
-    return table.build([header.index(c) for c in chosen], [header.index(t) for t in targets])
+    if kinds and "*" in kinds:  # one type for every feature, unless one is named
+        kinds = {
+            **dict.fromkeys(chosen, kinds["*"]),
+            **{k: v for k, v in kinds.items() if k != "*"},
+        }
+    missing = missing or {}
+    for name in [*(kinds or {}), *(k for k in missing if k != "*")]:
+        if name not in chosen:
+            hint = did_you_mean(name, chosen) or "the features: " + ", ".join(chosen)
+            raise NNDSLError(f"csv(): column '{name}' is not one of the features", hint=hint)
+    return table.build(
+        [header.index(c) for c in chosen],
+        [header.index(t) for t in targets],
+        kinds=kinds,
+        drop_missing=dropped_columns(missing, chosen),
+        id_cols=[header.index(k) for k in keys],
+    )
 
 
 def _load_text_column(
@@ -249,11 +295,24 @@ class _Table:
             raise self._cell_error(r, width, f"{what}; an extra cell after column '{header[-1]}'")
 
     def build(
-        self, feature_cols: list[int], target_cols: list[int], text_col: int | None = None
+        self,
+        feature_cols: list[int],
+        target_cols: list[int],
+        text_col: int | None = None,
+        kinds: dict[str, tuple[str, dict[str, Any]]] | None = None,
+        drop_missing: list[str] = (),
+        id_cols: list[int] = (),
     ) -> Dataset:
+        notes, file_rows = self._drop_rows_missing(
+            target_cols, [self.rows[0].index(n) for n in drop_missing]
+        )
         header, data = self.rows[0], self.rows[1:]
         used = sorted(set(feature_cols + target_cols))
         parsed = _parse_table(data, used)
+        columns = None
+        if text_col is None and (kinds or not _all_finite(parsed, feature_cols)):
+            columns = self._typed_columns(feature_cols, kinds or {})
+            used = sorted(set(target_cols))
         labels, text = None, None
         if len(target_cols) == 1 and not parsed[target_cols[0]][1].all():
             j, ok = target_cols[0], parsed[target_cols[0]][1]
@@ -268,7 +327,7 @@ class _Table:
             r, k = divmod(int(np.argmax(bad)), len(used))
             j = used[k]
             raise self._value_error(r + 1, j, j in target_cols, len(target_cols), parsed[j][1])
-        if text_col is None:
+        if text_col is None and columns is None:
             x = np.stack([parsed[j][0] for j in feature_cols], axis=1)
         else:
             x = np.zeros((len(data), 0))
@@ -302,7 +361,85 @@ class _Table:
             class_names=class_names,
             source=f"csv {self.shown}: {len(data)} samples, {len(feature_cols)} "
             f"features, target {', '.join(targets)}",
+            columns=columns,
+            notes=notes,
+            file_rows=file_rows,
+            ids={header[j]: np.array([row[j].strip() for row in data]) for j in id_cols} or None,
         )
+
+    def _drop_rows_missing(
+        self, targets: list[int], drop: list[int]
+    ) -> tuple[list[str], np.ndarray | None]:
+        """Leave out the rows without a target, or without a value in a column whose
+        missing values say drop_row: (what was left out, to tell; the data rows kept, or
+        None for all)."""
+        data = self.rows[1:]
+        notes = []
+        keep = np.ones(len(data), dtype=bool)
+        for j in [*targets, *drop]:
+            gone = missing_mask(np.array([row[j] for row in data], dtype=str)) & keep
+            if gone.any():
+                lines = [self.starts[r + 1] for r in np.flatnonzero(gone)[:5]]
+                shown = ", ".join(map(str, lines)) + (", ..." if gone.sum() > 5 else "")
+                why = "no target" if j in targets else "missing=drop_row"
+                notes.append(
+                    f"{self.shown}: {int(gone.sum())} row(s) without a value in column "
+                    f"'{self.rows[0][j]}' left out ({why}; line {shown})"
+                )
+            keep &= ~gone
+        if not keep.any():
+            raise self.error(
+                self.starts[0],
+                1,
+                f"{self.shown}: no row is left: " + "; ".join(notes),
+                "fill the missing values in, or choose another strategy, e.g. missing=fill_mean",
+            )
+        if keep.all():
+            return notes, None
+        index = [0, *(r + 1 for r in np.flatnonzero(keep))]
+        self.rows = [self.rows[i] for i in index]
+        self.starts = [self.starts[i] for i in index]
+        self.ends = [self.ends[i] for i in index]
+        return notes, np.flatnonzero(keep)
+
+    def _typed_columns(
+        self, feature_cols: list[int], kinds: dict[str, tuple[str, dict]]
+    ) -> dict[str, Column]:
+        """The feature columns read by their kinds (declared, else inferred); a cell that
+        cannot be read is a located error."""
+        header, data = self.rows[0], self.rows[1:]
+        columns: dict[str, Column] = {}
+        for j in feature_cols:
+            name = header[j]
+            cells = np.array([row[j] for row in data], dtype=str)
+            kind, options = kinds.get(name) or (infer_kind(cells), {})
+            if kind == "empty":
+                raise self._cell_error(
+                    0,
+                    j,
+                    f"in {self.shown}: column '{name}' has no values (every cell is empty)",
+                    "leave it out with features=[...]",
+                )
+            if kind == "text":
+                distinct = len(set(np.char.strip(cells)))
+                raise self._cell_error(
+                    0,
+                    j,
+                    f"in {self.shown}: column '{name}' holds free text ({distinct} "
+                    f"different values in {len(cells)} rows), not a number, category or date",
+                    f'a model of texts reads it with csv(text="{name}"); declare it '
+                    f"columns=({column_key(name)}=category) if its values are categories, or leave "
+                    "it out with features=[...]",
+                )
+            try:
+                columns[name] = read_column(name, cells, kind, options)
+            except CellError as e:
+                r = e.problem.row + 1
+                where = f"in {self.shown}, line {self.starts[r]}, column '{name}'"
+                raise self._cell_error(
+                    r, j, f"{where}: {e.problem.message}", e.problem.hint
+                ) from None
+        return columns
 
     def _value_error(
         self, r: int, j: int, is_target: bool, n_targets: int, ok: np.ndarray
@@ -386,6 +523,11 @@ def _parse_table(
         return {j: _parse([row[j] for row in rows]) for j in used}
     readable = np.ones(len(rows), dtype=bool)
     return {j: (table[:, j], readable) for j in used}
+
+
+def _all_finite(parsed: dict[int, tuple[np.ndarray, np.ndarray]], cols: list[int]) -> bool:
+    """Every cell of these columns is a finite number: the fast path, no typed columns."""
+    return all(parsed[j][1].all() and np.isfinite(parsed[j][0]).all() for j in cols)
 
 
 def _parse(column: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+from nndsl.data.tabular import Column
 
 
 @dataclass
@@ -30,6 +32,16 @@ class Dataset:
     # csv(text=...): each sample's text, the model's input once tokenized (x: no columns
     # until then; see nndsl.train.data_plan)
     texts: list[str] | None = None
+    # typed feature columns (nndsl.data.tabular), by name, when the features are not all
+    # numbers: x has no columns until the preprocessing fitted on the training split
+    # encodes them (see nndsl.train.data_plan)
+    columns: dict[str, Column] | None = None
+    # csv(id=...): key columns, never features, written beside predictions
+    ids: dict[str, np.ndarray] | None = None
+    notes: list[str] = field(default_factory=list)  # what reading it left out, to tell
+    # each sample's row among the file's data rows, when reading left rows out (None:
+    # sample i is row i), so that errors found later point into the file
+    file_rows: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for y in self.y.values() if isinstance(self.y, dict) else (self.y,):
@@ -60,7 +72,11 @@ class Dataset:
         idx = np.asarray(indices, dtype=np.int64)
         y = {k: v[idx] for k, v in self.y.items()} if isinstance(self.y, dict) else self.y[idx]
         texts = [self.texts[i] for i in idx] if self.texts is not None else None
-        return replace(self, x=self.x[idx], y=y, texts=texts)
+        columns = None
+        if self.columns is not None:
+            columns = {k: c.take(idx) for k, c in self.columns.items()}
+        ids = {k: v[idx] for k, v in self.ids.items()} if self.ids is not None else None
+        return replace(self, x=self.x[idx], y=y, texts=texts, columns=columns, ids=ids)
 
     def with_x(self, x: np.ndarray) -> Dataset:
         """The same dataset with its features replaced (e.g. standardized)."""

@@ -6,6 +6,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from nndsl.data.dataset import Dataset
+from nndsl.data.tabular import declared_kinds, declared_missing
 from nndsl.errors import NNDSLError
 
 if TYPE_CHECKING:
@@ -32,6 +33,9 @@ def load_data(spec: Spec, base_dir: str, outputs: list[str] | None = None) -> Da
             shown=args["path"],
             inputs_only=args.get("inputs_only", False),
             text=args["text"],
+            kinds=declared_kinds(args["columns"]),
+            missing=declared_missing(args["missing"]),
+            ids=args["id"],
         )
     if spec.name == "npz":
         from nndsl.data.npzfile import load_npz

@@ -340,6 +340,32 @@ for _name, _doc, _params in [
             ),
             Param("length", "int", 32, doc="with text: token ids per text", low=1),
             _vocab_size_param("with text: "),
+            Param(
+                "columns",
+                "each:column",
+                None,
+                optional=True,
+                doc="the type of feature columns, by name: (city=category, built=date, "
+                "area=number(scale=minmax)); the others are inferred (numbers, dates, two "
+                "values: binary, a few words: category)",
+            ),
+            Param(
+                "missing",
+                "each:missing",
+                None,
+                optional=True,
+                doc="what fills missing cells (empty, NA, N/A, NaN, null, None, ?): one "
+                "strategy for every column, or (age=fill_median, city=fill_mode) by name; "
+                "default: numbers fill_mean, binary values and dates fill_mode, categories "
+                "their unknown slot; a row without a target is left out",
+            ),
+            Param(
+                "id",
+                "any",
+                None,
+                doc="key column(s) naming each row: never features; `nndsl predict` writes "
+                "them beside the predictions",
+            ),
         ),
     ),
     (
@@ -433,6 +459,104 @@ for _name, _doc, _params in [
     ),
 ]:
     register("data", Entry(_name, _params, _doc))
+
+# ---------------------------------------------------------------- feature column types
+for _name, _doc, _params in [
+    (
+        "number",
+        "A number: one input value, as is or scaled with statistics of the training split.",
+        (
+            Param(
+                "scale",
+                "enum",
+                None,
+                optional=True,
+                choices=("none", "standard", "minmax"),
+                doc="standard: mean 0, std 1; minmax: [0, 1]; default: standard with "
+                "standardize=true, else none",
+            ),
+        ),
+    ),
+    (
+        "category",
+        "One of a set of values: one-hot over the training split's categories, plus an "
+        "unknown slot for a category never seen in training (counted in a warning).",
+        (
+            Param(
+                "max_categories",
+                "int",
+                50,
+                low=1,
+                doc="keep the most frequent ones; the rest read as unknown",
+            ),
+        ),
+    ),
+    (
+        "binary",
+        "One of two values (yes/no, true/false, M/F, ...): one input, 0 or 1.",
+        (
+            Param(
+                "positive",
+                "str",
+                None,
+                optional=True,
+                doc="the value that is 1 (default: the second of the two, sorted)",
+            ),
+        ),
+    ),
+    (
+        "date",
+        "A date or time (ISO 8601, 2024/03/31, 31.03.2024 or 03/31/2024): its year "
+        "(standardized) and month, day, weekday and hour, each as the sine and cosine of "
+        "its cycle.",
+        (
+            Param(
+                "format",
+                "str",
+                None,
+                optional=True,
+                doc='how the dates are written (strptime codes, e.g. "%d/%m/%Y %H:%M")',
+            ),
+            Param(
+                "parts",
+                "any",
+                ["year", "month", "day", "weekday", "hour"],
+                doc="the components to encode (hour only when the dates have times)",
+            ),
+            Param("cyclic", "bool", True, doc="sine and cosine of each cycle, else [0, 1]"),
+        ),
+    ),
+]:
+    register("column", Entry(_name, _params, _doc))
+
+
+def _date_parts(a: dict[str, Any]) -> tuple[tuple[str, ...], str] | None:
+    parts, known = a["parts"], ("year", "month", "day", "weekday", "hour")
+    if not isinstance(parts, list) or not parts or not all(p in known for p in parts):
+        return ("parts",), "'parts' must be a list of " + ", ".join(known)
+    return None
+
+
+CATALOGS["column"]["date"].extra["check"] = _date_parts
+
+# ---------------------------------------------------------------- missing values
+for _name, _doc, _params in [
+    ("fill_mean", "The training split's mean (numbers).", ()),
+    ("fill_median", "The training split's median (numbers).", ()),
+    ("fill_mode", "The training split's most frequent value.", ()),
+    (
+        "fill_constant",
+        "A value of your choice.",
+        (Param("value", "any", doc="the value (a number for numbers)"),),
+    ),
+    ("drop_row", "Leave out rows missing this value (an error at predict time).", ()),
+    (
+        "indicator",
+        "The type's default fill, plus an input that is 1 where the value was missing.",
+        (),
+    ),
+]:
+    register("missing", Entry(_name, _params, _doc))
 
 # ---------------------------------------------------------------- early stopping (Keras)
 EARLY_STOP = Entry(

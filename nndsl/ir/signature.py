@@ -143,6 +143,10 @@ def decode(kind: str, v: Any) -> Any:
         return Spec(v["name"], args)
     if kind.startswith("list:") and isinstance(v, list):
         return [decode(kind[5:], x) for x in v]
+    if kind.startswith("each:") and isinstance(v, dict):
+        if "name" in v and isinstance(v.get("args", {}), dict) and len(v) <= 2:
+            return decode(kind[5:], v)
+        return {k: decode(kind[5:], x) for k, x in v.items()}
     if kind in GROUPS and isinstance(v, dict):
         params = {p.name: p for p in GROUPS[kind].params}
         return {k: decode(params[k].kind, x) if k in params else x for k, x in v.items()}
@@ -267,6 +271,17 @@ def convert(param: Param, value: ast.Value, owner: str) -> Any:
     if kind.startswith("list:"):
         items = value.items if isinstance(value, ast.ListValue) else (value,)
         return [bind_choice(kind[5:], item, label) for item in items]
+    if kind.startswith("each:"):  # one choice for all, or (name=choice, ...) by name
+        if not isinstance(value, ast.Group):
+            return bind_choice(kind[5:], value, label)
+        chosen: dict[str, Spec] = {}
+        for arg in value.args:
+            if arg.name is None:
+                raise _err(f"{label}: each entry is name=value, e.g. (city=category)", arg.span)
+            if arg.name in chosen:
+                raise _err(f"{label}: '{arg.name}' is given twice", arg.span)
+            chosen[arg.name] = bind_choice(kind[5:], arg.value, f"{label} of '{arg.name}'")
+        return chosen
     if kind in GROUPS:
         if isinstance(value, ast.Paren):  # `(val_loss)`: a group of one positional item
             value = ast.Group((ast.Arg(None, value.inner, value.inner.span),), value.span)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nndsl.data.load import resolve_path, spec_args
+from nndsl.data.tabular import Preprocessing, declared_missing
 from nndsl.data.text import Vocabulary, text_splits
 from nndsl.data.text_column import tokenize_splits
 from nndsl.errors import NNDSLError
@@ -27,6 +28,8 @@ class Splits:
     # text data: the vocabulary of the token ids, fitted on the training split
     vocab: Vocabulary | None = None
     note: str | None = None  # something to warn about (tokens read as <unk>)
+    # typed columns: their encodings, fitted on the training split (Preprocessing.to_dict)
+    preprocessing: dict[str, Any] | None = None
 
 
 def load_splits(
@@ -71,8 +74,22 @@ def load_splits(
             length=args["length"],
             vocab_size=args["vocab_size"],
         )
-    scaler = None
-    if plan.data.args.get("standardize"):
+    scaler, preprocessing, notes = None, None, list(dataset.notes)
+    if note:
+        notes.append(note)
+    if dataset.columns is not None:  # typed columns: encoded as the training split says
+        args = spec_args(plan.data)
+        fitted = Preprocessing.fit(
+            [train.columns[name] for name in dataset.feature_names],
+            declared_missing(args["missing"]),
+            "standard" if args["standardize"] else "none",
+        )
+        train, val, test = (
+            encode_split(fitted, part, what, notes)
+            for part, what in ((train, "training"), (val, "validation"), (test, "test"))
+        )
+        preprocessing = fitted.to_dict()
+    elif plan.data.args.get("standardize"):
         std = Standardizer().fit(train.x)
         train = train.with_x(std.transform(train.x))
         val = val.with_x(std.transform(val.x)) if val is not None else None
@@ -87,8 +104,23 @@ def load_splits(
         list(dataset.feature_names) or None,  # unnamed (very wide arrays): by position
         list(dataset.target_names) or None,
         vocab=vocab,
-        note=note,
+        note="\n".join(notes) or None,
+        preprocessing=preprocessing,
     )
+
+
+def encode_split(fitted: Preprocessing, part: Any, what: str, notes: list[str]) -> Any:
+    """A split's typed columns encoded into its inputs (None passes through); categories
+    the training split never had are counted in `notes`."""
+    if part is None:
+        return None
+    x, unseen = fitted.transform(part.columns)
+    for column, count in unseen.items():
+        notes.append(
+            f"{count} {what} value(s) of column '{column}' were not among its training "
+            "categories: read as unknown"
+        )
+    return part.with_x(x)
 
 
 def _text_splits(plan: TrainPlan, validation: float | None) -> Splits:

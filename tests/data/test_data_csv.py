@@ -106,10 +106,8 @@ DEFECTS = [
         7,
     ),
     ("a,b,y\n1,2,3\n4,abc,6\n", "y", {}, "line 3, column 'b': 'abc' is not a number", 3, 3),
-    ("a,b,y\n1,2,3\n4,,6\n", "y", {}, "line 3, column 'b': the cell is empty", 3, 3),
-    ("a,b,y\n1,2,3\n4,5,\n", "y", {}, "line 3, column 'y': the cell is empty", 3, 5),
-    ("a,b,y\n1,2,yes\n4,5,\n", "y", {}, "line 3, column 'y': the cell is empty", 3, 5),
-    ("a,b,y\n1,2,3\n4,5,6\n  nan,5,6\n", "y", {}, "line 4, column 'a': the value is NaN", 4, 1),
+    ("a,b,y\n1,2,3\n4,inf,6\n", "y", {}, "line 3, column 'b': the value is infinite", 3, 3),
+    ("a,b,y\n1,,3\n4,NA,6\n", "y", {}, "in data.csv: column 'b' has no values", 1, 3),
     ("a,b,y\n1,2,3\n4,5,-inf\n", "y", {}, "line 3, column 'y': the value is infinite", 3, 5),
     (
         "a,b,y\n1,2,3\n4,5,6\n7,8,O.9\n",
@@ -128,7 +126,7 @@ DEFECTS = [
         5,
     ),
     ('a,b,y\n"1,5",2,3\n', "y", {}, "line 2, column 'a': '1,5' is not a number", 2, 1),
-    ('a,b,y\n1,"x ""q""",3\n', "y", {}, "column 'b': 'x \"q\"' is not a number", 2, 3),
+    ('a,b,y\n1,2,3\n4,5,6\n7,"x ""q""",9\n', "y", {}, "column 'b': 'x \"q\"' is not", 4, 3),
     ("a,a,y\n1,2,3\n", "y", {}, "line 1: column 'a' appears twice in the header", 1, 3),
     ("a,,y\n1,2,3\n", "y", {}, "line 1: header cell 2 is empty", 1, 3),
     (
@@ -179,11 +177,13 @@ def test_unknown_column_hints(load_csv_text) -> None:
     assert 'delimiter=";"' in info.value.hint
 
 
-def test_a_text_feature_column_suggests_leaving_it_out(load_csv_text) -> None:
+def test_a_free_text_feature_column_says_how_to_read_it(load_csv_text) -> None:
+    rows = "".join(f"a review number {i} of the film,{i},{i % 2}\n" for i in range(60))
     with pytest.raises(NNDSLError) as info:
-        load_csv_text("name,b,y\nann,2,3\nbob,5,6\n")
-    assert "column 'name' holds text" in info.value.hint
-    assert (info.value.line, info.value.column) == (2, 1)
+        load_csv_text("review,b,y\n" + rows)
+    assert "column 'review' holds free text (60 different values in 60 rows)" in str(info.value)
+    assert 'csv(text="review")' in info.value.hint and "features=[...]" in info.value.hint
+    assert (info.value.line, info.value.column) == (1, 1)  # at its header cell
 
 
 def test_a_quoted_cell_spanning_lines_is_located_where_it_starts(load_csv_text) -> None:

@@ -24,9 +24,8 @@ EXPECT = {
     "ragged_short.csv": (BINARY, "y", 3, 4, "line 3: 2 cells but the header has 3"),
     "ragged_long.csv": (BINARY, "y", 2, 7, "line 2: 4 cells but the header has 3"),
     "non_numeric.csv": (BINARY, "y", 3, 3, "line 3, column 'b': 'abc' is not a number"),
-    "nan.csv": (BINARY, "y", 2, 3, "line 2, column 'b': the value is NaN"),
+    "nan.csv": (BINARY, "y", 1, 3, "column 'b' has no values (every cell is empty)"),
     "inf.csv": (BINARY, "y", 3, 3, "line 3, column 'b': the value is infinite"),
-    "empty_cell.csv": (BINARY, "y", 3, 5, "line 3, column 'y': the cell is empty"),
     "unknown_target.csv": (BINARY, "label", 1, 1, "has no column 'label' (line 1, the header)"),
     "label_out_of_range.csv": (
         THREE_CLASSES,
