@@ -17,6 +17,7 @@ from nndsl.ir.graph import Graph
 from nndsl.ir.plan import TrainPlan
 from nndsl.summary import summary_table
 from nndsl.syntax.parser import parse
+from nndsl.train.data_plan import input_width
 
 # the weights file in a run folder of `nndsl run` (nndsl.runfolder.RunFolder.WEIGHTS)
 RUN_WEIGHTS = "weights.npz"
@@ -130,9 +131,38 @@ class Program:
 def compile_string(source: str, path: str | None = None, overrides: list[str] = ()) -> Program:
     """Compile `.nn` source text. `path` is used in messages and to resolve data files;
     `overrides` are `key=value` train settings that replace the file's."""
-    program = Program(compile_with_overrides(parse(source, path), list(overrides)))
+    module = parse(source, path)
+    compiled = compile_with_overrides(module, list(overrides))
+    if compiled.auto_inputs:  # input(auto): the data's width, then compiled again
+        for model, where in compiled.auto_inputs.items():
+            module.input_widths[model] = _data_width(compiled, model, where)
+        compiled = compile_with_overrides(module, list(overrides))
+    program = Program(compiled)
     program.overrides = list(overrides)
     return program
+
+
+def _data_width(compiled: CompiledFile, model: str, where: tuple[int, int]) -> int:
+    """The input width of `model`'s training data: its encoded columns (a category is
+    as wide as its one-hot), else its feature count."""
+    plan = next((p for p in compiled.plans if p.model == model and p.data is not None), None)
+    module = compiled.module
+    if plan is None:
+        raise NNDSLError(
+            f"input(auto) takes its width from the data, and no train block of '{model}' names any",
+            path=module.path,
+            source=module.source,
+            line=where[0],
+            column=where[1],
+            hint="write the width, e.g. input(8), or add data = csv(...) to its train block",
+        )
+    try:
+        return input_width(plan)
+    except NNDSLError as e:
+        if e.line is None:  # about the data as a whole: shown at input(auto)
+            e.line, e.column = where
+            e.located(module.path, module.source)
+        raise
 
 
 def compile_file(path: str | Path, overrides: list[str] = ()) -> Program:

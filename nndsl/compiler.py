@@ -79,8 +79,12 @@ class _ModelCompiler:
         model: ast.Model,
         blocks: dict[str, BlockSource] | None = None,
         path: str | None = None,
+        auto_width: int | None = None,
     ) -> None:
         self.model = model
+        # input(auto): the width from the data, once known; until then 1 (`auto_input`)
+        self.auto_width = auto_width
+        self.auto_input: tuple[int, int] | None = None  # where input(auto) waits for it
         self.blocks = blocks or {}
         self.path = path  # the file the model is written in
         self.nodes: list[Node] = []
@@ -252,6 +256,20 @@ class _ModelCompiler:
         if call.name == "input" and self.scope.block is not None:
             self._block_input(stmt, call)
             return
+        if call.name == "input" and _is_auto(call):
+            if self.auto_width is None:
+                self.auto_input = (call.span.line, call.span.column)
+            width = self.auto_width or 1
+            call = ast.Call(
+                call.name,
+                (
+                    ast.Arg(
+                        None, ast.Number(width, call.args[0].span, str(width)), call.args[0].span
+                    ),
+                ),
+                call.span,
+                call.name_span,
+            )
         opdef = OPS.get(call.name)
         if opdef is None:
             if call.name in self.blocks:
@@ -865,6 +883,8 @@ class CompiledFile:
     plans: list[TrainPlan]
     module: ast.Module
     sweep: Sweep | None = None  # lists written where one value goes (nndsl.sweep.grid)
+    # models whose input(auto) waits for the data's width: {model: (line, column)}
+    auto_inputs: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def compile_module(module: ast.Module) -> CompiledFile:
@@ -919,6 +939,7 @@ def _compile_plain(
     try:
         blocks = collect_blocks(module, set(OPS))
         graphs: dict[str, Graph] = {}
+        waiting: dict[str, tuple[int, int]] = {}
         for m in module.models:
             if m.name in graphs:
                 raise _err(f"model '{m.name}' is defined twice", m.name_span)
@@ -926,7 +947,10 @@ def _compile_plain(
             if hit is not None and hit[0] is m:
                 graph = hit[1]
             else:
-                graph = _ModelCompiler(m, blocks, module.path).compile()
+                compiler = _ModelCompiler(m, blocks, module.path, module.input_widths.get(m.name))
+                graph = compiler.compile()
+                if compiler.auto_input is not None:
+                    waiting[m.name] = compiler.auto_input
             if cache is not None:
                 cache[id(m)] = (m, graph)
             graphs[m.name] = graph
@@ -941,7 +965,17 @@ def _compile_plain(
             )
     except NNDSLError as e:
         raise e.located(module.path, module.source) from None
-    return CompiledFile(graphs, plans, module)
+    return CompiledFile(graphs, plans, module, auto_inputs=waiting)
+
+
+def _is_auto(call: ast.Call) -> bool:
+    """`input(auto)`: the width the data gives."""
+    return (
+        len(call.args) == 1
+        and call.args[0].name is None
+        and isinstance(call.args[0].value, ast.Name)
+        and call.args[0].value.name == "auto"
+    )
 
 
 def compile_source(source: str, path: str | None = None) -> CompiledFile:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from nndsl.api import compile_file
+from nndsl.api import Program, compile_file
 from nndsl.commands.display import print_error
 from nndsl.docs import reference
 from nndsl.errors import NNDSLError
@@ -24,6 +25,11 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         ["nndsl check examples/*.nn", "nndsl check model.nn && nndsl run model.nn"],
     )
     p.add_argument("files", nargs="+", metavar="FILE", help=".nn files to check")
+    p.add_argument(
+        "--data",
+        action="store_true",
+        help="also read each train block's data and print its columns' types and widths",
+    )
 
     p = add(
         "summary",
@@ -33,6 +39,11 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("file", metavar="FILE", help="the .nn file")
     p.add_argument("--model", help="which model of the file (default: the trained one)")
+    p.add_argument(
+        "--data",
+        action="store_true",
+        help="also read the train block's data: each column's type, width and encoding",
+    )
 
     p = add(
         "graph",
@@ -85,6 +96,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                 check_trials(program)
             for warning in program.warnings:  # printed, never fatal
                 print_error(warning)
+            if args.data:
+                for plan in program.plans:
+                    if plan.data is not None:
+                        print(data_report(program, plan.model))
         except NNDSLError as e:
             print_error(e)
             failed += 1
@@ -101,7 +116,50 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if plan is not None and plan.discriminator is not None:  # a GAN: its other model
         print(f"\ntrained as a GAN against '{plan.discriminator}':")
         print(program.summary(plan.discriminator))
+    if args.data and plan is not None and plan.data is not None:
+        print("\n" + data_report(program, plan.model))
     return 0
+
+
+def data_report(program: Program, model: str) -> str:
+    """Where a model's inputs come from: each feature column, its type, how many input
+    values it becomes and how (fitted on the training split), and the splits' sizes."""
+    built = program.build(model=model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        splits = built.load_data()
+    sizes = ", ".join(
+        f"{len(part)} {name}"
+        for name, part in (
+            ("train", splits.train),
+            ("validation", splits.validation),
+            ("test", splits.test),
+        )
+        if part is not None
+    )
+    lines = [f"data of '{model}': {sizes} rows"]
+    prep = built.preprocessing
+    if prep is not None:
+        rows = [("column", "type", "width", "encoding (fitted on the training split)")]
+        rows += [(name, kind, str(width), how) for name, kind, width, how in prep.describe()]
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        for r in rows:
+            lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3])
+        lines.append(f"  input width {prep.width}")
+    else:
+        names = splits.feature_names or []
+        shape = tuple(splits.train.x.shape[1:])
+        lines.append(
+            f"  {len(names) or shape} numeric feature(s), as is"
+            + (f": {', '.join(names[:12])}" + (", ..." if len(names) > 12 else "") if names else "")
+        )
+    if splits.target_names:
+        lines.append(f"  target: {', '.join(splits.target_names)}")
+    if splits.class_names:
+        lines.append(f"  classes: {', '.join(splits.class_names)}")
+    lines += [f"  note: {w.message}" for w in caught]
+    lines += [f"  note: {note}" for note in built._data_notes]
+    return "\n".join(lines)
 
 
 def cmd_graph(args: argparse.Namespace) -> int:

@@ -226,3 +226,6 @@ class Module:
     source: str = ""
     block_defs: list[BlockDef] = field(default_factory=list)
     uses: list[Use] = field(default_factory=list)
+    # model -> the width its `input(auto)` takes, found in its train block's data by the
+    # caller (the compiler reads no data: nndsl.api resolves it, then compiles again)
+    input_widths: dict[str, int] = field(default_factory=dict)

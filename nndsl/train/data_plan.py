@@ -149,3 +149,18 @@ def apply_scaler(scaler: dict[str, Any] | None, x: Any) -> Any:
     from nndsl.data import Standardizer
 
     return Standardizer.from_dict(scaler).transform(x)
+
+
+def input_width(plan: TrainPlan) -> int:
+    """How many input values a sample of the plan's training data has once encoded, for
+    input(auto): the fitted preprocessing's width, else the feature count."""
+    splits = load_splits(plan, targets=False)
+    if splits.preprocessing is not None:
+        return Preprocessing.from_dict(splits.preprocessing).width
+    shape = splits.train.x.shape[1:]
+    if len(shape) != 1:
+        raise NNDSLError(
+            f"input(auto) gives a width, but the samples of this data have shape {shape}",
+            hint=f"write input({', '.join(map(str, shape))})",
+        )
+    return int(shape[0])

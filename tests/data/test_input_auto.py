@@ -1,0 +1,120 @@
+"""input(auto) takes the width of the encoded data (a category is as wide as its
+one-hot); a fixed width that disagrees is a located error naming each column's width;
+`nndsl summary --data` and `nndsl check --data` say where every input comes from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nndsl
+from nndsl.cli import main
+
+HOUSES = "area,city,built,garden,price\n" + "".join(
+    f"{50 + i},{['Paris', 'Lyon', 'Nice'][i % 3]},20{10 + i % 9}-0{1 + i % 9}-1{i % 10},"
+    f"{'yes' if i % 2 else 'no'},{100 + 3 * i}\n"
+    for i in range(40)
+)
+MODEL = """
+model m {{
+    input({width})
+    dense(4, activation=relu)
+    dense(1)
+}}
+train m {{
+    data = csv("houses.csv", target="price", standardize=true)
+    validation = 0.25
+    loss = mse
+    epochs = 2
+    batch_size = 8
+}}
+"""
+# area 1, city one-hot of 3 + unknown 4, built: year 1 + month, day, weekday 2 each, garden 1
+WIDTH = 1 + 4 + 7 + 1
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "houses.csv").write_text(HOUSES)
+    return tmp_path
+
+
+def test_input_auto_takes_the_encoded_width(folder: Path) -> None:
+    (folder / "m.nn").write_text(MODEL.format(width="auto"))
+    program = nndsl.compile_file(folder / "m.nn")
+    assert program.models["m"].inputs[0].shape == (WIDTH,)
+    model = program.build()
+    history = model.fit(verbose=0)
+    assert model.preprocessing.width == WIDTH
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def test_a_fixed_width_that_disagrees_names_the_columns(folder: Path) -> None:
+    (folder / "m.nn").write_text(MODEL.format(width=5))
+    model = nndsl.compile_file(folder / "m.nn").build()
+    with pytest.raises(nndsl.NNDSLError) as info:
+        model.fit(verbose=0)
+    e = info.value
+    assert (e.line, e.column) == (3, 5) and e.path.endswith("m.nn")
+    assert "encode into 13 input values (area (number) 1, city (category) 4" in e.message
+    assert "input(5) takes 5" in e.message
+    assert "input(13)" in e.hint and "input(auto)" in e.hint
+
+
+def test_input_auto_without_data_is_located(tmp_path: Path) -> None:
+    with pytest.raises(nndsl.NNDSLError) as info:
+        nndsl.compile_string("model m {\n    input(auto)\n    dense(1)\n}\n")
+    assert (info.value.line, info.value.column) == (2, 5)
+    assert "no train block of 'm' names any" in info.value.message
+
+
+def test_input_auto_of_a_bundled_dataset_is_its_feature_count() -> None:
+    source = """
+model m {
+    input(auto)
+    dense(10)
+}
+train m { data = dataset("digits")  loss = sparse_categorical_crossentropy }
+"""
+    assert nndsl.compile_string(source).models["m"].inputs[0].shape == (64,)  # 8x8 pixels
+
+
+def test_summary_and_check_report_the_columns(folder: Path, capsys) -> None:
+    (folder / "m.nn").write_text(MODEL.format(width="auto"))
+    assert main(["summary", str(folder / "m.nn"), "--data"]) == 0
+    out = capsys.readouterr().out
+    assert "(None, 13)" in out
+    assert "30 train, 10 validation rows" in out
+    for row in (
+        ("area", "number", "1"),
+        ("city", "category", "4"),
+        ("built", "date", "7"),
+        ("garden", "binary", "1"),
+    ):
+        assert any(line.split()[:3] == list(row) for line in out.splitlines()), row
+    assert "input width 13" in out
+    assert main(["check", "--data", str(folder / "m.nn")]) == 0
+    assert "input width 13" in capsys.readouterr().out
+
+
+def test_a_saved_model_encodes_new_rows_by_name(folder: Path) -> None:
+    """Another process (a second machine) loads the weights file alone and predicts a
+    new file whose columns come in another order, with a city it never saw."""
+    (folder / "m.nn").write_text(MODEL.format(width="auto"))
+    model = nndsl.compile_file(folder / "m.nn").build()
+    model.fit(verbose=0)
+    model.save(folder / "m.npz")
+    rows = "garden,price,built,city,area\nyes,1,2012-03-14,Lyon,55\nno,1,2015-06-11,Rome,61\n"
+    (folder / "new.csv").write_text(rows)
+    same = "area,city,built,garden\n55,Lyon,2012-03-14,yes\n61,Rome,2015-06-11,no\n"
+    (folder / "same.csv").write_text(same)
+    loaded = nndsl.load(folder / "m.npz")
+    with pytest.warns(nndsl.NNDSLWarning, match="'city' were not among its training"):
+        got = loaded.predict(folder / "new.csv")
+    want = model.predict(folder / "same.csv")
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    table = {"city": ["Lyon", "Rome"], "area": [55, 61], "garden": ["yes", "no"]}
+    table["built"] = ["2012-03-14", "2015-06-11"]
+    np.testing.assert_allclose(loaded.predict(table), want, rtol=1e-6)
