@@ -16,7 +16,7 @@ import numpy as np
 
 from nndsl.backends import create_engine
 from nndsl.data.columns import choose_columns, mapping_array, mapping_columns, read_csv_header
-from nndsl.data.csvfile import load_csv
+from nndsl.data.csvfile import load_csv, read_columns
 from nndsl.data.load import resolve_path, spec_args
 from nndsl.data.npzfile import load_npz
 from nndsl.data.split import split_indices
@@ -515,6 +515,15 @@ class Model:
             named = dict(zip(features or choice.features, choice.features))
             return self._encode_columns({f: ds.columns[named[f]] for f in named}, shown), y
         return self._as_inputs(ds.x, shown, choice.features), y
+
+    def row_ids(self, path: str | Path) -> dict[str, list[str]]:
+        """The key columns (csv(id=...)) of a CSV file of new rows, to write beside its
+        predictions; {} when the model names none or the file is not a CSV."""
+        keys = self.id_columns()
+        if not keys or Path(path).suffix != ".csv":
+            return {}
+        delimiter = self.plan.data.args.get("delimiter", ",")
+        return read_columns(str(path), keys, delimiter=delimiter, shown=str(path))
 
     def id_columns(self) -> list[str]:
         """The key columns csv(id=...) names: never features."""

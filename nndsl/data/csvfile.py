@@ -145,6 +145,20 @@ def _load_text_column(
     return table.build([], [header.index(t) for t in targets], header.index(text))
 
 
+def read_columns(
+    path: str, names: list[str], *, delimiter: str = ",", shown: str | None = None
+) -> dict[str, list[str]]:
+    """The cells of columns `names` as written (stripped), one per data row: key columns
+    to write beside predictions."""
+    table = _Table(path, shown or path, _DELIMITER_ALIASES.get(delimiter, delimiter))
+    header = table.header()
+    for name in names:
+        if name not in header:
+            table.unknown_column(name, header)
+    table.check_row_lengths(len(header))
+    return {n: [row[header.index(n)].strip() for row in table.rows[1:]] for n in names}
+
+
 def cell_error(
     path: str,
     row: int,
