@@ -322,11 +322,11 @@ class _Table:
         )
         header, data = self.rows[0], self.rows[1:]
         used = sorted(set(feature_cols + target_cols))
-        parsed = _parse_table(data, used)
         columns = None
-        if text_col is None and (kinds or not _all_finite(parsed, feature_cols)):
+        if text_col is None and (kinds or not _numbers_only(data, feature_cols)):
             columns = self._typed_columns(feature_cols, kinds or {})
             used = sorted(set(target_cols))
+        parsed = _parse_table(data, used)
         labels, text = None, None
         if len(target_cols) == 1 and not parsed[target_cols[0]][1].all():
             j, ok = target_cols[0], parsed[target_cols[0]][1]
@@ -539,9 +539,17 @@ def _parse_table(
     return {j: (table[:, j], readable) for j in used}
 
 
-def _all_finite(parsed: dict[int, tuple[np.ndarray, np.ndarray]], cols: list[int]) -> bool:
-    """Every cell of these columns is a finite number: the fast path, no typed columns."""
-    return all(parsed[j][1].all() and np.isfinite(parsed[j][0]).all() for j in cols)
+def _numbers_only(rows: list[list[str]], cols: list[int]) -> bool:
+    """Every cell of these columns is a finite number: the fast path, no typed columns
+    (one conversion per column, which stops at the first cell that is not)."""
+    for j in cols:
+        try:
+            values = np.array([row[j] for row in rows], dtype=np.float64)
+        except ValueError:
+            return False
+        if not np.isfinite(values).all():
+            return False
+    return True
 
 
 def _parse(column: list[str]) -> tuple[np.ndarray, np.ndarray]:
