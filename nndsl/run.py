@@ -114,11 +114,13 @@ class _ResumeFrom(Callback):
 
 
 def _train_in_step(request: RunRequest) -> int:
-    """A process other than rank 0: trains in step with it (DDP) and writes nothing."""
+    """A process other than rank 0: trains in step with it (DDP) and writes nothing, then
+    evaluates its share of the final metrics with it."""
     model = _build_run(request)
     callbacks = [_ResumeFrom(request.resume)] if request.resume is not None else []
     try:
         model.fit(verbose=0, callbacks=callbacks)
+        _final_metrics(model, model.load_data())
     except NNDSLError:
         return 1  # rank 0 reports it
     except KeyboardInterrupt:
@@ -183,6 +185,9 @@ def _train_locked(request: RunRequest, model: Any, splits: Any, plotter: Any) ->
                 error = e
         seconds = time.perf_counter() - started
         history = model.history or model.trainer.history
+        # interrupted, the other processes of a distributed run are stopping too: this one
+        # evaluates every row alone rather than in step with them
+        model.engine.evaluates_alone = status == "interrupted"
         metrics = _final_metrics(model, splits) if status != "failed" else {}
         try:
             _write_run(

@@ -153,9 +153,10 @@ class Engine(ABC):
         training: bool,
     ) -> tuple[list[float], dict[str, float], dict[str, float]]:
         """The epoch's numbers as floats, in one transfer where that matters: (loss per
-        batch, sum of each metric, count of each metric). An engine training over several
-        processes adds the losses (sums over its rows), metric sums and counts up over
-        all of them, and divides the losses by `sizes`."""
+        batch, sum of each metric, count of each metric). An engine training (or
+        evaluating, see `eval_parts`) over several processes adds the losses (sums over
+        its rows), metric sums and counts up over all of them, and divides the losses by
+        `sizes`."""
 
     @abstractmethod
     def inputs(self, x: Any) -> list[Any]:
@@ -279,23 +280,36 @@ class Engine(ABC):
         return batch_means(per_batch, sizes, totals, counts, None if simple else self.loss_columns)
 
     def evaluate(self, data: Any, batch_size: int) -> dict[str, float]:
-        """Loss and metrics in evaluation mode (no dropout)."""
+        """Loss and metrics in evaluation mode (no dropout); over several processes,
+        each evaluates its part of the rows (`eval_parts`) and all get the whole's numbers."""
         step = max(batch_size, EVAL_BATCH)  # evaluation needs no small batches
         losses: list[Any] = []
         sizes: list[int] = []
         sums: dict[str, list] = {m: [] for m in self.metric_keys}
         counts = dict.fromkeys(self.metric_keys, 0)
         self.set_mode(False)
-        for start in range(0, len(data), step):
-            xs = [x[start : start + step] for x in data.xs]
-            y = rows(data.y, slice(start, start + step))
+        for start, stop, size in self.eval_parts(len(data), step):
+            xs = [x[start:stop] for x in data.xs]
+            y = rows(data.y, slice(start, stop))
             loss, out = self.eval_batch(xs, y)
             losses.append(loss)
-            sizes.append(xs[0].shape[0])
+            sizes.append(size)
             self._metric_sums(out, y, sums, counts)
         per_batch, totals, counts = self.read_back(losses, sizes, sums, counts, False)
         columns = None if self.simple else self.loss_columns
         return batch_means(per_batch, sizes, totals, counts, columns)
+
+    def eval_parts(self, n: int, step: int) -> list[tuple[int, int, int]]:
+        """(start, stop, rows of the whole batch) of the batches `evaluate` runs here over
+        `n` rows, `step` at a time: all of them, whole. An engine of several processes
+        gives each process its rows of every batch (the same number of batches on each,
+        some perhaps empty) and adds their numbers up in `read_back`, unless
+        `evaluates_alone`."""
+        return [(s, min(s + step, n), min(step, n - s)) for s in range(0, n, step)]
+
+    # True where this process evaluates every row although others train with it: rank 0
+    # of a distributed run after the others have stopped (interrupted)
+    evaluates_alone: bool = False
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray | dict[str, np.ndarray]:
         """The activated output (samples, *shape); a dict {output: array} for several."""

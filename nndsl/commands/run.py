@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from nndsl.api import compile_file
-from nndsl.backends.torch.distributed import join, launch, leave, under_torchrun
+from nndsl.backends.torch.distributed import join, launch, launch_plan, leave, under_torchrun
 from nndsl.errors import NNDSLError
 from nndsl.files import atomic_write_text
 from nndsl.ir.targets import target_kind
@@ -53,7 +53,24 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="torch: train in N processes (DistributedDataParallel, launched with torchrun)",
+        help="torch: train in N processes on this machine (DistributedDataParallel, "
+        "launched with torchrun)",
+    )
+    p.add_argument(
+        "--nnodes",
+        type=int,
+        default=1,
+        metavar="M",
+        help="torch: this machine is one of M, each running the same command (with its "
+        "--node-rank) and N processes",
+    )
+    p.add_argument(
+        "--node-rank", type=int, metavar="K", help="with --nnodes: this machine's number, 0 to M-1"
+    )
+    p.add_argument(
+        "--master",
+        metavar="HOST:PORT",
+        help="with --nnodes: node 0's address and a free port on it, where the machines meet",
     )
     p.add_argument(
         "--trials",
@@ -147,6 +164,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Resolve the request, start the processes it needs, train, write the folder."""
 
     common = {"quiet": args.quiet}
+    plan = launch_plan(args.nproc, args.nnodes, args.node_rank, args.master)
+    if plan.starts_torchrun and under_torchrun():
+        raise NNDSLError(
+            "--nproc, --nnodes and --master start torchrun, but this is already under one",
+            hint="give them to nndsl run alone, or torchrun's own options to your torchrun",
+        )
     if args.resume:
         if not under_torchrun():  # there, rank 0 recovers it, under the lock, when it writes
             recover_now(args.resume)  # a crash mid-swap: RUN in place before it is read
@@ -175,9 +198,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.file, program, args.backend, args.device, args.model, args.seed, out, **common
         )
         if program.sweep is not None and program.train is not None:
-            if args.nproc > 1 or under_torchrun():
+            if plan.starts_torchrun or under_torchrun():
                 raise NNDSLError(
-                    "a sweep trains its trials one per process (--jobs N); --nproc is for one run",
+                    "a sweep trains its trials one per process (--jobs N); --nproc and "
+                    "--nnodes are for one run",
                     hint="run one trial in several processes from its run folder's model.nn",
                 )
             return run_sweep(request, sample=args.trials, jobs=args.jobs)
@@ -186,11 +210,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "--trials samples a sweep, but this file has none",
                 hint="write a list where a value goes, e.g. optimizer = adam(lr=[1e-2, 1e-3])",
             )
-    distributed = args.nproc > 1 or under_torchrun()
+    distributed = plan.starts_torchrun or under_torchrun()
     if distributed and request.backend != "torch":
         raise NNDSLError("training in several processes needs --backend torch")
-    if args.nproc > 1 and not under_torchrun():
-        return launch(getattr(args, "argv", None) or sys.argv[1:], args.nproc)
+    if plan.starts_torchrun:
+        return launch(getattr(args, "argv", None) or sys.argv[1:], plan)
     if not distributed:
         return train_run(request)
     rank = join(request.device)

@@ -236,17 +236,39 @@ class TorchEngine(Engine):
     def _shard(self, order: np.ndarray, batch_size: int) -> tuple[np.ndarray, list[tuple]]:
         """(this process's rows of `order`, (start, stop, global batch size) per batch).
         Each global batch of `batch_size` rows is split evenly over the processes."""
-        n = len(order)
-        starts = range(0, n, batch_size)
+        parts = self._split(len(order), batch_size)
         if self.world == 1:
-            return order, [(s, min(s + batch_size, n), min(batch_size, n - s)) for s in starts]
-        parts, bounds, at = [], [], 0
-        for s in starts:
-            rows = np.array_split(order[s : s + batch_size], self.world)[self.rank]
-            parts.append(rows)
-            bounds.append((at, at + len(rows), min(batch_size, n - s)))
-            at += len(rows)
-        return np.concatenate(parts), bounds
+            return order, parts
+        local, bounds, at = [], [], 0
+        for start, stop, size in parts:
+            local.append(order[start:stop])
+            bounds.append((at, at + stop - start, size))
+            at += stop - start
+        return np.concatenate(local), bounds
+
+    def _split(self, n: int, batch_size: int) -> list[tuple[int, int, int]]:
+        """(start, stop, global batch size): this process's rows of each batch of
+        `batch_size` of `n` rows, as np.array_split gives them (the first processes one
+        more where they do not divide; none where the batch has fewer rows than processes)."""
+        parts = []
+        for s in range(0, n, batch_size):
+            size = min(batch_size, n - s)
+            each, more = divmod(size, self.world)
+            start = s + self.rank * each + min(self.rank, more)
+            parts.append((start, start + each + (self.rank < more), size))
+        return parts
+
+    @property
+    def shards_evaluation(self) -> bool:
+        """Each process evaluates its part of the rows, added up in `read_back`."""
+        return self.world > 1 and not self.evaluates_alone
+
+    def eval_parts(self, n: int, step: int) -> list[tuple[int, int, int]]:
+        if not self.shards_evaluation:
+            return super().eval_parts(n, step)
+        # global batches of `step` rows per process: each process's batch is as big as
+        # one process's would be (batch norm and dropout are off: batches do not matter)
+        return self._split(n, step * self.world)
 
     def activate(self, out: torch.Tensor, head: int = 0) -> torch.Tensor:
         act = self._acts[head]
@@ -260,10 +282,10 @@ class TorchEngine(Engine):
         counts: dict[str, int],
         training: bool,
     ) -> tuple[list[float], dict[str, float], dict[str, float]]:
-        """The epoch's numbers in one transfer. Training over several processes, `losses`
-        are per-batch sums over this process's rows, and they, the metric sums and the
-        counts are added up over all processes first."""
-        reduce = training and self.world > 1
+        """The epoch's numbers in one transfer. Training or evaluating over several
+        processes, `losses` are per-batch sums over this process's rows, and they, the
+        metric sums and the counts are added up over all processes first."""
+        reduce = self.world > 1 and (training or self.shards_evaluation)
         metrics = list(sums)
         parts = [torch.stack(losses).double().reshape(-1)]
         parts += [torch.stack(sums[m]).double().sum().reshape(1) for m in metrics]
@@ -347,7 +369,12 @@ class TorchEngine(Engine):
         out = self._forward(xs)
         if not self.simple:
             return self._losses(out, y)[1], self._head_outputs(out)
-        return self._loss(out, y), out
+        if not self.shards_evaluation:
+            return self._loss(out, y), out
+        # this process's sum over its rows of the batch (none: an empty part), as in
+        # training; read_back adds the processes' up and divides by the batch's rows
+        rows = xs[0].shape[0]
+        return (self._loss(out, y) * rows if rows else out.sum() * 0.0), out
 
     @torch.no_grad()
     def predict_batch(self, xs: list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
