@@ -128,10 +128,17 @@ class Program:
         return f"Program(path={self.path!r}, models={list(self.models)})"
 
 
-def compile_string(source: str, path: str | None = None, overrides: list[str] = ()) -> Program:
+def compile_string(
+    source: str,
+    path: str | None = None,
+    overrides: list[str] = (),
+    input_widths: dict[str, int] | None = None,
+) -> Program:
     """Compile `.nn` source text. `path` is used in messages and to resolve data files;
-    `overrides` are `key=value` train settings that replace the file's."""
+    `overrides` are `key=value` train settings that replace the file's. `input_widths`
+    ({model: width}) answers input(auto) without reading the data (a trained model's)."""
     module = parse(source, path)
+    module.input_widths.update(input_widths or {})
     compiled = compile_with_overrides(module, list(overrides))
     if compiled.auto_inputs:  # input(auto): the data's width, then compiled again
         for model, where in compiled.auto_inputs.items():

@@ -57,6 +57,7 @@ from nndsl.data.text import Vocabulary
 from nndsl.errors import NNDSLError
 from nndsl.files import is_temporary, write_error
 from nndsl.train.history import History
+from nndsl.weights import load_weights_meta
 
 try:
     import fcntl
@@ -412,12 +413,27 @@ def compile_run_source(ref: ModelRef) -> Any:
     config = _run_config(ref.run)
     overrides = config.get("overrides")
     overrides = [o for o in overrides if isinstance(o, str)] if isinstance(overrides, list) else []
-    program = compile_string(text, str(ref.source), overrides)
+    program = compile_string(text, str(ref.source), overrides, _trained_widths(ref.weights))
     original = config.get("source")
     if isinstance(original, str) and Path(original).parent.is_dir():
         base = str(Path(original).parent)
         program.plans[:] = [plan.replace(base_dir=base) for plan in program.plans]
     return program
+
+
+def _trained_widths(weights: str | None) -> dict[str, int]:
+    """{model: its input's width} as trained, from the weights file's graph: what an
+    input(auto) of the run's model.nn took, so it compiles without reading the data."""
+    if weights is None:
+        return {}
+    try:
+        graph = load_weights_meta(weights).get("graph") or {}
+    except NNDSLError:
+        return {}  # a damaged file: loading the weights says so
+    shapes = [n.get("shape") for n in graph.get("nodes", []) if n.get("op") == "input"]
+    if len(shapes) != 1 or not isinstance(shapes[0], list) or len(shapes[0]) != 1:
+        return {}
+    return {str(graph.get("name")): int(shapes[0][0])}
 
 
 def _run_config(run: Path | None) -> dict:

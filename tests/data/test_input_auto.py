@@ -118,3 +118,23 @@ def test_a_saved_model_encodes_new_rows_by_name(folder: Path) -> None:
     table = {"city": ["Lyon", "Rome"], "area": [55, 61], "garden": ["yes", "no"]}
     table["built"] = ["2012-03-14", "2015-06-11"]
     np.testing.assert_allclose(loaded.predict(table), want, rtol=1e-6)
+
+
+def test_predict_writes_the_ids_and_needs_no_training_data(folder: Path, capsys) -> None:
+    """`nndsl predict RUN` on another machine: the training CSV is gone, the run folder's
+    input(auto) takes the trained width; each prediction comes after its row's id."""
+    source = MODEL.format(width="auto").replace('target="price"', 'target="price", id="house"')
+    (folder / "m.nn").write_text(source)
+    table = HOUSES.splitlines()
+    rows = [f"{line},h{i}" for i, line in enumerate(table[1:])]
+    (folder / "houses.csv").write_text("\n".join([table[0] + ",house", *rows]) + "\n")
+    assert main(["run", str(folder / "m.nn"), "--out", str(folder / "run"), "--quiet"]) == 0
+    (folder / "houses.csv").unlink()
+    new = "house,garden,city,area,built\nz1,yes,Lyon,55,2012-03-14\nz2,no,Nice,61,2015-06-11\n"
+    (folder / "new.csv").write_text(new)
+    capsys.readouterr()
+    assert main(["predict", str(folder / "run"), "--data", str(folder / "new.csv")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "house,price"
+    assert [line.split(",")[0] for line in lines[1:]] == ["z1", "z2"]
+    assert all(np.isfinite(float(line.split(",")[1])) for line in lines[1:])
