@@ -251,18 +251,27 @@ def _final_metrics(model: Any, splits: Any) -> dict[str, dict[str, float]]:
         part = getattr(splits, name)
         if part is not None:
             out[name] = model.evaluate_scaled(part.x, model.targets_of(part))
+    if getattr(splits, "baselines", None):  # series(): the naive forecasts, to compare
+        out["baselines"] = splits.baselines
     return out
 
 
 def metrics_table(metrics: dict[str, dict[str, float]]) -> str:
+    baselines = metrics.get("baselines") or {}
+    metrics = {k: v for k, v in metrics.items() if k != "baselines"}
     keys = list(next(iter(metrics.values())))
     rows = [["split", *keys]] + [
         [name, *(f"{m[k]:.4f}" for k in keys)] for name, m in metrics.items()
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join(
+    table = "\n".join(
         "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
         for r in rows
+    )
+    return table + "".join(  # series(): the naive forecasts on the same windows
+        f"\n{held}, {name} baseline: " + "  ".join(f"{k} {v:.4f}" for k, v in values.items())
+        for held, forecasts in baselines.items()
+        for name, values in forecasts.items()
     )
 
 
