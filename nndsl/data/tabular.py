@@ -190,13 +190,25 @@ def column_key(name: str) -> str:
     return name if name.isidentifier() else f'"{name}"'
 
 
-def _date_reader(cells: np.ndarray, written: str | None = None):
+def _date_reader(cells: np.ndarray):
     """A function reading one of `cells` as a datetime (None if it cannot), when every
-    cell reads; else None. `written`: the strptime format the file declares."""
+    one of the first cells reads (a column of dates); else None."""
+    read = _date_parser(cells)
+    sample = cells[: min(len(cells), 200)]
+    if not all(read(str(c)) is not None for c in sample):
+        return None
+    return read
+
+
+def _date_parser(cells: np.ndarray, written: str | None = None, dayfirst: bool | None = None):
+    """A function reading a cell as a datetime (None if it cannot). `written`: the
+    strptime format the file declares; `dayfirst`: how slash dates are ordered (None:
+    either, as `cells` suggest, for telling a column's type)."""
     if written is not None:
         formats: tuple[str, ...] = (written,)
     else:
-        formats = tuple(f + t for f in (*_DATE_FORMATS, *_slash_order(cells)) for t in _TIMES)
+        slashes = _slash_order(cells) if dayfirst is None else (_SLASHES[dayfirst],)
+        formats = tuple(f + t for f in (*_DATE_FORMATS, *slashes) for t in _TIMES)
 
     def read(cell: str) -> datetime | None:
         if written is None:
@@ -211,29 +223,40 @@ def _date_reader(cells: np.ndarray, written: str | None = None):
                 continue
         return None
 
-    sample = cells[: min(len(cells), 200)]
-    if not all(read(str(c)) is not None for c in sample):
-        return None
     return read
 
 
+_SLASHES = {True: "%d/%m/%Y", False: "%m/%d/%Y"}
+
+
 def _slash_order(cells: np.ndarray) -> tuple[str, ...]:
-    """Slash dates' order: day first when a first field exceeds 12, else month first."""
-    for cell in cells[:1000]:
+    """Slash dates' order, for telling a column's type: day first when a first field
+    exceeds 12, else either (month first tried first)."""
+    return (_SLASHES[True],) if _day_first(cells[:1000]) else (_SLASHES[False], _SLASHES[True])
+
+
+def _day_first(cells: np.ndarray) -> bool:
+    """Whether slash dates are written day first: some first field exceeds 12."""
+    for cell in cells:
         parts = str(cell).split(" ")[0].split("/")
         if len(parts) == 3 and parts[0].isdigit() and int(parts[0]) > 12:
-            return ("%d/%m/%Y",)
-    return ("%m/%d/%Y", "%d/%m/%Y")
+            return True
+    return False
 
 
 def _read_dates(name: str, cells: np.ndarray, missing: np.ndarray, options: dict) -> Column:
     present = cells[~missing]
-    reader = _date_reader(present, options.get("format")) if present.size else None
+    if options.get("format") is None and options.get("dayfirst") is None:
+        # one order for the whole column (a cell each way would mix months and days), kept
+        # with the model so that new rows (perhaps all with days <= 12) read the same way
+        options = {**options, "dayfirst": _day_first(present)}
+    # every cell read on its own, so that the first one that is no date is the one shown
+    reader = _date_parser(present, options.get("format"), options.get("dayfirst"))
     values = np.full((len(cells), len(DATE_PARTS)), np.nan)
     for i, cell in enumerate(cells):
         if missing[i]:
             continue
-        when = reader(str(cell)) if reader is not None else None
+        when = reader(str(cell))
         if when is None:
             fmt = options.get("format")
             raise CellError(
