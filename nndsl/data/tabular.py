@@ -136,8 +136,23 @@ def read_column(name: str, cells: np.ndarray, kind: str, options: dict[str, Any]
         return Column(name, kind, values, missing, options)
     if kind in ("category", "binary"):
         values = np.where(missing, "", cells).astype(object)
-        if kind == "binary":
+        if kind == "binary" and options.get("values") is not None:
+            # the two values of the training file: any other would silently read as 0
+            known = list(options["values"])
+            other = ~missing & ~np.isin(values.astype(str), known)
+            if other.any():
+                row = int(np.argmax(other))
+                raise CellError(
+                    Unreadable(
+                        row,
+                        f"{str(cells[row])!r} is not one of the values of binary column "
+                        f"'{name}' in training ({', '.join(map(repr, known))})",
+                        "write it as one of those (the same spelling and case)",
+                    )
+                )
+        elif kind == "binary":
             distinct = sorted(set(values[~missing]))
+            options = {**options, "values": distinct}  # the file's schema, as its kind is
             if len(distinct) > 2:
                 row = int(np.argmax(~missing & (values != distinct[0]) & (values != distinct[1])))
                 raise CellError(
@@ -323,7 +338,9 @@ def fit_encoding(column: Column, strategy: dict[str, Any], scale: str) -> Encodi
         outputs = [column.name]
     elif kind == "binary":
         values = column.values[present]
-        distinct = sorted(set(values))
+        # the file's two values (read_column), not the training split's: a split that
+        # happens to hold only one still says which value is 1 as the docs do
+        distinct = list(column.options.get("values") or sorted(set(values)))
         positive = column.options.get("positive")
         if positive is not None and positive not in distinct and len(distinct) == 2:
             raise NNDSLError(
