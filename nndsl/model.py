@@ -19,6 +19,7 @@ from nndsl.data.columns import choose_columns, mapping_array, mapping_columns, r
 from nndsl.data.csvfile import load_csv, read_columns
 from nndsl.data.load import resolve_path, spec_args
 from nndsl.data.npzfile import load_npz
+from nndsl.data.series import series_inputs, series_row_ids
 from nndsl.data.split import split_indices
 from nndsl.data.tabular import Preprocessing, mapping_columns_typed
 from nndsl.data.text import Vocabulary, unknown_note
@@ -479,6 +480,9 @@ class Model:
             return self._as_inputs(ds.x, shown), (ds.y if need_targets else None)
         if p.suffix != ".csv":
             raise NNDSLError(f"{shown}: expected a .csv or .npz file")
+        if spec is not None and spec.name == "series":  # the rows' windows, as trained on
+            x, y = series_inputs(spec_args(spec), str(p), shown, self.feature_names, need_targets)
+            return self._as_inputs(x, shown), y
         csv_args = spec.args if spec is not None and spec.name == "csv" else {}
         delimiter = csv_args.get("delimiter", ",")
         features, targets = self.training_columns()
@@ -519,6 +523,9 @@ class Model:
     def row_ids(self, path: str | Path) -> dict[str, list[str]]:
         """The key columns (csv(id=...)) of a CSV file of new rows, to write beside its
         predictions; {} when the model names none or the file is not a CSV."""
+        spec = self.plan.data if self.plan is not None else None
+        if spec is not None and spec.name == "series" and Path(path).suffix == ".csv":
+            return series_row_ids(spec_args(spec), str(path), str(path), self.feature_names)
         keys = self.id_columns()
         if not keys or Path(path).suffix != ".csv":
             return {}

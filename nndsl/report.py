@@ -99,6 +99,9 @@ def _facts(config: dict, folder: Path) -> str:
 
 
 def _metrics_table(metrics: dict[str, dict[str, float]]) -> str:
+    metrics = dict(metrics)
+    for held, forecasts in (metrics.pop("baselines", None) or {}).items():  # series() data
+        metrics.update({f"{held}, {name} baseline": m for name, m in forecasts.items()})
     keys = list(dict.fromkeys(k for m in metrics.values() for k in m))
     rows = [[split, *(m.get(k) for k in keys)] for split, m in metrics.items()]
     return _table(["split", *keys], rows)

@@ -62,13 +62,14 @@ def load_data(spec: Spec, base_dir: str, outputs: list[str] | None = None) -> Da
             classes=args["classes"],
             seed=args["seed"],
         )
-    if spec.name == "text":
+    if spec.name in ("text", "series"):
         raise NNDSLError(
-            "text() data is split by position with its vocabulary: load it with "
+            f"{spec.name}() data is split by position (text) or time (series): load it with "
             "nndsl.train.data_plan.load_splits (model.load_data())"
         )
     raise NNDSLError(
-        f"unknown data source '{spec.name}'", hint="one of: csv, npz, dataset, synthetic, text"
+        f"unknown data source '{spec.name}'",
+        hint="one of: csv, npz, dataset, synthetic, text, series",
     )
 
 

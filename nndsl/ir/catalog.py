@@ -355,7 +355,8 @@ for _name, _doc, _params in [
                 None,
                 optional=True,
                 doc="what fills missing cells (empty, NA, N/A, NaN, null, None, ?): one "
-                "strategy for every column, or (age=fill_median, city=fill_mode) by name; "
+                "strategy for every column it applies to (the others keep their default), "
+                "or (age=fill_median, city=fill_mode) by name; "
                 "default: numbers fill_mean, binary values and dates fill_mode, categories "
                 "their unknown slot; a row without a target is left out",
             ),
@@ -406,6 +407,70 @@ for _name, _doc, _params in [
                 choices=("sequence", "next"),
             ),
             _vocab_size_param(),
+        ),
+    ),
+    (
+        "series",
+        "An ordered CSV table as time-series windows: `length` consecutive rows of the "
+        "feature columns in (shape (length, features): for lstm, gru, conv1d, attention), "
+        "the `target` value `horizon` rows after the window's last row out. One series per "
+        "`group_by` value (no window crosses two), rows sorted by `order_by` (numbers or "
+        "dates). Split by time in every series: its first rows train, the next validation "
+        "fraction validates, the last test fraction tests, and no window straddles two "
+        "parts; standardize fits on training rows only. `nndsl run` reports the "
+        "last-value and (with `season`) seasonal-naive forecasts beside the test metrics.",
+        (
+            Param("path", "str", doc="file path, relative to the .nn file"),
+            Param("target", "str", doc="the column to forecast (a number)"),
+            Param("length", "int", 48, doc="rows per window (the model's input)", low=1),
+            Param(
+                "horizon",
+                "int",
+                1,
+                low=1,
+                doc="the target is the value this many rows after the window's last row "
+                "(one value, not the values up to it)",
+            ),
+            Param("stride", "int", 1, low=1, doc="rows between window starts"),
+            Param(
+                "features",
+                "any",
+                None,
+                doc="the input columns, numbers (default: every column but group_by and "
+                "order_by, the target's past included)",
+            ),
+            Param(
+                "group_by",
+                "str",
+                None,
+                optional=True,
+                doc="a column naming each row's series (a session, a device); default: one series",
+            ),
+            Param(
+                "order_by",
+                "str",
+                None,
+                optional=True,
+                doc="a column of times (numbers or dates) the rows of a series are sorted "
+                "by; default: the file's order",
+            ),
+            Param(
+                "season",
+                "int",
+                None,
+                optional=True,
+                low=1,
+                doc="rows per season (24 for hourly rows and a daily cycle): the "
+                "seasonal-naive baseline forecasts the value one season earlier",
+            ),
+            Param(
+                "standardize",
+                "bool",
+                False,
+                doc="scale each feature to mean 0, std 1 with the training rows' statistics "
+                "(the target stays in the file's units)",
+            ),
+            Param("delimiter", "str", ",", doc="column separator"),
         ),
     ),
     (

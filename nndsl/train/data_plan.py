@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nndsl.data.load import resolve_path, spec_args
+from nndsl.data.series import series_splits
 from nndsl.data.tabular import Preprocessing, declared_missing
 from nndsl.data.text import Vocabulary, text_splits
 from nndsl.data.text_column import tokenize_splits
@@ -30,6 +31,8 @@ class Splits:
     note: str | None = None  # something to warn about (tokens read as <unk>)
     # typed columns: their encodings, fitted on the training split (Preprocessing.to_dict)
     preprocessing: dict[str, Any] | None = None
+    # series data: the naive forecasts' metrics on the held-out windows (split by time)
+    baselines: dict[str, Any] | None = None
 
 
 def load_splits(
@@ -50,6 +53,8 @@ def load_splits(
         )
     if plan.data.name == "text":
         return _text_splits(plan, validation)
+    if plan.data.name == "series":
+        return _series_splits(plan, validation)
     spec = plan.data
     if not targets and spec.name in ("csv", "npz"):  # labels read where named, else none
         optional = spec.name == "npz" or spec.args.get("target") is None
@@ -139,6 +144,29 @@ def _text_splits(plan: TrainPlan, validation: float | None) -> Splits:
     )
     return Splits(
         parts.train, parts.validation, parts.test, None, None, vocab=parts.vocab, note=parts.note
+    )
+
+
+def _series_splits(plan: TrainPlan, validation: float | None) -> Splits:
+    """An ordered table's windows, split by time in every series (nndsl.data.series)."""
+    args = spec_args(plan.data)
+    parts = series_splits(
+        args,
+        resolve_path(args["path"], plan.base_dir),
+        args["path"],
+        validation=plan.validation if validation is None else validation,
+        test=plan.test,
+    )
+    train = parts.train
+    return Splits(
+        train,
+        parts.validation,
+        parts.test,
+        parts.scaler,
+        None,
+        train.feature_names,
+        train.target_names,
+        baselines=parts.baselines,
     )
 
 
