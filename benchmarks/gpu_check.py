@@ -52,7 +52,7 @@ from _reference import hand_epoch, training_rates  # noqa: E402  (torch imported
 
 TESTS = [
     f"tests/backends/torch/test_torch_{name}.py"
-    for name in ("agreement", "layers", "composed", "attention", "primitives")
+    for name in ("agreement", "layers", "composed", "attention", "primitives", "recurrent")
 ]
 BENCHMARKS = ("B1", "CNN", "LSTM", "transformer")
 DTYPES = ("float32", "bf16")

@@ -2,6 +2,8 @@
 code behind nn.LSTM, nn.GRU and nn.RNN) compute the function of the op's declaration,
 the step-by-step composition the NumPy backend runs: outputs, every weight's gradient
 and the input's gradient, float64 to 1e-10, for every arrangement the fused path takes.
+With NNDSL_TEST_DEVICE=cuda (benchmarks/gpu_check.sh) the same tests hold cuDNN's
+kernels to float32 tolerances (tests/backends/torch/conftest.py).
 What the fused kernels cannot express lowers to the declaration itself.
 
 (torch's own nn.LSTM / nn.GRU / nn.RNN, holding the same weights mapped by hand, are the
@@ -40,9 +42,14 @@ STEPWISE = [
 ]
 
 
-def build(layer: str, backend: str):
+TOLERANCE = {"float64": 1e-10, "float32": 1e-5}
+
+
+def build(layer: str, backend: str, dtype: str = "float64", device: str = "cpu"):
     source = f"model m {{\n input(7, 3)\n r = {layer}\n dense(2)\n}}\ntrain m {{ loss = mse }}"
-    return nndsl.compile_string(source).build(backend=backend, seed=0, dtype="float64")
+    if backend == "numpy":
+        return nndsl.compile_string(source).build(backend=backend, seed=0, dtype=dtype)
+    return nndsl.compile_string(source).build(backend=backend, seed=0, dtype=dtype, device=device)
 
 
 def random_weights(model) -> dict[str, np.ndarray]:
@@ -50,33 +57,46 @@ def random_weights(model) -> dict[str, np.ndarray]:
     return {k: rng.normal(0, 0.6, w.shape) for k, w in model.get_weights().items()}
 
 
-def run(module: torch.nn.Module, x: np.ndarray, dout: np.ndarray):
+def run(module: torch.nn.Module, x: np.ndarray, dout: np.ndarray, device: str, dtype: str):
     """(output, {parameter: gradient}, input gradient) of sum(output * dout)."""
-    xt = torch.tensor(x, requires_grad=True)
+    kind = getattr(torch, dtype)
+    xt = torch.tensor(x, dtype=kind, device=device, requires_grad=True)
     out = module(xt)
-    (out * torch.tensor(dout)).sum().backward()
-    grads = {k: p.grad.numpy() for k, p in module.named_parameters()}
-    return out.detach().numpy(), grads, xt.grad.numpy()
+    (out * torch.tensor(dout, dtype=kind, device=device)).sum().backward()
+    grads = {k: p.grad.cpu().numpy() for k, p in module.named_parameters()}
+    return out.detach().cpu().numpy(), grads, xt.grad.cpu().numpy()
+
+
+def close(got: np.ndarray, want: np.ndarray, dtype: str, what: str = "") -> None:
+    tol = TOLERANCE[dtype]
+    scale = max(np.abs(want).max(), 1.0)
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * scale, err_msg=what)
 
 
 @pytest.mark.parametrize("layer", FUSED)
-def test_the_fused_kernel_equals_the_declaration(layer: str) -> None:
+def test_the_fused_kernel_equals_the_declaration(layer: str, device: str, precise: str) -> None:
+    """On the test device: cuDNN's kernels on a GPU, against the declaration in float64
+    on the CPU."""
     model = build(layer, "torch")
     weights = random_weights(model)
     node = model.graph["r"]
-    fast, declared = FusedRecurrent(node).double(), Composed(node).double()
-    for module in (fast, declared):
+    kind = getattr(torch, precise)
+    fast, declared = FusedRecurrent(node).to(device, kind), Composed(node).double()
+    for module, where, dtype in ((fast, device, kind), (declared, "cpu", torch.float64)):
         for name, p in module.named_parameters():
-            p.data = torch.tensor(weights[f"r.{name}"])
+            p.data = torch.tensor(weights[f"r.{name}"], dtype=dtype, device=where)
     rng = np.random.default_rng(2)
     x = rng.normal(size=(6, 7, 3))
     dout = rng.normal(size=(6, *node.shape))
-    got, want = run(fast, x, dout), run(declared, x, dout)
-    np.testing.assert_allclose(got[0], want[0], rtol=1e-10, atol=1e-12)
+    if precise != "float64":  # the reference sees the same rounded inputs
+        x, dout = x.astype(precise).astype(np.float64), dout.astype(precise).astype(np.float64)
+    got = run(fast, x, dout, device, precise)
+    want = run(declared, x, dout, "cpu", "float64")
+    close(got[0], want[0], precise, "outputs")
     assert got[1].keys() == want[1].keys()
     for key in want[1]:
-        np.testing.assert_allclose(got[1][key], want[1][key], rtol=1e-10, atol=1e-12, err_msg=key)
-    np.testing.assert_allclose(got[2], want[2], rtol=1e-10, atol=1e-12)
+        close(got[1][key], want[1][key], precise, key)
+    close(got[2], want[2], precise, "input gradient")
 
 
 @pytest.mark.parametrize("layer", FUSED + STEPWISE)
@@ -196,24 +216,30 @@ train generator {
 """
 
 
-def test_a_recurrent_critics_gradient_penalty_equals_the_numpy_backends() -> None:
+def test_a_recurrent_critics_gradient_penalty_equals_the_numpy_backends(
+    device: str, precise: str
+) -> None:
     """A WGAN-GP penalty differentiates the critic's input gradient: through the fused
     lstm (run there without cuDNN, which has no double backward) as through the NumPy
     backend's central differences; cuDNN is switched back on after."""
     program = nndsl.compile_string(RECURRENT_CRITIC)
     a = program.build(backend="numpy", seed=3, dtype="float64").engine
-    b = program.build(backend="torch", seed=3, dtype="float64", device="cpu").engine
+    b = program.build(backend="torch", seed=3, dtype=precise, device=device).engine
     assert isinstance(b.d.net.get_submodule("lstm_1"), FusedRecurrent)
-    x = np.random.default_rng(7).normal(size=(16, 32, 1))
+    x = np.random.default_rng(7).normal(size=(16, 32, 1)).astype(precise)
     a.d.grads[...] = 0
     value = a.d.add_gradient_penalty([x], 10.0)
     for p in b.d.params:
         p.grad = torch.zeros_like(p)
     enabled = torch.backends.cudnn.enabled
-    assert float(b.d.add_gradient_penalty([torch.tensor(x)], 10.0)) == pytest.approx(value)
+    rel = 1e-10 if precise == "float64" else 1e-4
+    penalty = b.d.add_gradient_penalty([torch.tensor(x, device=device)], 10.0)
+    assert float(penalty) == pytest.approx(value, rel=rel)
     assert torch.backends.cudnn.enabled == enabled
+    # the NumPy side differentiates along the input gradient by central differences
+    tol = 1e-5 if precise == "float64" else 2e-3
     for key, p in b.d.net.named_parameters():
-        np.testing.assert_allclose(
-            a.d.grad_views[key], p.grad.numpy(), rtol=1e-5, atol=1e-8, err_msg=key
-        )
-    assert np.abs(b.d.net.get_parameter("lstm_1.weight").grad.numpy()).max() > 1e-4
+        g = p.grad.cpu().numpy()
+        scale = np.abs(g).max()
+        np.testing.assert_allclose(a.d.grad_views[key], g, rtol=tol, atol=tol * scale, err_msg=key)
+    assert np.abs(b.d.net.get_parameter("lstm_1.weight").grad.cpu().numpy()).max() > 1e-4
