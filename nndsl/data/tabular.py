@@ -321,6 +321,21 @@ def default_missing(kind: str) -> str:
     return {"number": "fill_mean", "category": "unknown"}.get(kind, "fill_mode")
 
 
+# the fills each kind takes (besides drop_row and indicator, which take the default fill)
+FILLS = {
+    "number": ("fill_mean", "fill_median", "fill_mode", "fill_constant"),
+    "category": ("fill_mode", "fill_constant", "unknown"),
+    "binary": ("fill_mode", "fill_constant"),
+    "date": ("fill_mode",),
+}
+
+
+def applies(strategy: dict[str, Any], kind: str) -> bool:
+    """Whether a missing-value strategy can fill a column of `kind`."""
+    name = strategy.get("name")
+    return name in (None, "drop_row", "indicator") or name in FILLS.get(kind, ())
+
+
 def fit_encoding(column: Column, strategy: dict[str, Any], scale: str) -> Encoding:
     """Learn `column`'s encoding from its (training) values. `strategy`: {"name": ...,
     "value": v for fill_constant}; `scale`: none, standard or minmax for numbers."""
@@ -332,6 +347,7 @@ def fit_encoding(column: Column, strategy: dict[str, Any], scale: str) -> Encodi
     stats: dict[str, Any] = {"indicator": indicator}
     if kind == "number":
         values = column.values[present]
+        _refuse(fill_name, kind, column.name)
         stats["fill"] = _fill_number(values, fill_name, strategy, column.name)
         filled = np.where(column.missing, stats["fill"], column.values)
         stats.update(_scaling(filled, column.options.get("scale") or scale))
@@ -350,21 +366,31 @@ def fit_encoding(column: Column, strategy: dict[str, Any], scale: str) -> Encodi
         if positive is None:
             positive = distinct[-1] if distinct else "1"
         stats["positive"] = str(positive)
-        stats["fill"] = (
-            _mode(values, column.name)
-            if fill_name in ("fill_mode", "unknown")
-            else _constant(strategy, column.name)
-        )
+        _refuse(fill_name, kind, column.name)
+        if fill_name == "fill_constant":
+            stats["fill"] = _constant(strategy, column.name)
+            if stats["fill"] not in distinct:  # else every missing cell would silently be 0
+                raise NNDSLError(
+                    f"column '{column.name}' holds the values {', '.join(map(repr, distinct))}: "
+                    f"fill_constant(value={stats['fill']!r}) is neither",
+                    hint=f"fill it with one of them, e.g. fill_constant(value={distinct[-1]!r})"
+                    if distinct
+                    else None,
+                )
+        else:
+            stats["fill"] = _mode(values, column.name)
         outputs = [column.name]
     elif kind == "category":
+        _refuse(fill_name, kind, column.name)
         counts = Counter(column.values[present])
+        stats["fill"] = None  # the unknown slot
         if fill_name == "fill_mode" and counts:
             stats["fill"] = _mode(column.values[present], column.name)
         elif fill_name == "fill_constant":
             stats["fill"] = str(_constant(strategy, column.name))
-        else:
-            _refuse(fill_name, kind, column.name, ("fill_mode", "fill_constant", "unknown"))
-            stats["fill"] = None  # the unknown slot
+        if stats["fill"] is not None:  # the filled cells count too: a constant is a category
+            counts[stats["fill"]] += int(column.missing.sum())
+            counts = +counts  # (a fill that filled nothing is no category)
         keep = int(column.options.get("max_categories", 50))
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:keep]
         stats["categories"] = sorted(c for c, _ in ranked)
@@ -373,10 +399,8 @@ def fit_encoding(column: Column, strategy: dict[str, Any], scale: str) -> Encodi
     elif kind == "date":
         parts = list(column.options.get("parts", DATE_PARTS))
         values = column.values[present]
-        if fill_name in ("fill_mode", "unknown"):
-            stats["fill"] = _date_mode(values)
-        else:
-            _refuse(fill_name, kind, column.name, ("fill_mode",))
+        _refuse(fill_name, kind, column.name)
+        stats["fill"] = _date_mode(values)
         if "hour" in parts and present.any() and not np.any(values[:, 4]):
             parts.remove("hour")  # dates without times: an hour of 0 says nothing
         stats["parts"] = parts
@@ -450,7 +474,6 @@ def encode(encoding: Encoding, column: Column) -> tuple[np.ndarray, int]:
 def _fill_number(values: np.ndarray, name: str, strategy: dict, column: str) -> float:
     if name == "fill_constant":
         return float(_constant(strategy, column, number=True))
-    _refuse(name, "number", column, ("fill_mean", "fill_median", "fill_mode", "fill_constant"))
     if values.size == 0:
         return 0.0
     if name == "fill_mean":
@@ -460,7 +483,8 @@ def _fill_number(values: np.ndarray, name: str, strategy: dict, column: str) -> 
     return float(_mode(values, column))
 
 
-def _refuse(name: str, kind: str, column: str, allowed: tuple[str, ...]) -> None:
+def _refuse(name: str, kind: str, column: str) -> None:
+    allowed = FILLS[kind]
     if name not in allowed:
         raise NNDSLError(
             f"column '{column}' holds {kind} values: missing={name} does not apply to it",
@@ -535,9 +559,19 @@ class Preprocessing:
         missing: dict[str, dict[str, Any]],
         scale: str,
     ) -> Preprocessing:
-        """Fit every column on (training) rows; `missing`: {column: strategy} ("*": all)."""
+        """Fit every column on (training) rows; `missing`: {column: strategy} ("*": every
+        column it applies to; the others keep their type's default: missing=fill_median
+        fills the numbers and leaves categories to their unknown slot)."""
+        every = missing.get("*") or {}
         return cls(
-            [fit_encoding(c, missing.get(c.name) or missing.get("*") or {}, scale) for c in columns]
+            [
+                fit_encoding(
+                    c,
+                    missing.get(c.name) or (every if applies(every, c.kind) else {}),
+                    scale,
+                )
+                for c in columns
+            ]
         )
 
     def transform(self, columns: dict[str, Column]) -> tuple[np.ndarray, dict[str, int]]:
