@@ -154,12 +154,16 @@ def read_column(name: str, cells: np.ndarray, kind: str, options: dict[str, Any]
             distinct = sorted(set(values[~missing]))
             options = {**options, "values": distinct}  # the file's schema, as its kind is
             if len(distinct) > 2:
-                row = int(np.argmax(~missing & (values != distinct[0]) & (values != distinct[1])))
+                # the two most frequent values are the column's; the first cell of any
+                # other is the one shown (not one of the pair, as sorting would pick)
+                counts = Counter(values[~missing].tolist())
+                pair = sorted(sorted(counts, key=lambda v: (-counts[v], v))[:2])
+                row = int(np.argmax(~missing & (values != pair[0]) & (values != pair[1])))
                 raise CellError(
                     Unreadable(
                         row,
                         f"{str(cells[row])!r} is a third value in binary column '{name}' "
-                        f"(besides {str(distinct[0])!r} and {str(distinct[1])!r})",
+                        f"(besides {pair[0]!r} and {pair[1]!r})",
                         f"declare it columns=({column_key(name)}=category)",
                     )
                 )
