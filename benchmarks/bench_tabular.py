@@ -121,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.rows:,} rows x 20 columns ({size:.0f} MB CSV)")
     ref_t, _, ref_m = results["pandas + sklearn"]
     for name, (t, width, mb) in results.items():
-        print(f"  {name:18} {t:7.2f} s ({t / ref_t:4.2f}x)  {mb:7.0f} MB peak ({mb / ref_m:4.2f}x)"
-              f"  {width} inputs")
+        print(
+            f"  {name:18} {t:7.2f} s ({t / ref_t:4.2f}x)  {mb:7.0f} MB peak ({mb / ref_m:4.2f}x)"
+            f"  {width} inputs"
+        )
     print(json.dumps({k: {"seconds": v[0], "peak_mb": v[2]} for k, v in results.items()}))
     return 0
 
