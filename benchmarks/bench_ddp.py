@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _reference import mlp_source  # noqa: E402
+
+from nndsl.backends.torch.distributed import free_local_port  # noqa: E402
 
 SIZES, BATCH = [64, 512, 512, 10], 256
 
@@ -84,14 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def node_commands(run: list[str], nodes: int) -> list[list[str]]:
-    master = f"127.0.0.1:{_free_port()}"
+    master = f"127.0.0.1:{free_local_port()}"
     launch = ["--nnodes", str(nodes), "--master", master]
     return [[*run, *launch, "--node-rank", str(k), "--out", "runs/nodes"] for k in range(nodes)]
 

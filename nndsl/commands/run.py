@@ -19,7 +19,13 @@ from nndsl.errors import NNDSLError
 from nndsl.files import atomic_write_text
 from nndsl.ir.targets import target_kind
 from nndsl.run import RunRequest, build_model, metrics_table, train_run
-from nndsl.runfolder import compile_run_source, open_model_ref, recover_now, resume_settings
+from nndsl.runfolder import (
+    compile_run_source,
+    open_model_ref,
+    partial_of,
+    recover_now,
+    resume_settings,
+)
 from nndsl.sweep.runner import run_sweep
 
 BACKENDS = ["numpy", "torch"]
@@ -177,7 +183,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise NNDSLError("give either a FILE or --resume RUN_DIR, not both")
         if args.sets:
             raise NNDSLError("--resume continues a run as it was: no --set")
-        state, settings = resume_settings(args.resume, args.epochs)
+        try:
+            state, settings = resume_settings(args.resume, args.epochs)
+        except NNDSLError as e:
+            here = Path(args.resume)
+            if (plan.nodes > 1 or under_torchrun()) and not (
+                here.exists() or partial_of(here).exists()
+            ):  # rank 0 wrote it on its machine
+                raise NNDSLError(
+                    f"no run folder {args.resume} on this machine",
+                    hint="every machine reads the checkpoint: put the run folder at the same "
+                    "path on each (a shared filesystem, or a copy from node 0's)",
+                ) from e
+            raise
         for flag, given in (("backend", args.backend), ("seed", args.seed)):
             if flag == "backend" and given == "numpy":
                 given = None  # the default, not a choice

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import random
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -184,3 +186,20 @@ def rank_and_world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def free_local_port() -> int:
+    """A free port on 127.0.0.1 for "nodes" meeting on one machine (tests, benchmarks),
+    below the ephemeral range (32768 and up on Linux) where the OS's own port-0 picks
+    lie: a node connecting to a port there before the master listens may be given that
+    very port as its own end and connect to itself (TCP's simultaneous open); its worker
+    then aborts, and the other waits out the store's timeout."""
+    rng = random.Random()
+    while True:
+        port = rng.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port

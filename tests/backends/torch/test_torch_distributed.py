@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ import yaml
 pytest.importorskip("torch")
 
 import nndsl  # noqa: E402
-from nndsl.backends.torch.distributed import Launch, without_option  # noqa: E402
+from nndsl.backends.torch.distributed import Launch, free_local_port, without_option  # noqa: E402
 from nndsl.cli import main  # noqa: E402
 
 # batch 15 over 2 processes: every global batch splits unevenly (8 + 7 rows); float64, so
@@ -61,12 +60,6 @@ def _common(source: Path) -> list[str]:
     return ["run", str(source), "--backend", "torch", "--device", "cpu", "--quiet"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _history(run: Path) -> tuple[list[str], np.ndarray]:
     lines = (run / "history.csv").read_text().splitlines()
     return lines[0].split(","), np.array([[float(v) for v in r.split(",")] for r in lines[1:]])
@@ -90,7 +83,7 @@ def assert_same_run(run: Path, reference: Path) -> None:
 
 
 def _local_master() -> str:
-    return f"127.0.0.1:{_free_port()}"
+    return f"127.0.0.1:{free_local_port()}"
 
 
 def _start(command: list[str], cwd: Path) -> subprocess.Popen:
@@ -382,3 +375,17 @@ def test_launch_options_are_not_passed_on_to_torchrun() -> None:
     for option in ("--nproc", "--nnodes", "--node-rank", "--master"):
         argv = without_option(argv, option)
     assert argv == ["run", "f.nn", "--out", "d", "--seed", "1"]
+
+
+def test_resume_on_a_node_without_the_run_folder_says_where_it_must_be(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Only rank 0 writes the run folder, on its machine: another node resuming without a
+    copy is told that every machine reads the checkpoint."""
+    missing = str(tmp_path / "run")
+    node = ["--nnodes", "2", "--node-rank", "1", "--master", "10.0.0.1:29500"]
+    assert main(["run", "--resume", missing, "--backend", "torch", *node]) == 1
+    err = capsys.readouterr().err
+    assert f"no run folder {missing} on this machine" in err and "same path on each" in err
+    assert main(["run", "--resume", missing]) == 1  # one machine: the usual message
+    assert "no run folder" not in capsys.readouterr().err
