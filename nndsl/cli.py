@@ -24,6 +24,7 @@ examples:
   nndsl run sweep.nn --jobs 4               # lists in the file: train every combination
   nndsl lr-find examples/digits.nn          # loss against learning rate; a suggestion
   nndsl report runs/digits-20250101-120000  # one HTML page about a run folder
+  nndsl compare runs/a runs/b --out ab.png  # two runs' curves overlaid, a table
   nndsl generate runs/char_lm --prompt "ROMEO:" --tokens 200 --temperature 0.8
   nndsl sample runs/ring_gan --n 2000 --out ring.png   # a GAN's or a VAE's new samples
   nndsl encode runs/digits_vae --data digits.csv --out codes.csv
@@ -89,6 +90,9 @@ def _add_training_commands(add: Callable) -> None:
     from nndsl.commands.report import add_command as add_report
 
     add_report(add)
+    from nndsl.commands.compare import add_command as add_compare
+
+    add_compare(add)
     from nndsl.commands.generate import add_command as add_generate
 
     add_generate(add)

@@ -3,7 +3,9 @@ folder): what was trained, how it went, where it ended. Images are embedded as b
 styles are inline; the page needs no other file and no network.
 
 The run folder is the input (config.yaml, history.csv, metrics.json, model.nn,
-curves.png): a report can be written long after the run, on another machine.
+curves.png, and the pictures of the model's predictions with scores.json and
+per_class.csv: nndsl.train.model_pictures): a report can be written long after the run,
+on another machine.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from nndsl.errors import NNDSLError
 from nndsl.runfolder import RunFolder
+from nndsl.train.model_pictures import PICTURE_KINDS, read_scores
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
@@ -70,6 +73,7 @@ def _run_sections(folder: Path, level: int = 1) -> tuple[str, list[str]]:
         out += [f"<{h}>Final metrics</{h}>", _metrics_table(metrics)]
     history = run.history.history
     out += [f"<{h}>Learning curves</{h}>", _curves(folder, history, config)]
+    out += _predictions(folder, h)
     if config.get("graph"):
         out += [f"<{h}>Layers</{h}>", _layers_table(config["graph"])]
     out += [f"<{h}>Configuration</{h}>", _config_table(config)]
@@ -161,6 +165,51 @@ def _curves(folder: Path, history: dict[str, list[float]], config: dict) -> str:
     if not history:
         return "<p>(no history)</p>"
     return svg_curves(history, config.get("early_stop") or {})
+
+
+PICTURE_ALT = {
+    "confusion": "confusion matrix, counts and normalized",
+    "roc_pr": "ROC and precision-recall curves",
+    "calibration": "calibration curve",
+    "predictions": "predicted against actual, residuals",
+}
+
+
+def _predictions(folder: Path, h: str) -> list[str]:
+    """Each output's scores on held-out data, its per-class table and its pictures."""
+    heads = read_scores(folder)
+    out = []
+    for head, values in heads.items():
+        prefix = f"{head}_" if len(heads) > 1 else ""
+        shown = {k: v for k, v in values.items() if k not in ("split", "n")}
+        where = f"{values.get('split', '?')} split, {values.get('n', '?')} samples"
+        title = f"Predictions of {head}" if len(heads) > 1 else "Predictions"
+        out += [
+            f"<{h}>{_e(title)} ({_e(where)})</{h}>",
+            _table(list(shown), [list(shown.values())]),
+        ]
+        per_class = folder / f"{prefix}per_class.csv"
+        if per_class.exists():
+            with open(per_class, encoding="utf-8", newline="") as f:
+                rows = list(csv.reader(f))
+            if rows:
+                body = [[r[0], *(_number(c) for c in r[1:])] for r in rows[1:]]
+                out.append(_table(rows[0], body))
+        for kind in PICTURE_KINDS:
+            png = folder / f"{prefix}{kind}.png"
+            if png.exists():
+                out.append(_img(png.read_bytes(), PICTURE_ALT[kind]))
+    return out
+
+
+def _number(text: str) -> float | int | str:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
 
 
 # ------------------------------------------------------------------ a sweep

@@ -3,8 +3,10 @@ command line: nndsl.commands.run; sweeps run each trial through `train_run` too)
 
 A run folder holds the resolved configuration (config.yaml), the metrics history
 (history.csv), the weights (weights.npz, no pickle), final metrics (metrics.json), a copy
-of the source (model.nn), the learning curves (curves.png, with matplotlib) and, for a
-model trained on text, its vocabulary (vocab.json). It is
+of the source (model.nn), the learning curves (curves.png, with matplotlib), pictures of
+the predictions on held-out data with their scores (scores.json, per_class.csv,
+confusion.png, ...: nndsl.train.model_pictures) and, for a model trained on text, its
+vocabulary (vocab.json). It is
 assembled under `<dir>.partial` and renamed into place only when complete; an
 interrupted run keeps a checkpoint that `nndsl run --resume DIR` continues (the layout
 and its guarantees: nndsl.runfolder).
@@ -36,7 +38,8 @@ from nndsl.runfolder import (
 )
 from nndsl.train.callbacks import Callback
 from nndsl.train.checkpoint import Checkpoint, restore, signals_interrupt
-from nndsl.train.plots import BackgroundPlotter, plot_curves
+from nndsl.train.model_pictures import evaluate_held_out, write_tables
+from nndsl.train.plots import BackgroundPlotter, draw_here
 
 # ------------------------------------------------------------------ run
 
@@ -189,10 +192,11 @@ def _train_locked(request: RunRequest, model: Any, splits: Any, plotter: Any) ->
         # evaluates every row alone rather than in step with them
         model.engine.evaluates_alone = status == "interrupted"
         metrics = _final_metrics(model, splits) if status != "failed" else {}
+        pictures = _pictures(model, splits, say) if status != "failed" else []
         try:
             _write_run(
                 partial, request, model, history, metrics, status, seconds, plotter,
-                cancel=lambda: interrupts.received is not None,
+                cancel=lambda: interrupts.received is not None, pictures=pictures,
             )  # fmt: skip
             if status != "interrupted":
                 checkpoint.remove()  # finished, and written whole: nothing to continue
@@ -256,6 +260,16 @@ def _final_metrics(model: Any, splits: Any) -> dict[str, dict[str, float]]:
     return out
 
 
+def _pictures(model: Any, splits: Any, say: Callable[..., None]) -> list[dict]:
+    """What the model's pictures show (nndsl.train.model_pictures), or none: a picture
+    that cannot be made must not cost the run it pictures."""
+    try:
+        return evaluate_held_out(model, splits)
+    except Exception as e:  # noqa: BLE001
+        say(f"model pictures skipped: {e}")
+        return []
+
+
 def metrics_table(metrics: dict[str, dict[str, float]]) -> str:
     baselines = metrics.get("baselines") or {}
     metrics = {k: v for k, v in metrics.items() if k != "baselines"}
@@ -285,6 +299,7 @@ def _write_run(
     seconds: float,
     plotter: Any = None,
     cancel: Callable[[], bool] | None = None,
+    pictures: list[dict] = (),
 ) -> None:
     """The run folder's files; config.yaml last, as the mark of a complete folder (a
     crash before it leaves a folder `nndsl.runfolder.recover` knows is not).
@@ -298,15 +313,16 @@ def _write_run(
     if history is not None:
         atomic_write_text(folder / "history.csv", history.to_csv())
     atomic_write_text(folder / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    write_tables(folder, list(pictures))  # per_class.csv, scores.json
     if model.vocab is not None:  # the token ids, for people and tools (the weights hold it too)
         vocab = json.dumps(model.vocab.to_dict(), indent=1, ensure_ascii=False)
         atomic_write_text(folder / "vocab.json", vocab + "\n")
     if history is not None and len(history):
         path, title = folder / "curves.png", model.graph.name
         if plotter is not None:
-            note = plotter.plot(history, path, title, cancel=cancel)
+            note = plotter.plot(history, path, title, cancel=cancel, pictures=list(pictures))
         else:
-            note = plot_curves(history, path, title)
+            note = draw_here(history, path, title, list(pictures))
         if note and not request.quiet:
             print(note, file=sys.stderr)
     config = {

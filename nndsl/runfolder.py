@@ -8,8 +8,10 @@ Layout of `nndsl run --out RUN` (or runs/MODEL-TIME):
         checkpoint.npz  the state at the end of the last finished epoch, written every
                         `checkpoint_every` epochs and on Ctrl-C / SIGTERM (atomically)
     RUN/                once training ends, however it ends: weights.npz, model.nn,
-                        history.csv, metrics.json, curves.png, vocab.json (a model
-                        trained on text: its token ids), then config.yaml last
+                        history.csv, metrics.json, curves.png, scores.json and the
+                        pictures of the predictions (nndsl.train.model_pictures),
+                        vocab.json (a model trained on text: its token ids), then
+                        config.yaml last
                         (a folder holding it is complete), and checkpoint.npz when the
                         run was interrupted (status `interrupted`): `nndsl run --resume
                         RUN` continues it
@@ -280,6 +282,26 @@ def _fs_errors(folder: Path, doing: str) -> Iterator[None]:
 
 class RunLocked(NNDSLError):
     """Another process holds the run folder's lock."""
+
+
+def is_locked(final: Path) -> bool:
+    """Whether a run holds RUN's lock now (it is training or writing RUN): read only,
+    the lock file is neither created nor taken."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(lock_of(final), os.O_RDONLY)
+    except OSError:  # no lock file: no run
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # closing it lets go of the shared lock, if it was taken
+    return False
 
 
 class RunLock:

@@ -100,9 +100,9 @@ def test_run_report_holds_every_piece(run_folder, tmp_path):
     metrics = json.loads((run_folder / "metrics.json").read_text())
     assert f"{metrics['validation']['accuracy']:.4f}" in words
     # the curves, embedded
-    images = [a["src"] for t, a in page.tags if t == "img"]
+    images = [a["src"] for t, a in page.tags if t == "img" and a["alt"] == "learning curves"]
     if (run_folder / "curves.png").exists():
-        (src,) = images
+        (src,) = images  # the pictures of its predictions follow (tests/test_model_pictures.py)
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1]) == (run_folder / "curves.png").read_bytes()
     # the source, highlighted: coloured spans inside the <pre>
