@@ -32,6 +32,7 @@ LAYERS = {
     "nndsl.weights": 4,
     "nndsl.backends": 5,
     "nndsl.train": 6,
+    "nndsl.rl": 6,  # environments and algorithms: beside the trainer
     "nndsl.model": 7,
     "nndsl.api": 7,
     "nndsl.sweep.grid": 3,  # the sweep's grid is part of compiling
