@@ -265,6 +265,26 @@ def test_report_screenshot_in_headless_chromium(classifier_run: Path, tmp_path: 
          "--hide-scrollbars", f"--screenshot={shot}", "--window-size=1100,3000", page.as_uri()],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
+    # every embedded picture decodes in the browser: a script added to a copy of the page
+    # writes each image's decoded width into the DOM that Chromium dumps after loading
+    probe = tmp_path / "probe.html"
+    script = (
+        "<script>window.addEventListener('load', () => { document.body.setAttribute("
+        "'data-widths', [...document.images].map(i => i.alt + '=' + i.naturalWidth).join(';'))"
+        "});</script>"
+    )
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", script + "</body>"))
+    dom = subprocess.run(
+        ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+         "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    widths = dict(
+        w.rsplit("=", 1) for w in dom.split('data-widths="', 1)[1].split('"', 1)[0].split(";")
+    )
+    for alt in ("learning curves", "confusion matrix", "ROC and precision", "calibration curve"):
+        (width,) = [int(v) for k, v in widths.items() if k.startswith(alt)]
+        assert width >= 300, (alt, widths)
     from matplotlib.image import imread
 
     pixels = imread(shot)[..., :3]
