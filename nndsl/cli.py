@@ -102,6 +102,9 @@ def _add_training_commands(add: Callable) -> None:
     from nndsl.commands.lecture import add_commands as add_lecture
 
     add_lecture(add)
+    from nndsl.commands.play import add_command as add_play
+
+    add_play(add)
 
 
 # ------------------------------------------------------------------ entry point

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nndsl.blocks import BlockSource, collect_blocks
+from nndsl.compile_agent import AGENT_ONLY, agent_plan
 from nndsl.compile_train import HEADS, check_generative, check_plan, compile_heads, gan_plan
 from nndsl.compile_train import loss_span as _loss_span
 from nndsl.errors import NNDSLError, did_you_mean
@@ -831,7 +832,17 @@ def _compile_train(block: ast.Train, graphs: dict[str, Graph], base_dir: str) ->
             seen[gan_only[0]].key_span,
             "a GAN: discriminator = MODEL (the model that tells real samples from this one's)",
         )
-    if "discriminator" in seen:  # a GAN: its losses are the game's, not a head's
+    agent_only = [k for k in AGENT_ONLY if k in seen]
+    if agent_only and "env" not in seen:
+        raise _err(
+            f"'{agent_only[0]}' is an agent's setting, and this train block names no env",
+            seen[agent_only[0]].key_span,
+            "an agent: env = cartpole (the environment the model acts in)",
+        )
+    if "env" in seen:  # an agent: it learns from an environment's rewards
+        values = bind(own, args, "train", block.span)
+        plan = agent_plan(graph, values, seen, base_dir)
+    elif "discriminator" in seen:  # a GAN: its losses are the game's, not a head's
         values = bind(own, args, "train", block.span)
         plan = gan_plan(graphs, model, values, seen, base_dir)
     else:

@@ -23,6 +23,7 @@ LAYERS = {
     "nndsl.ir": 2,
     "nndsl.files": 3,
     "nndsl.compiler": 3,
+    "nndsl.compile_agent": 3,  # an agent's train block (reinforcement learning)
     "nndsl.compile_train": 3,  # a train block's heads and terms: the compiler's other half
     "nndsl.blocks": 3,  # reads the files a `use` names: beside the compiler
     "nndsl.summary": 3,
@@ -42,6 +43,7 @@ LAYERS = {
     "nndsl.report": 8,
     "nndsl.runfolder": 8,
     "nndsl.run": 8,
+    "nndsl.agent_run": 8,  # nndsl run of an agent: beside nndsl.run
     "nndsl.lecture": 8,
     "nndsl.fuzz": 8,
     "nndsl.commands": 8,

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from nndsl.agent_run import is_agent, train_agent_run
 from nndsl.api import compile_file
 from nndsl.backends.torch.distributed import join, launch, launch_plan, leave, under_torchrun
 from nndsl.errors import NNDSLError
@@ -229,6 +230,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 hint="write a list where a value goes, e.g. optimizer = adam(lr=[1e-2, 1e-3])",
             )
     distributed = plan.starts_torchrun or under_torchrun()
+    if is_agent(request.program, request.model):  # an env: reinforcement learning
+        if distributed:
+            raise NNDSLError("an agent trains in one process: no --nproc or --nnodes")
+        return train_agent_run(request)
     if distributed and request.backend != "torch":
         raise NNDSLError("training in several processes needs --backend torch")
     if plan.starts_torchrun:

@@ -141,7 +141,8 @@ register(
             ),
             Param("double", "bool", False, doc="Double DQN: the online network picks the action"),
             Param("learn_start", "int", 1000, low=0, doc="steps of random play before learning"),
-            Param("train_every", "int", 1, low=1, doc="environment steps per gradient step"),
+            Param("train_every", "int", 1, low=1, doc="environment steps between updates"),
+            Param("gradient_steps", "int", 1, low=1, doc="gradient steps per update"),
             Param(
                 "loss",
                 "enum",

@@ -782,10 +782,26 @@ TRAIN_SETTINGS = Entry(
             low=0,
             doc="a GAN: discriminator steps per generator step (0: the discriminator never trains)",
         ),
+        Param(
+            "env",
+            "env",
+            None,
+            optional=True,
+            doc="an agent: the environment the model acts in (cartpole, gridworld, "
+            'gym("Name")); see Reinforcement learning',
+        ),
+        Param(
+            "algorithm",
+            "algorithm",
+            Spec("dqn"),
+            doc="an agent: how it learns, dqn(...) or reinforce(...)",
+        ),
+        Param("steps", "int", 50000, low=1, doc="an agent: environment steps to train for"),
     ),
     "Settings of a `train` block.",
 )
 
 # ---------------------------------------------------------------- loss terms (`terms = ...`)
 from nndsl.ir import adversarial as _adversarial  # noqa: E402, F401  (the "gan_loss" catalog)
+from nndsl.ir import agents as _agents  # noqa: E402, F401  (env, algorithm, exploration)
 from nndsl.ir import terms as _terms  # noqa: E402, F401  (registers the "term" catalog)

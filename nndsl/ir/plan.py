@@ -65,6 +65,11 @@ class TrainPlan:
     gan_loss: Spec = field(default_factory=lambda: Spec("non_saturating"))
     d_optimizer: Spec | None = None
     d_steps: int = 1
+    # an agent (reinforcement learning): the model acts in `env`, learning by `algorithm`
+    # for `steps` environment steps (`epochs`, when written, caps the episodes)
+    env: Spec | None = None
+    algorithm: Spec = field(default_factory=lambda: Spec("dqn"))
+    steps: int = 50000
     base_dir: str = "."  # data paths are relative to the .nn file's folder
     loss_weights: dict[str, float] | None = None  # as written; the heads hold them
     # derived by the compiler from loss, loss_weights, metrics and terms: what trains

@@ -1,0 +1,108 @@
+"""An agent's train block (`env = cartpole`, `algorithm = dqn(...)`): the model acts in
+an environment and learns from its rewards. Checked here, every mistake located: the
+model takes the environment's observation and gives one number per action (each
+action's value for DQN, its probability or logit for a policy); the settings of
+training on data are refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nndsl.errors import NNDSLError
+from nndsl.ir.agents import ALGORITHMS, env_spaces
+from nndsl.ir.graph import Graph
+from nndsl.ir.heads import node_activation
+from nndsl.ir.plan import TrainPlan
+from nndsl.ir.signature import Spec
+from nndsl.syntax import ast
+
+# what an agent learns from instead, for the settings of training on data
+REFUSED = {
+    "data": "it learns from the environment's rewards, not from data",
+    "validation": "it is evaluated by playing episodes",
+    "test": "it is evaluated by playing episodes",
+    "loss": "the algorithm is its loss: algorithm = dqn(loss=huber) or reinforce(...)",
+    "loss_weights": "the algorithm is its loss",
+    "terms": "the algorithm is its loss",
+    "metrics": "it reports returns, episode lengths, loss and epsilon itself",
+    "target": "it learns from rewards, with no targets",
+    "latent": "it has no latent codes",
+    "discriminator": "an agent is not a GAN",
+    "early_stop": "it trains for `steps` environment steps",
+    "schedule": "its exploration has its own schedule: dqn(epsilon=linear(...))",
+}
+AGENT_ONLY = ("algorithm", "steps")
+
+
+def _err(message: str, span: ast.Span, hint: str | None = None) -> NNDSLError:
+    end = span.end_column if span.end_line == span.line else None
+    return NNDSLError(message, line=span.line, column=span.column, end_column=end, hint=hint)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(["batch", *map(str, shape)]) + ")"
+
+
+def agent_plan(
+    graph: Graph, values: dict[str, Any], seen: dict[str, ast.Setting], base_dir: str
+) -> TrainPlan:
+    """The plan of an agent training model `graph` in `values["env"]`."""
+    for key, why in REFUSED.items():
+        if key in seen:
+            raise _err(f"an agent's train block does not take '{key}'", seen[key].key_span, why)
+    env: Spec = values["env"]
+    span = seen["env"].value.span
+    try:
+        observation, actions = env_spaces(env)
+    except NNDSLError as e:
+        raise _err(e.message, span, e.hint) from None
+    if actions is None:
+        raise _err(
+            f"{env.args.get('name', env.name)} has a continuous action space",
+            span,
+            "the algorithms here choose among discrete actions: pick an environment with a "
+            "Discrete action space (e.g. LunarLander-v3, not LunarLanderContinuous-v3)",
+        )
+    if len(graph.inputs) != 1 or graph.inputs[0].shape != (observation,):
+        shapes = ", ".join(_shape(n.shape) for n in graph.inputs)
+        raise _err(
+            f"{env.name} observes {observation} numbers, but model '{graph.name}' takes {shapes}",
+            span,
+            f"start the model with input({observation})",
+        )
+    if len(graph.outputs) != 1:
+        raise _err(f"an agent's model has one output; '{graph.name}' has several", span)
+    out = graph.output
+    if out.shape != (actions,):
+        raise _err(
+            f"{env.name} has {actions} actions, but model '{graph.name}' ends in "
+            f"{_shape(out.shape)}",
+            span,
+            f"end it in one unit per action: dense({actions})",
+        )
+    algorithm: Spec = values["algorithm"]
+    act = node_activation(out).name
+    wants = (
+        ("linear",)
+        if ALGORITHMS[algorithm.name].extra["output"] == "values"
+        else (
+            "softmax",
+            "linear",
+        )
+    )
+    if act not in wants:
+        where = seen["algorithm"].value.span if "algorithm" in seen else span
+        raise _err(
+            f"{algorithm.name} needs the model to end in {' or '.join(wants)}, not {act}",
+            where,
+            "an action's value is any number: dense(actions)"
+            if wants == ("linear",)
+            else "a policy ends in dense(actions, activation=softmax)",
+        )
+    # the engine's loss: none of DQN's own (it differentiates its TD error), but a policy's
+    # softmax is split off so that its logits give stable log-probabilities
+    loss = Spec("mse" if wants == ("linear",) else "sparse_categorical_crossentropy")
+    values = dict(values)
+    if "epochs" not in seen:
+        values["epochs"] = 0  # no cap on the episodes: `steps` decides
+    return TrainPlan(model=graph.name, loss=loss, base_dir=base_dir, **values)
