@@ -15,9 +15,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nndsl.backends import create_engine
-from nndsl.data.columns import choose_columns, mapping_array, mapping_columns, read_csv_header
-from nndsl.data.csvfile import load_csv, read_columns
-from nndsl.data.load import resolve_path, spec_args
+from nndsl.data.columns import choose_columns, mapping_array, mapping_columns
+from nndsl.data.csvfile import read_columns
+from nndsl.data.load import (
+    TABLE_SOURCES,
+    load_table_file,
+    resolve_path,
+    spec_args,
+    table_header,
+    table_reader,
+)
 from nndsl.data.npzfile import load_npz
 from nndsl.data.series import series_inputs, series_row_ids
 from nndsl.data.split import split_indices
@@ -478,20 +485,23 @@ class Model:
                 outputs=[h.output for h in self.plan.heads] if self.plan is not None else None,
             )
             return self._as_inputs(ds.x, shown), (ds.y if need_targets else None)
-        if p.suffix != ".csv":
-            raise NNDSLError(f"{shown}: expected a .csv or .npz file")
-        if spec is not None and spec.name == "series":  # the rows' windows, as trained on
+        reader = table_reader(str(p))
+        if reader is None:
+            raise NNDSLError(f"{shown}: expected a .csv, .parquet, .jsonl or .npz file")
+        if spec is not None and spec.name == "series" and reader == "csv":  # its windows
             x, y = series_inputs(spec_args(spec), str(p), shown, self.feature_names, need_targets)
             return self._as_inputs(x, shown), y
         csv_args = spec.args if spec is not None and spec.name == "csv" else {}
         delimiter = csv_args.get("delimiter", ",")
         features, targets = self.training_columns()
-        header = read_csv_header(str(p), shown, delimiter)
+        header = table_header(reader, str(p), shown, delimiter)
         keys = self.id_columns()
         try:
             available = [h for h in header if h not in keys]
             choice = choose_columns(available, features, targets, shown, need_targets)
         except NNDSLError as e:  # at the header: the line that lacks the column
+            if reader != "csv":
+                raise
             e.line, e.column = 1, 1
             raise e.located(str(p), delimiter.join(header) + "\n") from None
         if need_targets and not choice.targets:
@@ -500,16 +510,19 @@ class Model:
                 hint='name it in the train block: data = csv("...", target="...")',
             )
         prep = self.preprocessing
-        ds = load_csv(
+        ds = load_table_file(
+            reader,
             str(p),
-            (choice.targets or None) if need_targets else None,
-            features=choice.features,
-            delimiter=delimiter,
-            shown=shown,
-            inputs_only=not need_targets,
-            text=self._text_column(),
-            # read as the training file's columns were (by their names in this file)
-            kinds=_renamed(prep.kinds(), choice.features, features) if prep else None,
+            {
+                "target": (choice.targets or None) if need_targets else None,
+                "features": choice.features,
+                **({"delimiter": delimiter} if reader == "csv" else {}),
+                "shown": shown,
+                "inputs_only": not need_targets,
+                "text": self._text_column(),
+                # read as the training file's columns were (by their names in this file)
+                "kinds": _renamed(prep.kinds(), choice.features, features) if prep else None,
+            },
         )
         self._tell(choice.notes + ds.notes)
         y = self._own_labels(ds, shown) if need_targets else None
@@ -527,15 +540,21 @@ class Model:
         if spec is not None and spec.name == "series" and Path(path).suffix == ".csv":
             return series_row_ids(spec_args(spec), str(path), str(path), self.feature_names)
         keys = self.id_columns()
-        if not keys or Path(path).suffix != ".csv":
+        reader = table_reader(str(path))
+        if not keys or reader is None:
             return {}
+        if reader != "csv":
+            ds = load_table_file(
+                reader, str(path), {"target": None, "inputs_only": True, "ids": keys}
+            )
+            return {k: [str(v) for v in ds.ids[k]] for k in keys}
         delimiter = self.plan.data.args.get("delimiter", ",")
         return read_columns(str(path), keys, delimiter=delimiter, shown=str(path))
 
     def id_columns(self) -> list[str]:
         """The key columns csv(id=...) names: never features."""
         spec = self.plan.data if self.plan is not None else None
-        ids = spec.args.get("id") if spec is not None and spec.name == "csv" else None
+        ids = spec.args.get("id") if spec is not None and spec.name in TABLE_SOURCES else None
         return [ids] if isinstance(ids, str) else list(ids or [])
 
     def _encode_columns(self, columns: dict[str, Any], source: str) -> np.ndarray:
@@ -567,7 +586,7 @@ class Model:
     def _text_column(self) -> str | None:
         """The CSV column of texts the model reads (csv(text=...)), if it reads one."""
         spec = self.plan.data if self.plan is not None else None
-        return spec.args.get("text") if spec is not None and spec.name == "csv" else None
+        return spec.args.get("text") if spec is not None and spec.name in TABLE_SOURCES else None
 
     def _encode_texts(self, texts: list[str], source: str) -> np.ndarray:
         """Texts as the token ids the model was trained on (its vocabulary, its length);
@@ -588,7 +607,7 @@ class Model:
         recorded, as training would)."""
         features, targets = self.feature_names, self.target_names
         spec = self.plan.data if self.plan is not None else None
-        if spec is None or spec.name != "csv" or (features and targets):
+        if spec is None or spec.name not in TABLE_SOURCES or (features and targets):
             return features, targets
         target = spec.args.get("target")
         declared = [target] if isinstance(target, str) else _target_list(target or [])
@@ -597,7 +616,7 @@ class Model:
             features = list(spec.args["features"]) if spec.args.get("features") else None
         if features is None:  # the training file's header, as load_csv would choose
             path = resolve_path(spec.args["path"], self.plan.base_dir)
-            header = read_csv_header(path, path, spec.args.get("delimiter", ","))
+            header = table_header(spec.name, path, path, spec.args.get("delimiter", ","))
             keys = self.id_columns()
             features = [h for h in header if h not in (targets or []) and h not in keys] or None
         # what training on that file records: kept, so the header is read once

@@ -61,18 +61,44 @@ def load_csv(
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise NNDSLError(f"csv(): delimiter must be a single character, got {delimiter!r}")
     table = _Table(path, shown or path, delimiter)
+    return table_dataset(
+        table,
+        target,
+        features=features,
+        inputs_only=inputs_only,
+        text=text,
+        kinds=kinds,
+        missing=missing,
+        ids=ids,
+    )
+
+
+def table_dataset(
+    table: _Table,
+    target: Any,
+    *,
+    features: Any = None,
+    inputs_only: bool = False,
+    text: str | None = None,
+    kinds: dict[str, tuple[str, dict[str, Any]]] | None = None,
+    missing: dict[str, dict[str, Any]] | None = None,
+    ids: Any = None,
+) -> Dataset:
+    """A table's rows (a CSV file's, or records of another format read as cells: see
+    nndsl.data.records) as a Dataset, as `load_csv` describes."""
+    reader = table.reader
     header = table.header()
-    targets = [] if target is None and inputs_only else _names(target, "target")
-    chosen = _names(features, "features") if features is not None else None
-    keys = _names(ids, "id") if ids is not None else []
+    targets = [] if target is None and inputs_only else _names(target, "target", reader)
+    chosen = _names(features, "features", reader) if features is not None else None
+    keys = _names(ids, "id", reader) if ids is not None else []
     for name in keys:
         if name not in header:
             table.unknown_column(name, header)
         if name in targets:
-            raise NNDSLError(f"csv(): column '{name}' is both an id and the target")
+            raise NNDSLError(f"{reader}(): column '{name}' is both an id and the target")
         if chosen is not None and name in chosen:
             raise NNDSLError(
-                f"csv(): column '{name}' is an id, so it cannot be a feature",
+                f"{reader}(): column '{name}' is an id, so it cannot be a feature",
                 hint="an id names a row; leave it out of features=[...]",
             )
     if text is not None:
@@ -88,7 +114,7 @@ def load_csv(
         chosen = [h for h in header if h not in targets and h not in keys]
     for name in chosen:
         if name in targets:
-            raise NNDSLError(f"csv(): column '{name}' is both a feature and the target")
+            raise NNDSLError(f"{reader}(): column '{name}' is both a feature and the target")
     if not chosen:
         raise table.error(
             table.starts[0],
@@ -106,7 +132,7 @@ def load_csv(
     for name in [*(kinds or {}), *(k for k in missing if k != "*")]:
         if name not in chosen:
             hint = did_you_mean(name, chosen) or "the features: " + ", ".join(chosen)
-            raise NNDSLError(f"csv(): column '{name}' is not one of the features", hint=hint)
+            raise NNDSLError(f"{reader}(): column '{name}' is not one of the features", hint=hint)
     return table.build(
         [header.index(c) for c in chosen],
         [header.index(t) for t in targets],
@@ -124,14 +150,15 @@ def _load_text_column(
     chosen: list[str] | None,
     inputs_only: bool,
 ) -> Dataset:
+    reader = table.reader
     if not isinstance(text, str) or not text:
         raise NNDSLError(
-            f"csv(): text must be the name of one column, got {text!r}",
+            f"{reader}(): text must be the name of one column, got {text!r}",
             hint='e.g. text="review"',
         )
     if chosen is not None and chosen != [text]:
         raise NNDSLError(
-            "csv(): text= names the model's input; it cannot be combined with features=",
+            f"{reader}(): text= names the model's input; it cannot be combined with features=",
             hint="leave features out: the text column is the only input",
         )
     if inputs_only:  # new data to predict on: the target columns may be absent
@@ -140,7 +167,7 @@ def _load_text_column(
         if name not in header:
             table.unknown_column(name, header)
     if text in targets:
-        raise NNDSLError(f"csv(): column '{text}' is both the text and the target")
+        raise NNDSLError(f"{reader}(): column '{text}' is both the text and the target")
     table.check_row_lengths(len(header))
     return table.build([], [header.index(t) for t in targets], header.index(text))
 
@@ -180,7 +207,7 @@ def cell_error(
     return table._cell_error(r, header.index(column), f"{where}: {message}", hint)
 
 
-def _names(value: Any, what: str) -> list[str]:
+def _names(value: Any, what: str, reader: str = "csv") -> list[str]:
     if isinstance(value, dict):  # target=(label="species", value="price"): output order
         value = list(value.values())
     names = [value] if isinstance(value, str) else value
@@ -190,19 +217,22 @@ def _names(value: Any, what: str) -> list[str]:
         or not all(isinstance(n, str) and n for n in names)
     ):
         raise NNDSLError(
-            f"csv(): {what} must be a column name or a list of column names, got {value!r}",
+            f"{reader}(): {what} must be a column name or a list of column names, got {value!r}",
             hint='e.g. target="passed"'
             if what == "target"
             else 'e.g. features=["lectures", "hours"]',
         )
     for i, name in enumerate(names):
         if name in names[:i]:
-            raise NNDSLError(f"csv(): column '{name}' is named twice in {what}")
+            raise NNDSLError(f"{reader}(): column '{name}' is named twice in {what}")
     return list(names)
 
 
 class _Table:
     """The file's text and its records, with the line where each record starts."""
+
+    reader = "csv"  # the data source, as its messages name it
+    unit = "line"  # what `starts` counts
 
     def __init__(self, path: str, shown: str, delimiter: str) -> None:
         self.path, self.shown, self.delimiter = path, shown, delimiter
@@ -398,7 +428,7 @@ class _Table:
                 why = "no target" if j in targets else "missing=drop_row"
                 notes.append(
                     f"{self.shown}: {int(gone.sum())} row(s) without a value in column "
-                    f"'{self.rows[0][j]}' left out ({why}; line {shown})"
+                    f"'{self.rows[0][j]}' left out ({why}; {self.unit} {shown})"
                 )
             keep &= ~gone
         if not keep.any():
@@ -449,7 +479,7 @@ class _Table:
                 columns[name] = read_column(name, cells, kind, options)
             except CellError as e:
                 r = e.problem.row + 1
-                where = f"in {self.shown}, line {self.starts[r]}, column '{name}'"
+                where = f"in {self.shown}, {self.unit} {self.starts[r]}, column '{name}'"
                 raise self._cell_error(
                     r, j, f"{where}: {e.problem.message}", e.problem.hint
                 ) from None
@@ -459,7 +489,7 @@ class _Table:
         self, r: int, j: int, is_target: bool, n_targets: int, ok: np.ndarray
     ) -> NNDSLError:
         name, cell = self.rows[0][j], self.rows[r][j].strip()
-        where = f"in {self.shown}, line {self.starts[r]}, column '{name}'"
+        where = f"in {self.shown}, {self.unit} {self.starts[r]}, column '{name}'"
         if cell == "":
             return self._cell_error(
                 r,

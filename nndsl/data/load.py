@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 def load_data(spec: Spec, base_dir: str, outputs: list[str] | None = None) -> Dataset:
-    """Load `csv(...)`, `npz(...)`, `dataset(...)` or `synthetic(...)`.
+    """Load `csv(...)`, `parquet(...)`, `jsonl(...)`, `npz(...)`, `dataset(...)` or
+    `synthetic(...)`.
 
     Paths are relative to `base_dir` (the folder of the .nn file) unless absolute.
     `standardize=true` is not applied here: it is fitted on the training split by the caller
@@ -37,6 +38,8 @@ def load_data(spec: Spec, base_dir: str, outputs: list[str] | None = None) -> Da
             missing=declared_missing(args["missing"]),
             ids=args["id"],
         )
+    if spec.name in ("parquet", "jsonl"):
+        return load_records(spec.name, args, base_dir)
     if spec.name == "npz":
         from nndsl.data.npzfile import load_npz
 
@@ -69,7 +72,81 @@ def load_data(spec: Spec, base_dir: str, outputs: list[str] | None = None) -> Da
         )
     raise NNDSLError(
         f"unknown data source '{spec.name}'",
-        hint="one of: csv, npz, dataset, synthetic, text, series",
+        hint="one of: csv, parquet, jsonl, npz, dataset, synthetic, text, series",
+    )
+
+
+def load_records(reader: str, args: dict[str, Any], base_dir: str) -> Dataset:
+    """parquet(...) or jsonl(...) loaded whole, as csv(...) reads its cells."""
+    from nndsl.data.records import records_dataset
+
+    return records_dataset(
+        read_table(reader, resolve_path(args["path"], base_dir), args["path"]),
+        args,
+        args.get("inputs_only", False),
+        declared_kinds(args["columns"]),
+        declared_missing(args["missing"]),
+    )
+
+
+def read_table(reader: str, path: str, shown: str) -> Any:
+    """A Parquet or JSON Lines file's rows as cells (nndsl.data.records.RecordTable)."""
+    if reader == "parquet":
+        from nndsl.data.parquetfile import read_parquet
+
+        return read_parquet(path, shown)
+    from nndsl.data.records import read_jsonl
+
+    return read_jsonl(path, shown)
+
+
+TABLE_SOURCES = ("csv", "parquet", "jsonl")  # sources of named columns, read as cells
+_TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def table_reader(path: str) -> str | None:
+    """Which table source reads new data at `path` (a folder: Parquet shards)."""
+    if os.path.isdir(path):
+        return "parquet"
+    return _TABLE_SUFFIXES.get(os.path.splitext(path)[1].lower())
+
+
+def table_header(reader: str, path: str, shown: str, delimiter: str = ",") -> list[str]:
+    """A table's column names (a CSV file's: [] when unreadable, load_csv says why)."""
+    if reader == "parquet":
+        from nndsl.data.parquetfile import parquet_header
+
+        return parquet_header(path, shown)
+    if reader == "jsonl":
+        from nndsl.data.records import jsonl_header
+
+        return jsonl_header(path, shown)
+    from nndsl.data.columns import read_csv_header
+
+    return read_csv_header(path, shown, delimiter)
+
+
+def load_table_file(reader: str, path: str, args: dict[str, Any]) -> Dataset:
+    """New rows of a table file (a CSV, Parquet or JSON Lines file: `reader`), read with
+    csv()'s arguments `args` (target, features, delimiter, shown, inputs_only, text,
+    kinds, ids)."""
+    from nndsl.data.csvfile import load_csv
+
+    if reader == "csv":
+        return load_csv(path, **args)
+    from nndsl.data.records import records_dataset
+
+    return records_dataset(
+        read_table(reader, path, args.get("shown") or path),
+        {
+            "target": args.get("target"),
+            "features": args.get("features"),
+            "text": args.get("text"),
+            "id": args.get("ids"),
+        },
+        args.get("inputs_only", False),
+        args.get("kinds") or {},
+        args.get("missing") or {},
     )
 
 

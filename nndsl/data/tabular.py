@@ -357,47 +357,21 @@ def fit_encoding(column: Column, strategy: dict[str, Any], scale: str) -> Encodi
         stats.update(_scaling(filled, column.options.get("scale") or scale))
         outputs = [column.name]
     elif kind == "binary":
-        values = column.values[present]
-        # the file's two values (read_column), not the training split's: a split that
-        # happens to hold only one still says which value is 1 as the docs do
-        distinct = list(column.options.get("values") or sorted(set(values)))
-        positive = column.options.get("positive")
-        if positive is not None and positive not in distinct and len(distinct) == 2:
-            raise NNDSLError(
-                f"column '{column.name}': positive={positive!r} is neither of its values "
-                f"{distinct[0]!r}, {distinct[1]!r}"
-            )
-        if positive is None:
-            positive = distinct[-1] if distinct else "1"
-        stats["positive"] = str(positive)
-        _refuse(fill_name, kind, column.name)
-        if fill_name == "fill_constant":
-            stats["fill"] = _constant(strategy, column.name)
-            if stats["fill"] not in distinct:  # else every missing cell would silently be 0
-                raise NNDSLError(
-                    f"column '{column.name}' holds the values {', '.join(map(repr, distinct))}: "
-                    f"fill_constant(value={stats['fill']!r}) is neither",
-                    hint=f"fill it with one of them, e.g. fill_constant(value={distinct[-1]!r})"
-                    if distinct
-                    else None,
-                )
-        else:
-            stats["fill"] = _mode(values, column.name)
+        counts = Counter(column.values[present].tolist())
+        stats.update(binary_stats(column.name, counts, column.options, fill_name, strategy))
         outputs = [column.name]
     elif kind == "category":
-        _refuse(fill_name, kind, column.name)
-        counts = Counter(column.values[present])
-        stats["fill"] = None  # the unknown slot
-        if fill_name == "fill_mode" and counts:
-            stats["fill"] = _mode(column.values[present], column.name)
-        elif fill_name == "fill_constant":
-            stats["fill"] = str(_constant(strategy, column.name))
-        if stats["fill"] is not None:  # the filled cells count too: a constant is a category
-            counts[stats["fill"]] += int(column.missing.sum())
-            counts = +counts  # (a fill that filled nothing is no category)
-        keep = int(column.options.get("max_categories", 50))
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:keep]
-        stats["categories"] = sorted(c for c, _ in ranked)
+        counts = Counter(column.values[present].tolist())
+        stats.update(
+            category_stats(
+                column.name,
+                counts,
+                int(column.missing.sum()),
+                column.options,
+                fill_name,
+                strategy,
+            )
+        )
         outputs = [f"{column.name}={c}" for c in stats["categories"]]
         outputs.append(f"{column.name}=<unknown>")
     elif kind == "date":
@@ -422,6 +396,64 @@ def fit_encoding(column: Column, strategy: dict[str, Any], scale: str) -> Encodi
     if indicator:
         outputs = [*outputs, f"{column.name}.missing"]
     return Encoding(column.name, kind, name, stats, outputs, dict(column.options))
+
+
+def binary_stats(
+    name: str, counts: Counter, options: dict[str, Any], fill_name: str, strategy: dict
+) -> dict[str, Any]:
+    """A binary column's positive value and fill, from its (training) values' counts."""
+    # the file's two values (read_column), not the training split's: a split that
+    # happens to hold only one still says which value is 1 as the docs do
+    distinct = list(options.get("values") or sorted(counts))
+    positive = options.get("positive")
+    if positive is not None and positive not in distinct and len(distinct) == 2:
+        raise NNDSLError(
+            f"column '{name}': positive={positive!r} is neither of its values "
+            f"{distinct[0]!r}, {distinct[1]!r}"
+        )
+    if positive is None:
+        positive = distinct[-1] if distinct else "1"
+    stats: dict[str, Any] = {"positive": str(positive)}
+    _refuse(fill_name, "binary", name)
+    if fill_name == "fill_constant":
+        stats["fill"] = _constant(strategy, name)
+        if stats["fill"] not in distinct:  # else every missing cell would silently be 0
+            raise NNDSLError(
+                f"column '{name}' holds the values {', '.join(map(repr, distinct))}: "
+                f"fill_constant(value={stats['fill']!r}) is neither",
+                hint=f"fill it with one of them, e.g. fill_constant(value={distinct[-1]!r})"
+                if distinct
+                else None,
+            )
+    else:
+        stats["fill"] = _mode_of(counts)
+    return stats
+
+
+def category_stats(
+    name: str,
+    counts: Counter,
+    n_missing: int,
+    options: dict[str, Any],
+    fill_name: str,
+    strategy: dict,
+) -> dict[str, Any]:
+    """A category column's fill and categories, from its (training) values' counts and
+    how many cells were missing."""
+    _refuse(fill_name, "category", name)
+    counts = Counter(counts)
+    stats: dict[str, Any] = {"fill": None}  # the unknown slot
+    if fill_name == "fill_mode" and counts:
+        stats["fill"] = _mode_of(counts)
+    elif fill_name == "fill_constant":
+        stats["fill"] = str(_constant(strategy, name))
+    if stats["fill"] is not None:  # the filled cells count too: a constant is a category
+        counts[stats["fill"]] += n_missing
+        counts = +counts  # (a fill that filled nothing is no category)
+    keep = int(options.get("max_categories", 50))
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:keep]
+    stats["categories"] = sorted(c for c, _ in ranked)
+    return stats
 
 
 def encode(encoding: Encoding, column: Column) -> tuple[np.ndarray, int]:
@@ -510,9 +542,13 @@ def _constant(strategy: dict, column: str, number: bool = False) -> Any:
 
 def _mode(values: np.ndarray, column: str) -> Any:
     """The most frequent value (the smallest of the most frequent, for ties)."""
-    if values.size == 0:
+    return _mode_of(Counter(values.tolist()))
+
+
+def _mode_of(counts: Counter) -> Any:
+    """The most frequent of counted values (the smallest of them, for ties); "" for none."""
+    if not counts:
         return ""
-    counts = Counter(values.tolist())
     best = max(counts.values())
     return min(v for v, c in counts.items() if c == best)
 

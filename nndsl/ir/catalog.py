@@ -525,6 +525,47 @@ for _name, _doc, _params in [
 ]:
     register("data", Entry(_name, _params, _doc))
 
+# Parquet and JSON Lines tables: read into a CSV file's cells, so csv()'s arguments (but
+# its delimiter) mean the same
+_TABLE_PARAMS = tuple(p for p in CATALOGS["data"]["csv"].params if p.name != "delimiter")
+register(
+    "data",
+    Entry(
+        "jsonl",
+        _TABLE_PARAMS,
+        "A JSON Lines file, one object per line (its keys are the columns); read as csv() "
+        "reads its cells. Path relative to the .nn file.",
+    ),
+)
+register(
+    "data",
+    Entry(
+        "parquet",
+        (
+            *_TABLE_PARAMS,
+            Param(
+                "stream",
+                "bool",
+                False,
+                doc="read the training rows in batches each epoch instead of loading them: "
+                "for data larger than memory (preprocessing fitted in one pass over the "
+                "training rows; validation rows chosen by a hash of the row number, held "
+                "in memory)",
+            ),
+            Param(
+                "shuffle_buffer",
+                "int",
+                10_000,
+                low=1,
+                doc="with stream: rows held to shuffle from (shards in a seeded order, then "
+                "each row drawn from this buffer)",
+            ),
+        ),
+        "A Parquet file, or a folder of Parquet shards with the same columns (in name "
+        "order); read as csv() reads its cells. Needs pyarrow (the `parquet` extra).",
+    ),
+)
+
 # ---------------------------------------------------------------- feature column types
 for _name, _doc, _params in [
     (

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nndsl.data.load import resolve_path, spec_args
+from nndsl.data.load import TABLE_SOURCES, resolve_path, spec_args
 from nndsl.data.series import series_splits
 from nndsl.data.tabular import Preprocessing, declared_missing
 from nndsl.data.text import Vocabulary, text_splits
@@ -56,7 +56,7 @@ def load_splits(
     if plan.data.name == "series":
         return _series_splits(plan, validation)
     spec = plan.data
-    if not targets and spec.name in ("csv", "npz"):  # labels read where named, else none
+    if not targets and spec.name in (*TABLE_SOURCES, "npz"):  # labels where named, else none
         optional = spec.name == "npz" or spec.args.get("target") is None
         spec = Spec(spec.name, {**spec.args, "inputs_only": optional})
     dataset = load_data(spec, plan.base_dir, [h.output for h in plan.heads] or None)

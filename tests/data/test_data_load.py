@@ -35,8 +35,8 @@ def test_missing_required_argument_and_unknown_source() -> None:
     with pytest.raises(NNDSLError, match="csv\\(\\) needs the target column") as e:
         nndsl.compile_string(source)
     assert (e.value.line, e.value.column) == (2, 18)
-    with pytest.raises(NNDSLError, match="unknown data source 'parquet'"):
-        load_data(Spec("parquet", {}), ".")
+    with pytest.raises(NNDSLError, match="unknown data source 'feather'"):
+        load_data(Spec("feather", {}), ".")
 
 
 def test_resolve_path(tmp_path: Path) -> None:
