@@ -25,6 +25,7 @@ examples:
   nndsl lr-find examples/digits.nn          # loss against learning rate; a suggestion
   nndsl report runs/digits-20250101-120000  # one HTML page about a run folder
   nndsl compare runs/a runs/b --out ab.png  # two runs' curves overlaid, a table
+  nndsl serve runs/churn-20250101-120000    # POST /predict rows as JSON, by column name
   nndsl generate runs/char_lm --prompt "ROMEO:" --tokens 200 --temperature 0.8
   nndsl sample runs/ring_gan --n 2000 --out ring.png   # a GAN's or a VAE's new samples
   nndsl encode runs/digits_vae --data digits.csv --out codes.csv
@@ -93,6 +94,9 @@ def _add_training_commands(add: Callable) -> None:
     from nndsl.commands.compare import add_command as add_compare
 
     add_compare(add)
+    from nndsl.commands.serve import add_command as add_serve
+
+    add_serve(add)
     from nndsl.commands.generate import add_command as add_generate
 
     add_generate(add)

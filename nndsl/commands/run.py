@@ -11,14 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from nndsl.agent_run import is_agent, train_agent_run
 from nndsl.api import compile_file
 from nndsl.backends.torch.distributed import join, launch, launch_plan, leave, under_torchrun
 from nndsl.errors import NNDSLError
 from nndsl.files import atomic_write_text
-from nndsl.ir.targets import target_kind
+from nndsl.predictions import prediction_table
 from nndsl.run import RunRequest, build_model, metrics_table, train_run
 from nndsl.runfolder import (
     compile_run_source,
@@ -266,7 +264,7 @@ def _load_weights(model: Any, path: str | None) -> None:
         model.load_data()  # the input scaling of the training split
 
 
-def _saved_model(args: argparse.Namespace) -> Any:
+def saved_model(args: argparse.Namespace) -> Any:
     """The model of FILE (a .nn file, a run folder, or a run folder's model.nn) with the
     weights of --weights, or of the run folder."""
     ref = open_model_ref(args.file, args.weights)
@@ -277,7 +275,7 @@ def _saved_model(args: argparse.Namespace) -> Any:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    model = _saved_model(args)
+    model = saved_model(args)
     if args.data:
         result, label = model.evaluate(args.data), Path(args.data).name
     else:
@@ -293,12 +291,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    model = _saved_model(args)
+    model = saved_model(args)
     model.refuse_gan("predict")
     x, _ = model.read_data(args.data)
     pred = model.predict(x)
     header, rows = prediction_table(model, pred)
     ids = model.row_ids(args.data)  # csv(id=...): each row's key, first
+    rows = [[_shown(v) for v in row] for row in rows]
     if ids:
         header = [*ids, *header]
         rows = [[*keys, *row] for keys, row in zip(zip(*ids.values()), rows)]
@@ -313,59 +312,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def prediction_table(
-    model: Any, pred: np.ndarray | dict[str, np.ndarray]
-) -> tuple[list[str], list[list[str]]]:
-    """Columns for predictions (samples, outputs): classifiers give each class's
-    probability (`p_CLASS`) and the predicted class under the target's name; regression
-    outputs are named by their target columns. Several outputs (`pred` a dict) give a
-    group of columns each, in declared order: the probabilities prefixed by the output's
-    name (`label_p_0`), values and classes under the output's target column (or its name)."""
-    if not isinstance(pred, dict):
-        loss = model.plan.loss.name if model.plan is not None else "mse"
-        flat = pred.reshape(len(pred), -1)
-        return _head_table(loss, model.target_names or [], model.class_names, flat, "label")
-    heads = model.plan.heads_for(model.graph) if model.plan is not None else []
-    losses = {h.output: h.loss.name for h in heads}
-    targets = model.target_names or []
-    header: list[str] = []
-    rows: list[list[str]] = []
-    for k, (name, values) in enumerate(pred.items()):
-        own = [targets[k]] if len(targets) == len(pred) else []
-        part, cells = _head_table(
-            losses.get(name, "mse"), own, None, values.reshape(len(values), -1), name
-        )
-        header += [f"{name}_{h}" if h.startswith("p_") else h for h in part]
-        rows = [[*r, *c] for r, c in zip(rows, cells)] if rows else cells
-    return header, rows
-
-
-def _head_table(
-    loss: str, targets: list[str], classes: list[str] | None, pred: np.ndarray, fallback: str
-) -> tuple[list[str], list[list[str]]]:
-    kind = target_kind(loss)
-    target = targets[0] if len(targets) == 1 else fallback
-    values = [[f"{v:.6g}" for v in row] for row in pred]
-    if kind == "values":
-        names = targets if len(targets) == pred.shape[1] else []
-        if not names and fallback != "label" and pred.shape[1] == 1:
-            names = [fallback]  # one of several outputs: by its name
-        header = names or [f"output_{i}" for i in range(pred.shape[1])]
-        return header, values
-    if kind == "binary" and pred.shape[1] == 1:
-        labels = (pred[:, 0] >= 0.5).astype(int)
-        names = classes if classes and len(classes) == 2 else None
-        p_name = f"p_{names[1]}" if names else f"p_{target}"
-        shown = [names[k] for k in labels] if names else [str(k) for k in labels]
-        return [p_name, target], [[*v, c] for v, c in zip(values, shown)]
-    if kind == "binary":  # several independent labels: each one's probability
-        header = [f"p_{t}" for t in targets] if len(targets) == pred.shape[1] else []
-        return header or [f"p_{i}" for i in range(pred.shape[1])], values
-    names = classes if classes and len(classes) == pred.shape[1] else None
-    header = [f"p_{c}" for c in names] if names else [f"p_{i}" for i in range(pred.shape[1])]
-    best = pred.argmax(axis=1)
-    shown = [names[k] for k in best] if names else [str(k) for k in best]
-    return [*header, target], [[*v, c] for v, c in zip(values, shown)]
+def _shown(value: float | str) -> str:
+    """A prediction's cell: probabilities and values to 6 significant digits."""
+    return value if isinstance(value, str) else f"{value:.6g}"
 
 
 def _csv_cell(text: str) -> str:
