@@ -115,6 +115,8 @@ def check_run_folder(out: Path, source: str, program: nndsl.Program) -> None:
     assert 1 <= len(rows) <= 2 and rows[0]["epoch"] == "1"
     metrics = json.loads((out / "metrics.json").read_text())
     loss = "d_loss" if program.train.discriminator else "loss"  # a GAN: two losses
+    if program.train.env is not None:  # an agent: two episodes may end before it learns
+        loss = "mean_return"
     assert "train" in metrics and np.isfinite(metrics["train"][loss])
     assert (out / "model.nn").read_text() == source
     # the weights load, without pickle, into the example's model

@@ -93,21 +93,21 @@ for _name, _doc, _params in [
         "linear",
         "From `start` down to `end` in a straight line over `steps` steps, then `end`.",
         (
-            Param("start", "float", 1.0, low=0, high=1),
-            Param("end", "float", 0.05, low=0, high=1),
-            Param("steps", "int", 10000, low=1),
+            Param("start", "float", 1.0, low=0, high=1, doc="the rate at step 0"),
+            Param("end", "float", 0.05, low=0, high=1, doc="the lowest rate"),
+            Param("steps", "int", 10000, low=1, doc="steps from start to end"),
         ),
     ),
     (
         "exponential",
         "start * decay ** step, never below `end`.",
         (
-            Param("start", "float", 1.0, low=0, high=1),
-            Param("end", "float", 0.05, low=0, high=1),
-            Param("decay", "float", 0.999, low=0, high=1, low_open=True),
+            Param("start", "float", 1.0, low=0, high=1, doc="the rate at step 0"),
+            Param("end", "float", 0.05, low=0, high=1, doc="the lowest rate"),
+            Param("decay", "float", 0.999, low=0, high=1, low_open=True, doc="factor per step"),
         ),
     ),
-    ("constant", "Always `value`.", (Param("value", "float", 0.1, low=0, high=1),)),
+    ("constant", "Always `value`.", (Param("value", "float", 0.1, low=0, high=1, doc="the rate"),)),
 ]:
     register("exploration", Entry(_name, _params, _doc))
 

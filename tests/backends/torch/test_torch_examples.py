@@ -27,6 +27,8 @@ def example_program(path: Path, *overrides: str):
     """The example with dropout off, one float64 epoch; skipped when its data is missing."""
     program = nndsl.compile_file(path, ["epochs=1", "dtype=float64", *overrides])
     without_dropout(program)
+    if program.train.env is not None:
+        pytest.skip(f"{path.name} is an agent: tests/rl/test_agents.py compares the backends")
     data = program.train.data
     if data.name == "dataset":
         pytest.importorskip("sklearn", reason=f"{path.name} needs scikit-learn")
