@@ -24,6 +24,10 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "rl" / "cartpole
 
 def steps_per_second(backend: str, steps: int) -> float:
     program = nndsl.compile_file(EXAMPLE, [f"steps={steps}"])
+    if backend == "torch":
+        import torch
+
+        torch.set_num_threads(1)  # 64-unit layers: more threads only wait on each other
     model = program.build(backend=backend, **({"device": "cpu"} if backend == "torch" else {}))
     started = time.perf_counter()
     history = fit_agent(model)
