@@ -99,6 +99,14 @@ def agent_plan(
             if wants == ("linear",)
             else "a policy ends in dense(actions, activation=softmax)",
         )
+    args = {p.name: p.default for p in ALGORITHMS[algorithm.name].params} | algorithm.args
+    if "buffer" in args and args["buffer"] < values["batch_size"]:
+        raise _err(
+            f"dqn's buffer ({args['buffer']}) holds fewer transitions than a batch "
+            f"({values['batch_size']}): it would never learn",
+            seen["algorithm"].value.span if "algorithm" in seen else span,
+            "make buffer much larger than batch_size, e.g. buffer=50000",
+        )
     # the engine's loss: none of DQN's own (it differentiates its TD error), but a policy's
     # softmax is split off so that its logits give stable log-probabilities
     loss = Spec("mse" if wants == ("linear",) else "sparse_categorical_crossentropy")

@@ -34,9 +34,22 @@ register(
         "A size x size grid: walk (up, down, left, right) from the top-left cell to the "
         "bottom-right one; -1 per step. Observation: one-hot of the cell (size * size), 4 "
         "actions; the best return is minus the shortest path's length.",
-        {"spaces": lambda a: (a["size"] ** 2, 4)},
+        {"spaces": lambda a: (a["size"] ** 2, 4), "check": lambda a: _walls(a)},
     ),
 )
+
+
+def _walls(a: dict) -> tuple[tuple[str, ...], str] | None:
+    cells = a["size"] ** 2
+    for w in a["walls"]:
+        if not 0 <= w < cells:
+            return (
+                "walls",
+            ), f"wall {w} is not a cell of a {a['size']}x{a['size']} grid (0-{cells - 1})"
+        if w in (0, cells - 1):
+            where = "start" if w == 0 else "goal"
+            return ("walls",), f"wall {w} is the {where} cell"
+    return None
 
 
 def _gym_spaces(a: dict) -> tuple[int, int | None]:

@@ -179,6 +179,9 @@ def error_of(source: str) -> nndsl.NNDSLError:
         (("gridworld(size=4)", "gridwrold(size=4)"), "unknown env 'gridwrold'", 7),
         (("gamma=0.95", "gamma=1.5"), "'gamma' must be in [0, 1]", 9),
         (("linear(1.0, 0.05, 1500)", "cosine(3)"), "unknown exploration 'cosine'", 9),
+        (("buffer=5000", "buffer=16"), "dqn's buffer (16) holds fewer transitions", 8),
+        (("size=4)", "size=4, walls=[15])"), "wall 15 is the goal cell", 7),
+        (("size=4)", "size=4, walls=[3, 16])"), "wall 16 is not a cell of a 4x4 grid", 7),
     ],
 )
 def test_agent_mistakes_are_located(change, message, line) -> None:
