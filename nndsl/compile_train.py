@@ -13,6 +13,7 @@ from nndsl.ir.adversarial import gan_columns
 from nndsl.ir.catalog import TRAIN_SETTINGS
 from nndsl.ir.graph import Graph
 from nndsl.ir.heads import node_activation
+from nndsl.ir.metrics import metric_key, resolve
 from nndsl.ir.plan import Head, LossTerm, TrainPlan, history_columns
 from nndsl.ir.signature import CATALOGS, Spec, bind, convert
 from nndsl.ir.targets import target_kind
@@ -167,17 +168,21 @@ def _metrics(
     if setting is None:
         return {}
     value = setting.value
-    bind_list = lambda v: [m.name for m in convert(_PARAMS["metrics"], v, "train")]  # noqa: E731
+    bind_list = lambda v: [metric_key(m) for m in convert(_PARAMS["metrics"], v, "train")]  # noqa: E731
     if isinstance(value, ast.Group):
-        return _per_output(setting, outputs, bind_list, "metrics")
+        chosen = _per_output(setting, outputs, bind_list, "metrics")
+        for arg in value.args:
+            _check_needs(chosen[arg.name], arg.value, arg.name, losses[arg.name])
+        return chosen
     names = bind_list(value)
     if len(outputs) == 1:
+        _check_needs(names, value, outputs[0], losses[outputs[0]])
         return {outputs[0]: names}
     # listed for every output: each goes to the outputs whose loss it fits
     items = value.items if isinstance(value, ast.ListValue) else (value,)
     out: dict[str, list[str]] = {o: [] for o in outputs}
     for name, item in zip(names, items):
-        fits = CATALOGS["metric"][name].extra.get("fits", ())
+        fits = CATALOGS["metric"][resolve(name)[0]].extra.get("fits", ())
         taking = [o for o in outputs if target_kind(losses[o].name) in fits]
         if not taking:
             kinds = ", ".join(f"{o} ({losses[o].name})" for o in outputs)
@@ -189,6 +194,27 @@ def _metrics(
         for o in taking:
             out[o].append(name)
     return out
+
+
+def _check_needs(names: list[str], value: ast.Value, output: str, loss: Spec) -> None:
+    """A metric named for an output must be computable there: `auc` needs classes, `r2`
+    values (each metric's `needs` in nndsl.ir.catalog)."""
+    items = value.items if isinstance(value, ast.ListValue) else (value,)
+    kind = target_kind(loss.name)
+    for key, item in zip(names, items):
+        name = resolve(key)[0]
+        needs = CATALOGS["metric"][name].extra.get("needs")
+        if needs is None or kind in needs:
+            continue
+        fitting = [
+            m for m, e in CATALOGS["metric"].items() if kind in e.extra.get("needs", (kind,))
+        ]
+        raise _err(
+            f"metric '{name}' needs an output trained on {' or '.join(needs)} targets; "
+            f"'{output}' is trained with {loss.name} ({kind} targets)",
+            item.span,
+            "metrics for this output: " + ", ".join(fitting),
+        )
 
 
 # ---------------------------------------------------------------- terms

@@ -61,6 +61,16 @@ def _param_rows(params: tuple[Param, ...]) -> list[str]:
     return rows
 
 
+def _metric_facts(extra: dict) -> str:
+    """A metric's direction and the outputs it is computed for, from its declaration."""
+    better = "Higher" if extra.get("better") == "max" else "Lower"
+    line = f"{better} is better (`early_stop`'s `mode = auto`). "
+    needs = extra.get("needs")
+    if needs:
+        return line + "For outputs trained on " + " or ".join(needs) + " targets."
+    return line + "For any output."
+
+
 def reference() -> str:
     out = [
         "# nndsl language reference",
@@ -81,6 +91,8 @@ def reference() -> str:
         out += [f"## {title}", ""]
         for name, entry in CATALOGS[kind].items():
             out += [f"### `{signature_text(name, entry.params)}`", "", entry.doc]
+            if kind == "metric":
+                out += ["", _metric_facts(entry.extra)]
             out += _param_rows(entry.params) + [""]
     out += ["## Early stopping (`early_stop = (...)`)", "", EARLY_STOP.doc]
     out += _param_rows(EARLY_STOP.params) + [""]

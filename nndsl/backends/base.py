@@ -20,7 +20,7 @@ import numpy as np
 from nndsl.errors import NNDSLError
 from nndsl.ir.graph import Graph
 from nndsl.ir.heads import plan_outputs
-from nndsl.ir.metrics import METRICS, NEEDS_PROBS
+from nndsl.ir.metrics import METRICS, Metric, MetricInput, resolve
 from nndsl.ir.plan import Head, LossTerm, loss_columns, metric_columns
 from nndsl.ir.signature import Spec
 from nndsl.ir.targets import head_targets, prepare_targets, target_kind
@@ -98,9 +98,13 @@ class Engine(ABC):
         self.metrics = list(metrics)
         self.kind = target_kind(loss.name) if loss is not None else None
         self.kinds = [target_kind(h.loss.name) for h in self.heads]
-        self._metrics_need_probs = bool(NEEDS_PROBS.intersection(self.metrics))
         self.metric_columns = metric_columns(self.heads) if not self.simple else []
         self.metric_keys = self.metrics if self.simple else [c for c, _, _ in self.metric_columns]
+        # (column, head or None for the one simple output, metric, its arguments)
+        self._metric_plan: list[tuple[str, int | None, Metric, dict[str, Any]]] = []
+        for column, head, key in self.metric_columns or [(m, None, m) for m in self.metrics]:
+            name, args = resolve(key)
+            self._metric_plan.append((column, head, METRICS[name], args))
         self.loss_columns = loss_columns(self.heads, self.terms)
         self.optimizer: Any = None
 
@@ -148,15 +152,18 @@ class Engine(ABC):
         self,
         losses: list[Any],
         sizes: list[int],
-        sums: dict[str, list],
-        counts: dict[str, int],
+        sums: dict[str, list[tuple]],
+        kept: dict[str, list[tuple]],
         training: bool,
-    ) -> tuple[list[float], dict[str, float], dict[str, float]]:
-        """The epoch's numbers as floats, in one transfer where that matters: (loss per
-        batch, sum of each metric, count of each metric). An engine training (or
+    ) -> tuple[list[float], dict[str, np.ndarray], dict[str, list[np.ndarray]]]:
+        """The epoch's numbers on the host, in one transfer where that matters: (loss per
+        batch, each metric's statistics summed over the batches as one float64 vector,
+        each keeping metric's arrays joined over the batches). A batch's statistics are a
+        tuple of device values (numbers or arrays) flattened in order; a keeping metric's
+        are arrays of one row per sample (nndsl.ir.metrics). An engine training (or
         evaluating, see `eval_parts`) over several processes adds the losses (sums over
-        its rows), metric sums and counts up over all of them, and divides the losses by
-        `sizes`."""
+        its rows) and statistics up over all of them, joins the kept rows of all, and
+        divides the losses by `sizes`."""
 
     @abstractmethod
     def inputs(self, x: Any) -> list[Any]:
@@ -257,8 +264,7 @@ class Engine(ABC):
         metrics, on_host, simple = self.metric_keys, self.losses_on_host, self.simple
         losses: list[Any] = []
         sizes: list[int] = []
-        sums: dict[str, list] = {m: [] for m in metrics}
-        counts = dict.fromkeys(metrics, 0)
+        stats: dict[str, list] = {m: [] for m in metrics}
         self.set_mode(True)
         for b, (xs, y, size) in enumerate(self.epoch_batches(data, order, batch_size)):
             step, record, out = self.train_forward(xs, y, size)
@@ -266,18 +272,19 @@ class Engine(ABC):
             if on_host and not math.isfinite(total):
                 raise NonFiniteLoss(b, total)  # before the step: weights stay good
             if metrics:
-                self._metric_sums(out, y, sums, counts)
+                self._metric_stats(out, y, stats)
             self.train_step(step)
             losses.append(record)
             sizes.append(size)
             if on_batch is not None:
                 on_batch(b)
-        per_batch, totals, counts = self.read_back(losses, sizes, sums, counts, True)
+        per_batch, totals, kept = self._read_back(losses, sizes, stats, True)
         for b, value in enumerate(per_batch):
             total = value if simple else value[0]
             if not math.isfinite(total):
                 raise NonFiniteLoss(b, total)
-        return batch_means(per_batch, sizes, totals, counts, None if simple else self.loss_columns)
+        values = self._finish_metrics(totals, kept)
+        return batch_means(per_batch, sizes, values, None if simple else self.loss_columns)
 
     def evaluate(self, data: Any, batch_size: int) -> dict[str, float]:
         """Loss and metrics in evaluation mode (no dropout); over several processes,
@@ -285,8 +292,7 @@ class Engine(ABC):
         step = max(batch_size, EVAL_BATCH)  # evaluation needs no small batches
         losses: list[Any] = []
         sizes: list[int] = []
-        sums: dict[str, list] = {m: [] for m in self.metric_keys}
-        counts = dict.fromkeys(self.metric_keys, 0)
+        stats: dict[str, list] = {m: [] for m in self.metric_keys}
         self.set_mode(False)
         for start, stop, size in self.eval_parts(len(data), step):
             xs = [x[start:stop] for x in data.xs]
@@ -294,10 +300,10 @@ class Engine(ABC):
             loss, out = self.eval_batch(xs, y)
             losses.append(loss)
             sizes.append(size)
-            self._metric_sums(out, y, sums, counts)
-        per_batch, totals, counts = self.read_back(losses, sizes, sums, counts, False)
+            self._metric_stats(out, y, stats)
+        per_batch, totals, kept = self._read_back(losses, sizes, stats, False)
         columns = None if self.simple else self.loss_columns
-        return batch_means(per_batch, sizes, totals, counts, columns)
+        return batch_means(per_batch, sizes, self._finish_metrics(totals, kept), columns)
 
     def eval_parts(self, n: int, step: int) -> list[tuple[int, int, int]]:
         """(start, stop, rows of the whole batch) of the batches `evaluate` runs here over
@@ -328,20 +334,45 @@ class Engine(ABC):
         }
         return joined if len(joined) > 1 else joined[self.plans[0].node]
 
-    def _metric_sums(self, out: Any, y: Any, sums: dict[str, list], counts: dict) -> None:
-        if not self.simple:  # out and y: one per head
-            for column, i, m in self.metric_columns:
-                plan = self.plans[i]
-                probs = self.activate(out[i], i) if m in NEEDS_PROBS else None
-                s, c = METRICS[m](out[i], probs, y[i], self.kinds[i], plan.from_logits)
-                sums[column].append(s)
-                counts[column] += c
-            return
-        probs = self.activate(out) if self._metrics_need_probs else None
-        for m in self.metrics:
-            s, c = METRICS[m](out, probs, y, self.kind, self.from_logits)
-            sums[m].append(s)
-            counts[m] += c
+    def wide(self, a: Any) -> Any:
+        """`a` in float64 where it lies (NumPy here; an engine of other arrays overrides
+        it): sums of squared targets for R² without float32's cancellation."""
+        return np.asarray(a, dtype=np.float64)
+
+    def _metric_stats(self, out: Any, y: Any, stats: dict[str, list]) -> None:
+        """Append each metric's statistics of one batch (device values, nothing read)."""
+        probs: dict[int | None, Any] = {}  # each head's activated output, once
+        for column, head, metric, args in self._metric_plan:
+            o, t = (out, y) if head is None else (out[head], y[head])
+            if metric.needs_probs and head not in probs:
+                probs[head] = self.activate(o) if head is None else self.activate(o, head)
+            kind = self.kind if head is None else self.kinds[head]
+            logits_in = self.from_logits if head is None else self.plans[head].from_logits
+            batch = MetricInput(o, probs.get(head), t, kind, logits_in, self.wide)
+            stats[column].append(metric.stats(batch, args))
+
+    def _read_back(
+        self, losses: list[Any], sizes: list[int], stats: dict[str, list], training: bool
+    ) -> tuple[list[Any], dict[str, np.ndarray], dict[str, list[np.ndarray]]]:
+        """`read_back` of the epoch's losses, the summed statistics and the kept rows."""
+        keeps = {c for c, _, metric, _ in self._metric_plan if metric.keeps}
+        sums = {c: v for c, v in stats.items() if c not in keeps}
+        kept = {c: v for c, v in stats.items() if c in keeps}
+        return self.read_back(losses, sizes, sums, kept, training)
+
+    def _finish_metrics(
+        self, totals: dict[str, np.ndarray], kept: dict[str, list[np.ndarray]]
+    ) -> dict[str, float]:
+        """Each metric's value of the epoch from its totals (NaN after no batch)."""
+        values = {}
+        for column, head, metric, args in self._metric_plan:
+            kind = self.kind if head is None else self.kinds[head]
+            found = kept.get(column) if metric.keeps else totals.get(column)
+            if found is None or len(found) == 0:
+                values[column] = float("nan")
+            else:
+                values[column] = metric.finish(found, kind, args)
+        return values
 
     def record(self, total: Any, head_losses: list[Any], term_values: list[Any]) -> list[Any]:
         """A batch's loss record in `loss_columns` order: the total, each head's loss when
@@ -366,12 +397,11 @@ def rows(y: Any, index: Any) -> Any:
 def batch_means(
     per_batch: list[Any],
     sizes: list[int],
-    totals: dict[str, float],
-    counts: dict,
+    metrics: dict[str, float],
     columns: list[str] | None = None,
 ) -> dict[str, float]:
     """Sample-weighted means of the batches' losses (one number per batch, or one row
-    per batch in `columns` order) and the metrics' sums over their counts."""
+    per batch in `columns` order), with the epoch's `metrics` beside them."""
     n = sum(sizes)
     if columns is None:
         total = 0.0
@@ -384,8 +414,7 @@ def batch_means(
             for k, value in enumerate(row):
                 sums[k] += float(value) * size
         logs = {c: v / n for c, v in zip(columns, sums)}
-    for m, s in totals.items():
-        logs[m] = s / max(counts[m], 1)
+    logs.update(metrics)
     return logs
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from nndsl.errors import NNDSLError
 from nndsl.files import atomic_write_text
+from nndsl.ir.metrics import higher_is_better
 from nndsl.runfolder import (
     CHECKPOINT,
     RunFolder,
@@ -181,11 +182,6 @@ def _choose_metric(asked: str | None, common: list[str]) -> str:
             hint="columns they all have: " + ", ".join(common),
         )
     return asked
-
-
-def higher_is_better(column: str) -> bool:
-    """As early stopping's mode="auto" (Keras'): accuracies up, everything else down."""
-    return "acc" in column
 
 
 def comparison_table(

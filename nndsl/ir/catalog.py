@@ -270,18 +270,90 @@ for _name, _doc, _params in [
 
 # ---------------------------------------------------------------- metrics
 # fits: the target kinds (nndsl.ir.targets.target_kind) of the outputs a metric listed for
-# every output is reported for (named for one output, `metrics = (value=[mae])`, any fits)
+# every output is reported for (named for one output, `metrics = (value=[mae])`, any fits);
+# needs: the kinds it can be computed for at all (else a located error; default: any);
+# better: "max" where higher is better (early_stop's mode="auto", sweeps, nndsl compare).
+# The computation of each is in nndsl.ir.metrics.
 _CLASSES = ("binary", "one_hot", "labels")
-for _name, _doc, _fits in [
+_SOFTMAX = ("one_hot", "labels")
+_VALUES = ("values",)
+_UP = {"better": "max"}
+_CLASSIFIER = {"fits": _CLASSES, "needs": _CLASSES, **_UP}
+_AVERAGES = {
+    "": "binary (class 1) for sigmoid units, the macro average for softmax classes",
+    "_macro": "the mean over the classes that occur as targets or predictions",
+    "_weighted": "the mean over classes weighted by each class's number of targets",
+}
+_SCORES = {
+    "precision": "Precision, true positives / predicted positives",
+    "recall": "Recall, true positives / actual positives",
+    "f1": "F1, the harmonic mean of precision and recall",
+}
+_METRICS: list[tuple[str, str, tuple[Param, ...], dict[str, Any]]] = [
     (
         "accuracy",
         "Fraction of correct predictions (threshold 0.5 for one sigmoid unit, argmax otherwise).",
-        _CLASSES,
+        (),
+        {"fits": _CLASSES, **_UP},
     ),
-    ("mse", "Mean squared error.", ("values",)),
-    ("mae", "Mean absolute error.", ("values",)),
-]:
-    register("metric", Entry(_name, (), _doc, {"fits": _fits}))
+    ("mse", "Mean squared error.", (), {"fits": _VALUES}),
+    ("mae", "Mean absolute error.", (), {"fits": _VALUES}),
+    (
+        "rmse",
+        "Root mean squared error (of each output column, then averaged).",
+        (),
+        {"fits": _VALUES},
+    ),
+    (
+        "r2",
+        "Coefficient of determination R² = 1 - SSE / total sum of squares, per output column "
+        "then averaged (scikit-learn's r2_score); a constant target scores 1 if predicted "
+        "exactly, else 0.",
+        (),
+        {"fits": _VALUES, "needs": _VALUES, **_UP},
+    ),
+    (
+        "mape",
+        "Mean absolute percentage error |y - p| / max(|y|, eps), a fraction (0.1 is 10%; huge "
+        "where y is 0), as scikit-learn's mean_absolute_percentage_error.",
+        (),
+        {"fits": _VALUES, "needs": _VALUES},
+    ),
+    *(
+        (
+            score + suffix,
+            f"{doc} ({how}); 0 where undefined (scikit-learn's zero_division=0).",
+            (),
+            _CLASSIFIER,
+        )
+        for score, doc in _SCORES.items()
+        for suffix, how in _AVERAGES.items()
+    ),
+    (
+        "auc",
+        "Area under the ROC curve of the epoch's predictions, exact (scikit-learn's "
+        "roc_auc_score; softmax classes: one-vs-rest macro average; sigmoid units: micro); "
+        "NaN when a class never occurs.",
+        (),
+        _CLASSIFIER,
+    ),
+    (
+        "auc_pr",
+        "Area under the precision-recall curve as average precision, exact (scikit-learn's "
+        "average_precision_score; softmax classes: one-vs-rest macro average).",
+        (),
+        _CLASSIFIER,
+    ),
+    (
+        "top_k_accuracy",
+        "Fraction of samples whose class is among the k highest scores (scikit-learn's "
+        "top_k_accuracy_score); reported as `top_k_accuracy`, or `top_3_accuracy` for k=3.",
+        (Param("k", "int", 5, doc="how many of the highest scores count", low=1),),
+        {"fits": _SOFTMAX, "needs": _SOFTMAX, **_UP},
+    ),
+]
+for _name, _doc, _params, _extra in _METRICS:
+    register("metric", Entry(_name, _params, _doc, dict(_extra)))
 
 # ---------------------------------------------------------------- data sources
 
@@ -675,7 +747,8 @@ EARLY_STOP = Entry(
             "mode",
             "enum",
             "auto",
-            doc="min, max, or auto (max for accuracies)",
+            doc="min, max, or auto (as the monitored metric declares: max for accuracy, "
+            "precision, recall, F1, AUC, R², min for losses and errors)",
             choices=("auto", "min", "max"),
         ),
         Param("baseline", "float", None, optional=True, doc="value to beat"),

@@ -124,9 +124,17 @@ def per_class_scores(
     # left out of `labels` (a class predicted wrongly still costs precision)
     every = np.concatenate([chosen, np.setdiff1d(np.union1d(t, p), chosen)])
     n = len(chosen)
-    cm = confusion_matrix(t, p, every)
-    tp = np.diag(cm)[:n].astype(np.float64)
-    predicted, support = cm.sum(axis=0)[:n], cm.sum(axis=1)[:n]
+    prec, rec, f1, support = per_class_from_confusion(confusion_matrix(t, p, every))
+    return prec[:n], rec[:n], f1[:n], support[:n]
+
+
+def per_class_from_confusion(
+    cm: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(precision, recall, f1, support) of each class of a confusion matrix (rows: true
+    classes; counts, perhaps summed as floats over batches)."""
+    tp = np.diag(cm).astype(np.float64)
+    predicted, support = cm.sum(axis=0), cm.sum(axis=1)
     f1 = _divide(2 * tp, predicted + support)  # = 2PR/(P+R) without its 0/0 cases
     return _divide(tp, predicted), _divide(tp, support), f1, support
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from nndsl.errors import NNDSLError
+from nndsl.ir.metrics import monitor_mode
 from nndsl.run import RunRequest, default_dir, train_run
 from nndsl.runfolder import RunFolder
 
@@ -65,9 +66,7 @@ class Objective:
             key, mode = plan.early_stop["monitor"], plan.early_stop["mode"]
         else:
             key, mode = ("val_loss" if plan.validation > 0 else "loss"), "auto"
-        if mode == "auto":  # as EarlyStopping decides
-            mode = "max" if "acc" in key else "min"
-        return cls(key, mode)
+        return cls(key, monitor_mode(key, mode))  # "auto" as EarlyStopping decides
 
     def rank(self, results: list[TrialResult]) -> list[TrialResult]:
         """Best first; failed trials and missing values last; ties in grid order."""

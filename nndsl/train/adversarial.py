@@ -223,7 +223,7 @@ class Adversarial:
         width = len(columns)
         flat = self.d.host_floats([v for r in records for v in r])  # one transfer
         rows = [flat[i * width : (i + 1) * width] for i in range(len(sizes))]
-        return batch_means(rows, sizes, {}, {}, columns)
+        return batch_means(rows, sizes, {}, columns)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, data: Any, batch_size: int) -> dict[str, float]:

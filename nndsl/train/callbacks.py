@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nndsl.errors import NNDSLError
+from nndsl.ir.metrics import monitor_mode
 
 if TYPE_CHECKING:
     from nndsl.train.trainer import Trainer
@@ -50,9 +51,7 @@ class EarlyStopping(Callback):
         self.baseline = baseline
         self.restore_best = restore_best
         self.start_from_epoch = start_from_epoch
-        if mode == "auto":
-            mode = "max" if "acc" in monitor else "min"
-        self.mode = mode
+        self.mode = monitor_mode(monitor, mode)  # "auto": as the metric declares
         # improvement means beating the reference by more than min_delta
         self.min_delta = abs(min_delta) if mode == "max" else -abs(min_delta)
 

@@ -45,7 +45,7 @@ def test_the_loops_are_written_once_in_the_base_class() -> None:
         pass
     for cls in engines:
         assert issubclass(cls, Engine)
-        for loop in ("train_epoch", "evaluate", "predict", "_metric_sums"):
+        for loop in ("train_epoch", "evaluate", "predict", "_metric_stats", "_finish_metrics"):
             assert getattr(cls, loop) is getattr(Engine, loop), (cls.__name__, loop)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from nndsl.backends.numpy.losses import sparse_categorical_crossentropy as numpy_loss
 from nndsl.errors import NNDSLError
-from nndsl.ir.metrics import accuracy
+from nndsl.ir.metrics import METRICS, MetricInput
 from nndsl.ir.targets import prepare_targets
 
 RNG = np.random.default_rng(3)
@@ -57,13 +57,17 @@ def test_both_backends_match_torch_cross_entropy_in_its_own_layout() -> None:
     assert ours.item() == pytest.approx(expected.item(), rel=1e-12)
 
 
+def accuracy(z, y) -> tuple:
+    return METRICS["accuracy"].stats(MetricInput(z, None, y, "labels", True, float), {})
+
+
 def test_accuracy_counts_every_position() -> None:
-    right, count = accuracy(Z, None, Y, "labels", True)
+    right, count = accuracy(Z, Y)
     assert count == ROWS * STEPS
     direct = sum(int(np.argmax(Z[r, t]) == Y[r, t]) for r in range(ROWS) for t in range(STEPS))
     assert int(right) == direct
     torch = pytest.importorskip("torch")
-    right_t, count_t = accuracy(torch.tensor(Z), None, torch.tensor(Y), "labels", True)
+    right_t, count_t = accuracy(torch.tensor(Z), torch.tensor(Y))
     assert (int(right_t), count_t) == (direct, ROWS * STEPS)
 
 

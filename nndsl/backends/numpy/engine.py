@@ -294,17 +294,21 @@ class NumpyEngine(Engine):
         self,
         losses: list[float],
         sizes: list[int],
-        sums: dict[str, list],
-        counts: dict[str, int],
+        sums: dict[str, list[tuple]],
+        kept: dict[str, list[tuple]],
         training: bool,
-    ) -> tuple[list[float], dict[str, float], dict[str, int]]:
+    ) -> tuple[list[float], dict[str, np.ndarray], dict[str, list[np.ndarray]]]:
         totals = {}
-        for m, values in sums.items():
-            total = 0.0
-            for s in values:  # one by one, in order: the sums of the epoch-by-epoch record
-                total += float(s)
+        for m, batches in sums.items():
+            total = np.zeros(0)
+            for parts in batches:  # one by one, in order: the sums of the epoch-by-epoch record
+                vector = np.concatenate([np.asarray(p, np.float64).reshape(-1) for p in parts])
+                total = vector if not total.size else total + vector
             totals[m] = total
-        return losses, totals, counts
+        joined = {
+            m: [np.concatenate(column) for column in zip(*batches)] for m, batches in kept.items()
+        }
+        return losses, totals, joined
 
     def activate(self, out: np.ndarray, head: int = 0) -> np.ndarray:
         act = self.plans[head].activation

@@ -278,35 +278,54 @@ class TorchEngine(Engine):
         self,
         losses: list[torch.Tensor],
         sizes: list[int],
-        sums: dict[str, list],
-        counts: dict[str, int],
+        sums: dict[str, list[tuple]],
+        kept: dict[str, list[tuple]],
         training: bool,
-    ) -> tuple[list[float], dict[str, float], dict[str, float]]:
-        """The epoch's numbers in one transfer. Training or evaluating over several
-        processes, `losses` are per-batch sums over this process's rows, and they, the
-        metric sums and the counts are added up over all processes first."""
+    ) -> tuple[list[float], dict[str, np.ndarray], dict[str, list[np.ndarray]]]:
+        """The epoch's numbers in one transfer (and the kept rows in one more). Training
+        or evaluating over several processes, `losses` are per-batch sums over this
+        process's rows, and they and the metrics' statistics are added up over all
+        processes first; the kept rows of every process are joined, in rank order."""
         reduce = self.world > 1 and (training or self.shards_evaluation)
         metrics = list(sums)
         parts = [torch.stack(losses).double().reshape(-1)]
-        parts += [torch.stack(sums[m]).double().sum().reshape(1) for m in metrics]
-        if reduce:
-            parts.append(torch.tensor([counts[m] for m in metrics], dtype=torch.float64))
+        parts += [torch.stack([self._vector(b) for b in sums[m]]).sum(0) for m in metrics]
         values = torch.cat([p.to(self.device) for p in parts])
         if reduce:
             torch.distributed.all_reduce(values)
         values = values.cpu().numpy()
-        nb, nm = len(losses), len(metrics)
+        nb = len(losses)
+        width = 1 if self.simple else len(self.loss_columns)
+        per_batch = values[: nb * width]
+        totals, at = {}, nb * width
+        for m, part in zip(metrics, parts[1:]):
+            totals[m], at = values[at : at + len(part)], at + len(part)
+        joined = {m: self._joined(batches, reduce) for m, batches in kept.items()}
         if not self.simple:  # a row per batch: the loss columns
-            width = len(self.loss_columns)
-            rows = values[: nb * width].reshape(nb, width)
-            totals = dict(zip(metrics, values[nb * width : nb * width + nm].tolist()))
-            return rows.tolist(), totals, counts
-        per_batch = values[:nb]
+            return per_batch.reshape(nb, width).tolist(), totals, joined
         if reduce:
             per_batch = per_batch / np.asarray(sizes, dtype=np.float64)
-            counts = dict(zip(metrics, values[nb + nm :].tolist()))
-        totals = dict(zip(metrics, values[nb : nb + nm].tolist()))
-        return per_batch.tolist(), totals, counts
+        return per_batch.tolist(), totals, joined
+
+    def _vector(self, parts: tuple) -> torch.Tensor:
+        """A batch's metric statistics as one float64 vector on the device."""
+        return torch.cat(
+            [torch.as_tensor(p, device=self.device).double().reshape(-1) for p in parts]
+        )
+
+    def _joined(self, batches: list[tuple], reduce: bool) -> list[np.ndarray]:
+        """A keeping metric's arrays over the batches (and processes) on the host."""
+        if not batches:
+            return []
+        here = [torch.cat(column).cpu().numpy() for column in zip(*batches)]
+        if not reduce:
+            return here
+        every: list[Any] = [None] * self.world
+        torch.distributed.all_gather_object(every, here)
+        return [np.concatenate(column) for column in zip(*every)]
+
+    def wide(self, a: torch.Tensor) -> torch.Tensor:
+        return a.double()
 
     # ------------------------------------------------------------------ engine interface
     def prepare(self, x: Any, y: Any | None) -> TorchData:
