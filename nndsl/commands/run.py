@@ -215,6 +215,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.file, program, args.backend, args.device, args.model, args.seed, out, **common
         )
         if program.sweep is not None and program.train is not None:
+            if is_agent(program, args.model):
+                raise NNDSLError(
+                    "a sweep of an agent's settings is not supported yet",
+                    hint="run one value at a time: nndsl run FILE --set steps=...",
+                )
             if plan.starts_torchrun or under_torchrun():
                 raise NNDSLError(
                     "a sweep trains its trials one per process (--jobs N); --nproc and "
