@@ -217,3 +217,10 @@ def test_unknown_gym_env_is_located() -> None:
     pytest.importorskip("gymnasium")
     error = error_of(GRID.replace("gridworld(size=4)", 'gym("NoSuchEnv-v0")'))
     assert "cannot make 'NoSuchEnv-v0'" in str(error) and error.line == 7
+
+
+def test_a_sweep_of_an_agent_is_refused(tmp_path: Path, capsys) -> None:
+    (tmp_path / "sweep.nn").write_text(GRID.replace("steps = 3000", "steps = [300, 400]"))
+    assert main(["run", str(tmp_path / "sweep.nn"), "--out", str(tmp_path / "s"), "-q"]) == 1
+    assert "a sweep of an agent's settings is not supported yet" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
