@@ -74,6 +74,9 @@ def _add_front_end_commands(add: Callable) -> None:
     from nndsl.commands.frontend import add_commands
 
     add_commands(add)
+    from nndsl.commands.lsp import add_command as add_lsp
+
+    add_lsp(add)
 
 
 def _add_training_commands(add: Callable) -> None:

@@ -18,6 +18,7 @@ from nndsl.ir.plan import Head, LossTerm, TrainPlan, history_columns
 from nndsl.ir.signature import CATALOGS, Spec, bind, convert
 from nndsl.ir.targets import target_kind
 from nndsl.ir.terms import TERMS
+from nndsl.ir.weighting import CLASSIFYING, check_class_weight_value
 from nndsl.syntax import ast
 
 # the settings bound here rather than by the train block's signature
@@ -365,6 +366,52 @@ def check_plan(plan: TrainPlan, seen: dict[str, ast.Setting]) -> None:
     columns exist."""
     _check_csv_targets(plan, seen)
     check_monitors(plan, seen)
+    _check_loss_weighting(plan, seen)
+
+
+def _check_loss_weighting(plan: TrainPlan, seen: dict[str, ast.Setting]) -> None:
+    """class_weight weighs the classes of one classifying output; a weight column
+    (csv(weight=...)) one output's samples; not both (as Keras refuses both)."""
+    column = plan.data.args.get("weight") if plan.data is not None else None
+    several = len(plan.heads) > 1 or plan.terms
+    if column is not None and several:
+        raise _err(
+            "csv(weight=...): sample weights need a model with one output and no loss terms",
+            seen["data"].value.span,
+        )
+    if plan.class_weight is None:
+        return
+    setting = seen["class_weight"]
+    problem = check_class_weight_value(plan.class_weight)
+    if problem is not None:
+        raise _err(
+            problem,
+            setting.value.span,
+            "e.g. class_weight = balanced, class_weight = (churned=5, stayed=1) or "
+            "class_weight = [1, 5]",
+        )
+    if several:
+        raise _err(
+            "class_weight weighs the classes of one output; this model has several outputs "
+            "or loss terms",
+            setting.key_span,
+        )
+    loss = plan.heads[0].loss.name if plan.heads else plan.loss.name
+    if target_kind(loss) not in CLASSIFYING:
+        raise _err(
+            f"class_weight weighs classes, and the loss {loss} is a regression's",
+            setting.key_span,
+            "class_weight goes with binary_crossentropy, categorical_crossentropy or "
+            "sparse_categorical_crossentropy; to weigh rows, use a weight column: "
+            'csv(..., weight="w")',
+        )
+    if column is not None:
+        raise _err(
+            f"class_weight and the weight column '{column}' together: give one (Keras, too, "
+            "refuses class_weight with sample weights)",
+            setting.key_span,
+            "fold the class's weight into the column, or leave the column out",
+        )
 
 
 def _check_csv_targets(plan: TrainPlan, seen: dict[str, ast.Setting]) -> None:
@@ -472,6 +519,7 @@ def gan_plan(
         "metrics": "it reports d_loss, g_loss and the discriminator's accuracies itself",
         "target": "it learns the data's samples, with no targets",
         "latent": "its generator's first input is the noise it samples from",
+        "class_weight": "its losses are the game's: gan_loss = ...",
     }
     for key, why in refused.items():
         if key in seen:

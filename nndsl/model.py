@@ -6,6 +6,7 @@ from it (including the data, when the block names a data source).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nndsl.backends import create_engine
+from nndsl.backends.base import split_weights
 from nndsl.data.columns import choose_columns, mapping_array, mapping_columns
 from nndsl.data.csvfile import read_columns
 from nndsl.data.load import (
@@ -36,6 +38,14 @@ from nndsl.files import show_path
 from nndsl.ir.graph import Graph
 from nndsl.ir.plan import TrainPlan
 from nndsl.ir.subgraph import from_node, upto
+from nndsl.ir.targets import prepare_targets, target_kind
+from nndsl.ir.weighting import (
+    CLASSIFYING,
+    class_count,
+    class_indices,
+    resolve_class_weight,
+    sample_weights_of_classes,
+)
 from nndsl.summary import summary_table
 from nndsl.train.adversarial import Adversarial, seeded_normal
 from nndsl.train.callbacks import Callback, EarlyStopping, LearningRateSchedule
@@ -70,6 +80,8 @@ class Model:
         self.dtype = dtype or (plan.dtype if plan else "float32")
         self.scaler: dict[str, Any] | None = None  # input standardization, if any
         self.class_names: list[str] | None = None
+        # class_weight resolved on the training split: {class name (or index): weight}
+        self.class_weights: dict[Any, float] | None = None
         # the training data's column names (features in the order trained on): new data
         # that names its columns is matched by them (nndsl.data.columns)
         self.feature_names: list[str] | None = None
@@ -176,16 +188,28 @@ class Model:
         shuffle: bool | None = None,
         callbacks: list[Callback] | None = None,
         initial_epoch: int = 0,
+        class_weight: Any = None,
+        sample_weight: Any = None,
     ) -> History:
-        """Train; returns a History (`history.history["val_loss"]`, ...)."""
+        """Train; returns a History (`history.history["val_loss"]`, ...). `class_weight`
+        (as the train block's: "balanced", {class name or index: weight} or a list by
+        index; default the block's) or `sample_weight` (one per sample) weigh the
+        training loss as Keras' do; a third entry of validation_data, its weights, weighs
+        the validation loss (class weights never do)."""
         plan = self._require_plan("fit")
         self._data_notes = []
+        streamed = False
+        val_w = None
         if x is None:
             splits = self.load_data(validation_split)
             train, val = splits.train, splits.validation
-            tx, ty = train.x, self.targets_of(train)
+            streamed = hasattr(train, "for_epoch")  # read from its files every epoch
+            tx, ty = (None, None) if streamed else (train.x, self.targets_of(train))
+            if sample_weight is None:  # the data's weight column, if it has one
+                sample_weight = train.weights
             if validation_data is None and val is not None:
                 validation_data = (val.x, self.targets_of(val))
+                val_w = val.weights
         else:
             if y is None and self.needs_targets:
                 raise NNDSLError("fit(x, y) needs targets y")
@@ -196,24 +220,44 @@ class Model:
             if self.reconstructs and y is None:
                 ty = tx
             if validation_split:
+                if sample_weight is not None:  # Keras splits the weights with the samples
+                    cut = len(sample_weight) - int(round(len(sample_weight) * validation_split))
+                    sample_weight, val_w = sample_weight[:cut], sample_weight[cut:]
                 tx, ty, validation_data = _split_off(tx, ty, validation_split)
             elif validation_data is not None:
                 if not isinstance(validation_data, (tuple, list)):
                     validation_data = (validation_data, None)
                 vx = self._scale(self._as_inputs(validation_data[0], "validation_data"))
                 vy = validation_data[1] if len(validation_data) > 1 else None
+                val_w = validation_data[2] if len(validation_data) > 2 else None
                 validation_data = (vx, vx if vy is None and self.reconstructs else vy)
+        class_weight = plan.class_weight if class_weight is None else class_weight
+        if class_weight is not None and sample_weight is not None:
+            raise NNDSLError(
+                "class_weight and sample weights together: give one (as Keras asks)",
+                hint="fold each class's weight into the sample weights",
+            )
         if x is not None and validation_data is None and not validation_split and plan.validation:
             # the file's split, the same samples `nndsl run` holds out, of the data prepared
             # (and checked: messages count what was given) once
-            whole = self.engine.prepare(tx, ty)
+            whole = self._prepare(tx, ty, sample_weight)
             train_index, val_index, _ = split_indices(len(whole), plan.validation, 0.0, plan.seed)
+            if class_weight is not None:  # counted on the training rows, applied to them
+                weights = self._class_weights(class_weight, ty, train_index)
+                whole = self._prepare(tx, ty, weights)
             train_data = self.engine.take(whole, train_index)
             val_data = self.engine.take(whole, val_index)
+            if class_weight is not None:  # class weights weigh training alone
+                val_data = dataclasses.replace(val_data, y=split_weights(val_data.y)[0])
         else:
-            train_data = self.engine.prepare(tx, ty)
+            weights = sample_weight
+            if class_weight is not None and streamed:
+                raise NNDSLError("class_weight does not weigh parquet(stream=true) data yet")
+            if class_weight is not None:
+                weights = self._class_weights(class_weight, ty)
+            train_data = train if streamed else self._prepare(tx, ty, weights)
             val_data = (
-                self.engine.prepare(*validation_data) if validation_data is not None else None
+                self._prepare(*validation_data, val_w) if validation_data is not None else None
             )
         bs = batch_size or plan.batch_size
         self._check_before_training(len(train_data), batch_size, verbose)
@@ -249,6 +293,48 @@ class Model:
         self.trainer = Trainer(self.engine, config)
         self.history = self.trainer.fit(train_data, val_data)
         return self.history
+
+    def _prepare(self, x: Any, y: Any, weights: Any) -> Any:
+        """The engine's prepared data, weighted where `weights` are given (an engine of
+        two models, a GAN's, takes none)."""
+        if weights is None:
+            return self.engine.prepare(x, y)
+        return self.engine.prepare(x, y, weights)
+
+    def _class_weights(self, setting: Any, y: Any, train_index: Any = None) -> np.ndarray:
+        """Each sample's weight from a class_weight setting (`balanced` counted on the rows
+        `train_index` of y, else all); the weight of each class is kept in
+        `self.class_weights` (saved with the model and in the run folder)."""
+        loss, out_shape = self.plan.loss if self.engine.simple else None, self.graph.output.shape
+        try:
+            if loss is None:
+                raise NNDSLError("class_weight weighs the classes of a model with one output")
+            kind = target_kind(loss.name)
+            if kind not in CLASSIFYING:
+                raise NNDSLError(
+                    f"class_weight weighs classes, and the loss {loss.name} is a regression's"
+                )
+            if kind == "binary" and out_shape[-1:] != (1,):
+                raise NNDSLError(
+                    f"class_weight with binary_crossentropy needs one output unit, not {out_shape}",
+                    hint="give each label's weight as sample weights instead",
+                )
+            classes = class_indices(prepare_targets(y, loss.name, out_shape, self.dtype), kind)
+            counted = classes if train_index is None else classes[train_index]
+            if isinstance(setting, dict) and all(isinstance(k, int) for k in setting):
+                table = {int(k): float(v) for k, v in setting.items()}  # the API, by index
+            else:
+                table = resolve_class_weight(
+                    setting, counted, class_count(kind, out_shape), self.class_names
+                )
+        except NNDSLError as e:
+            raise self._at_setting(e, "class_weight") from None
+        names = self.class_names
+        every = range(max(class_count(kind, out_shape), *(c + 1 for c in table)))
+        self.class_weights = {  # every class, those not given weighing 1
+            (names[c] if names and c < len(names) else c): table.get(c, 1.0) for c in every
+        }
+        return sample_weights_of_classes(table, classes, self.dtype)
 
     def _check_before_training(self, n_train: int, batch_size: int | None, verbose: int) -> None:
         """Refuse a batch that does not fit in memory (with the estimate); collect the
@@ -344,6 +430,10 @@ class Model:
     def _at_data_line(self, e: NNDSLError) -> NNDSLError:
         """An error about the train block's data that points nowhere (a missing file, a
         missing extra) now points at the block's `data =` setting."""
+        return self._at_setting(e, "data")
+
+    def _at_setting(self, e: NNDSLError, key: str) -> NNDSLError:
+        """An error that points nowhere, pointed at the train block's setting `key`."""
         program = self.program
         if program is None:
             return e
@@ -352,7 +442,7 @@ class Model:
             for block in module.trains:
                 if block.model in (None, self.graph.name):
                     for setting in block.settings:
-                        if setting.key == "data":
+                        if setting.key == key:
                             e.line, e.column = setting.span.line, setting.span.column
                             e.end_column = setting.span.end_column
                             if setting.span.end_line != setting.span.line:
@@ -417,15 +507,23 @@ class Model:
         where = f"{spec.args['path']}: {array}[{row}]" if spec.name == "npz" else f"sample {row}"
         raise NNDSLError(f"{where}: {problem}", hint=hint)
 
-    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None) -> dict:
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        sample_weight: Any = None,
+    ) -> dict:
         """{"loss": ..., metric: ...} in evaluation mode (no dropout). Without x, on the
-        train block's test split (else validation, else training data). x may be a CSV
-        or .npz path (targets read from it by name), a dict or DataFrame of columns, or
-        an array."""
+        train block's test split (else validation, else training data), its loss weighted
+        by the data's weight column if it has one. x may be a CSV or .npz path (targets
+        read from it by name), a dict or DataFrame of columns, or an array;
+        `sample_weight` weighs the loss (Keras' evaluate(..., sample_weight=...))."""
         if x is None:
             splits = self.load_data()
             part = splits.test or splits.validation or splits.train
-            return self.evaluate_scaled(part.x, self.targets_of(part), batch_size)
+            weights = getattr(part, "weights", None)  # the data's weight column
+            return self.evaluate_scaled(part.x, self.targets_of(part), batch_size, weights)
         if isinstance(x, (str, Path)):
             if y is not None:
                 raise NNDSLError("evaluate(path) reads the targets from the file; give no y")
@@ -435,12 +533,14 @@ class Model:
             return self.evaluate_scaled(x, x if self.reconstructs else None, batch_size)
         if y is None:
             raise NNDSLError("evaluate(x, y) needs targets y (or a data file: evaluate(path))")
-        return self.evaluate_scaled(self._scale(self._as_inputs(x)), y, batch_size)
+        return self.evaluate_scaled(self._scale(self._as_inputs(x)), y, batch_size, sample_weight)
 
-    def evaluate_scaled(self, x: Any, y: Any, batch_size: int | None = None) -> dict:
+    def evaluate_scaled(
+        self, x: Any, y: Any, batch_size: int | None = None, sample_weight: Any = None
+    ) -> dict:
         """evaluate() on inputs already scaled like the training data (e.g. load_data's)."""
         plan = self._require_plan("evaluate")
-        data = self.engine.prepare(x, y)
+        data = self._prepare(x, y, sample_weight)
         result = self.engine.evaluate(data, batch_size or plan.batch_size)
         if plan.data is not None and plan.data.name == "text":  # a language model's loss
             result["bits_per_token"] = result["loss"] / math.log(2)  # in bits, not nats
@@ -496,8 +596,9 @@ class Model:
         features, targets = self.training_columns()
         header = table_header(reader, str(p), shown, delimiter)
         keys = self.id_columns()
+        weight = spec.args.get("weight") if spec is not None else None  # never a feature
         try:
-            available = [h for h in header if h not in keys]
+            available = [h for h in header if h not in keys and h != weight]
             choice = choose_columns(available, features, targets, shown, need_targets)
         except NNDSLError as e:  # at the header: the line that lacks the column
             if reader != "csv":
@@ -875,6 +976,7 @@ class Model:
             "plan": self.plan.to_dict() if self.plan else None,
             "scaler": self.scaler,
             "class_names": self.class_names,
+            "class_weights": self.class_weights,
             "feature_names": self.feature_names,
             "target_names": self.target_names,
             "vocab": self.vocab.to_dict() if self.vocab is not None else None,
@@ -902,6 +1004,7 @@ class Model:
             raise
         self.scaler = meta.get("scaler", self.scaler)
         self.class_names = meta.get("class_names", self.class_names)
+        self.class_weights = meta.get("class_weights", self.class_weights)
         self.feature_names = _names_or_none(meta.get("feature_names"), self.feature_names)
         self.target_names = _names_or_none(meta.get("target_names"), self.target_names)
         if meta.get("vocab") is not None:

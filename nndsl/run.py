@@ -253,8 +253,10 @@ def _final_metrics(model: Any, splits: Any) -> dict[str, dict[str, float]]:
     out = {}
     for name in ("train", "validation", "test"):
         part = getattr(splits, name)
-        if part is not None:
-            out[name] = model.evaluate_scaled(part.x, model.targets_of(part))
+        # rows streamed from files are not read again whole: their epochs' logs say
+        if part is not None and not hasattr(part, "for_epoch"):
+            weights = getattr(part, "weights", None)  # a weight column weighs every split
+            out[name] = model.evaluate_scaled(part.x, model.targets_of(part), None, weights)
     if getattr(splits, "baselines", None):  # series(): the naive forecasts, to compare
         out["baselines"] = splits.baselines
     return out
@@ -337,6 +339,7 @@ def _write_run(
         "train": model.plan.to_dict(),
         "scaler": model.scaler,
         "class_names": model.class_names,
+        "class_weights": model.class_weights,  # class_weight, as resolved on the training split
         "feature_names": model.feature_names,  # new data is matched to these by name
         "target_names": model.target_names,
         "early_stop": dict(history.info) if history is not None else {},

@@ -36,6 +36,7 @@ LAYERS = {
     "nndsl.rl": 6,  # environments and algorithms: beside the trainer
     "nndsl.model": 7,
     "nndsl.api": 7,
+    "nndsl.predictions": 7,  # a model's predictions as named columns (predict, serve)
     "nndsl.sweep.grid": 3,  # the sweep's grid is part of compiling
     "nndsl.sweep.trials": 7,
     "nndsl.sweep": 8,
@@ -46,6 +47,9 @@ LAYERS = {
     "nndsl.agent_run": 8,  # nndsl run of an agent: beside nndsl.run
     "nndsl.lecture": 8,
     "nndsl.fuzz": 8,
+    "nndsl.serving": 8,  # nndsl serve's HTTP application
+    "nndsl.editor": 8,  # what an editor asks (diagnostics, hover, completion)
+    "nndsl.lsp": 8,  # nndsl lsp: nndsl.editor over the Language Server Protocol
     "nndsl.commands": 8,
     "nndsl.cli": 9,
     "nndsl.__main__": 9,

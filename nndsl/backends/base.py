@@ -341,15 +341,21 @@ class Engine(ABC):
 
     def _metric_stats(self, out: Any, y: Any, stats: dict[str, list]) -> None:
         """Append each metric's statistics of one batch (device values, nothing read)."""
+        y = split_weights(y)[0]  # metrics are unweighted (Keras' `metrics`, not weighted_metrics)
         probs: dict[int | None, Any] = {}  # each head's activated output, once
+        shared: dict[tuple, tuple] = {}
         for column, head, metric, args in self._metric_plan:
             o, t = (out, y) if head is None else (out[head], y[head])
             if metric.needs_probs and head not in probs:
                 probs[head] = self.activate(o) if head is None else self.activate(o, head)
             kind = self.kind if head is None else self.kinds[head]
             logits_in = self.from_logits if head is None else self.plans[head].from_logits
-            batch = MetricInput(o, probs.get(head), t, kind, logits_in, self.wide)
-            stats[column].append(metric.stats(batch, args))
+            # precision, recall and f1 of a head share one confusion matrix per batch
+            key = (head, metric.stats, tuple(sorted(args.items())))
+            if key not in shared:
+                batch = MetricInput(o, probs.get(head), t, kind, logits_in, self.wide)
+                shared[key] = metric.stats(batch, args)
+            stats[column].append(shared[key])
 
     def _read_back(
         self, losses: list[Any], sizes: list[int], stats: dict[str, list], training: bool
@@ -385,10 +391,26 @@ Batch = tuple[list[Any], Any, int]
 EVAL_BATCH = 256  # smallest batch for evaluate/predict
 
 
+@dataclasses.dataclass(frozen=True)
+class Weighted:
+    """Targets with the loss's weight of each sample (each position of a sequence of
+    labels), nndsl.ir.weighting: a loss takes the mean of weight * loss."""
+
+    y: Any
+    w: Any
+
+
+def split_weights(y: Any) -> tuple[Any, Any]:
+    """(targets, their weights or None) of targets that may be `Weighted`."""
+    return (y.y, y.w) if isinstance(y, Weighted) else (y, None)
+
+
 def rows(y: Any, index: Any) -> Any:
     """Rows `index` (an index array or a slice) of targets: one array, or one per head."""
     if y is None:
         return None
+    if isinstance(y, Weighted):
+        return Weighted(rows(y.y, index), y.w[index])
     if isinstance(y, list):
         return [t[index] for t in y]
     return y[index]
@@ -481,14 +503,21 @@ def dataset_arrays(
     y: Any | None,
     dtype: str,
     heads: Sequence[Head] | None = None,
-) -> tuple[list[np.ndarray], np.ndarray | list[np.ndarray] | None]:
+    weights: np.ndarray | None = None,
+) -> tuple[list[np.ndarray], Any]:
     """Inputs (see `input_arrays`) and targets as `loss` wants them (None without y);
-    with `heads` (several outputs, or loss terms), a list of targets, one per head."""
+    with `heads` (several outputs, or loss terms), a list of targets, one per head;
+    with `weights` (one per sample, or per position of a sequence), `Weighted` targets."""
     xs = input_arrays(graph, x, dtype)
     if y is None:
         return xs, None
     if loss is None:
         raise NNDSLError("this model has no loss: add a train block with a loss")
+    if weights is not None and heads is not None:
+        raise NNDSLError(
+            "sample and class weights need a model with one output and no loss terms",
+            hint="Keras' class_weight is for one output too",
+        )
     if heads is not None:
         yps = head_targets(y, list(heads), graph, dtype)
         for head, yp in zip(heads, yps):
@@ -501,4 +530,27 @@ def dataset_arrays(
     yp = prepare_targets(y, loss.name, graph.output.shape, dtype)
     if yp.shape[0] != xs[0].shape[0]:
         raise NNDSLError(f"x has {xs[0].shape[0]} samples but y has {yp.shape[0]}")
-    return xs, yp
+    return xs, yp if weights is None else Weighted(yp, _checked_weights(weights, yp, dtype))
+
+
+def _checked_weights(weights: Any, yp: np.ndarray, dtype: str) -> np.ndarray:
+    """Sample weights (one per sample, or per position of a sequence of labels) as the
+    loss takes them: numbers >= 0 that fit the targets."""
+    w = np.asarray(weights)
+    if w.dtype.kind not in "iubf":
+        raise NNDSLError(f"sample weights must be numbers, got an array of {w.dtype}")
+    w = w.astype(dtype)
+    if w.ndim == 2 and w.shape[1] == 1 and yp.ndim == 1:  # (n, 1), as Keras takes it
+        w = w[:, 0]
+    if w.ndim == 0 or w.shape != yp.shape[: w.ndim]:
+        raise NNDSLError(
+            f"sample weights of shape {w.shape} do not fit targets of shape {yp.shape}",
+            hint="one weight per sample",
+        )
+    bad = ~(np.isfinite(w) & (w >= 0))
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        raise NNDSLError(
+            f"sample weights must be numbers >= 0, got {w.flat[np.argmax(bad)]} at row {row}"
+        )
+    return np.ascontiguousarray(w)

@@ -290,7 +290,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             for name in ("test", "validation", "train")
             if getattr(splits, name) is not None
         )
-        result = model.evaluate_scaled(part.x, model.targets_of(part))
+        weights = getattr(part, "weights", None)
+        result = model.evaluate_scaled(part.x, model.targets_of(part), None, weights)
     print(metrics_table({label: result}))
     return 0
 

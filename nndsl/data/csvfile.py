@@ -24,6 +24,7 @@ from nndsl.data.tabular import (
     missing_mask,
     read_column,
 )
+from nndsl.data.weight_column import with_weight_column
 from nndsl.errors import NNDSLError, did_you_mean
 from nndsl.files import decode_utf8, read_regular
 
@@ -43,6 +44,7 @@ def load_csv(
     kinds: dict[str, tuple[str, dict[str, Any]]] | None = None,
     missing: dict[str, dict[str, Any]] | None = None,
     ids: Any = None,
+    weight: str | None = None,
 ) -> Dataset:
     """Load `path` (already resolved). `target`: a column name or a list of names (None
     with `inputs_only`: no targets); `features`: names, or None for every other column.
@@ -70,6 +72,7 @@ def load_csv(
         kinds=kinds,
         missing=missing,
         ids=ids,
+        weight=weight,
     )
 
 
@@ -83,14 +86,31 @@ def table_dataset(
     kinds: dict[str, tuple[str, dict[str, Any]]] | None = None,
     missing: dict[str, dict[str, Any]] | None = None,
     ids: Any = None,
+    weight: str | None = None,
 ) -> Dataset:
     """A table's rows (a CSV file's, or records of another format read as cells: see
-    nndsl.data.records) as a Dataset, as `load_csv` describes."""
+    nndsl.data.records) as a Dataset, as `load_csv` describes. `weight`: a column of
+    sample weights, never a feature (`Dataset.weights`; absent from new data to predict
+    on, it is not needed)."""
     reader = table.reader
     header = table.header()
     targets = [] if target is None and inputs_only else _names(target, "target", reader)
     chosen = _names(features, "features", reader) if features is not None else None
     keys = _names(ids, "id", reader) if ids is not None else []
+    id_keys = list(keys)
+    if weight is not None:
+        if weight in targets:
+            raise NNDSLError(f"{reader}(): column '{weight}' is both the weight and the target")
+        if chosen is not None and weight in chosen:
+            raise NNDSLError(
+                f"{reader}(): column '{weight}' holds the sample weights, so it cannot be a "
+                "feature",
+                hint="leave it out of features=[...]",
+            )
+        if text is not None:
+            raise NNDSLError(f"{reader}(): weight= is not read with text= (yet)")
+        if not (inputs_only and weight not in header):  # new data need bring no weights
+            keys = [*keys, *([weight] if weight not in keys else [])]  # read like an id
     for name in keys:
         if name not in header:
             table.unknown_column(name, header)
@@ -133,13 +153,16 @@ def table_dataset(
         if name not in chosen:
             hint = did_you_mean(name, chosen) or "the features: " + ", ".join(chosen)
             raise NNDSLError(f"{reader}(): column '{name}' is not one of the features", hint=hint)
-    return table.build(
+    dataset = table.build(
         [header.index(c) for c in chosen],
         [header.index(t) for t in targets],
         kinds=kinds,
         drop_missing=dropped_columns(missing, chosen),
         id_cols=[header.index(k) for k in keys],
     )
+    if weight is None or weight not in keys:
+        return dataset
+    return with_weight_column(table, dataset, weight, keep_id=weight in id_keys)
 
 
 def _load_text_column(

@@ -38,6 +38,8 @@ class Dataset:
     columns: dict[str, Column] | None = None
     # csv(id=...): key columns, never features, written beside predictions
     ids: dict[str, np.ndarray] | None = None
+    # csv(weight=...): each sample's weight in the loss (nndsl.ir.weighting), float64 (n,)
+    weights: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)  # what reading it left out, to tell
     # each sample's row among the file's data rows, when reading left rows out (None:
     # sample i is row i), so that errors found later point into the file
@@ -76,7 +78,10 @@ class Dataset:
         if self.columns is not None:
             columns = {k: c.take(idx) for k, c in self.columns.items()}
         ids = {k: v[idx] for k, v in self.ids.items()} if self.ids is not None else None
-        return replace(self, x=self.x[idx], y=y, texts=texts, columns=columns, ids=ids)
+        weights = self.weights[idx] if self.weights is not None else None
+        return replace(
+            self, x=self.x[idx], y=y, texts=texts, columns=columns, ids=ids, weights=weights
+        )
 
     def with_x(self, x: np.ndarray) -> Dataset:
         """The same dataset with its features replaced (e.g. standardized)."""

@@ -37,6 +37,7 @@ def load_data(spec: Spec, base_dir: str, outputs: list[str] | None = None) -> Da
             kinds=declared_kinds(args["columns"]),
             missing=declared_missing(args["missing"]),
             ids=args["id"],
+            weight=args["weight"],
         )
     if spec.name in ("parquet", "jsonl"):
         return load_records(spec.name, args, base_dir)

@@ -439,6 +439,15 @@ for _name, _doc, _params in [
                 doc="key column(s) naming each row: never features; `nndsl predict` writes "
                 "them beside the predictions",
             ),
+            Param(
+                "weight",
+                "str",
+                None,
+                optional=True,
+                doc="a column of sample weights (numbers >= 0), never a feature: each row's "
+                "loss is multiplied by its weight, in training, validation and test (as "
+                "Keras' sample_weight)",
+            ),
         ),
     ),
     (
@@ -818,6 +827,16 @@ TRAIN_SETTINGS = Entry(
         ),
         Param("seed", "int", 0, doc="seeds weights, shuffling and dropout"),
         Param("shuffle", "bool", True, doc="reshuffle the training data every epoch"),
+        Param(
+            "class_weight",
+            "any",
+            None,
+            optional=True,
+            doc="weigh each class's samples in the training loss, as Keras' class_weight: "
+            "balanced (n / (classes * count), counted on the training split), a group by "
+            "class name (churned=5, stayed=1; classes left out weigh 1), or a list by class "
+            "index [1, 5]; the validation and test losses stay unweighted",
+        ),
         Param(
             "clip_norm",
             "float",

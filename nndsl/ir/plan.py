@@ -53,6 +53,9 @@ class TrainPlan:
     metrics: list[Spec] = field(default_factory=list)
     seed: int = 0
     shuffle: bool = True
+    # a weight per class in the training loss: "balanced", {class name: weight} or a list
+    # by class index (nndsl.ir.weighting)
+    class_weight: Any = None
     clip_norm: float | None = None
     dtype: str = "float32"
     mixed_precision: str | None = None  # "bf16" (torch backend)

@@ -14,7 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from nndsl.backends.base import Batch, Engine, Evaluator, dataset_arrays, input_arrays, rows
+from nndsl.backends.base import (
+    Batch,
+    Engine,
+    Evaluator,
+    Weighted,
+    dataset_arrays,
+    input_arrays,
+    rows,
+    split_weights,
+)
 from nndsl.backends.numpy.activations import apply as apply_activation
 from nndsl.backends.numpy.autodiff import Primitives, Tape, plain_primitives
 from nndsl.backends.numpy.kernels import KERNELS
@@ -35,14 +44,22 @@ class Prepared:
     """A dataset cast once to the engine's dtype, with reusable shuffle buffers."""
 
     xs: list[np.ndarray]
-    y: np.ndarray | list[np.ndarray] | None  # a list: one target array per head
+    # a list: one target array per head; Weighted: with the loss's weight of each sample
+    y: np.ndarray | list[np.ndarray] | Weighted | None
     _xbufs: list[np.ndarray] | None = None
-    _ybuf: np.ndarray | list[np.ndarray] | None = None
+    _ybuf: Any = None
 
     def __len__(self) -> int:
         return self.xs[0].shape[0]
 
     def shuffled(self, order: np.ndarray) -> tuple[list[np.ndarray], Any]:
+        if isinstance(self.y, Weighted):  # the targets and their weights, in one order
+            if self._ybuf is None:
+                self._ybuf = Prepared([self.y.w], self.y.y)
+            (w,), y = self._ybuf.shuffled(order)
+            xs, _ = Prepared(self.xs, None, self._xbufs).shuffled(order)
+            self._xbufs = xs
+            return xs, Weighted(y, w)
         several = isinstance(self.y, list)
         if self._xbufs is None:
             self._xbufs = [np.empty_like(x) for x in self.xs]
@@ -177,11 +194,12 @@ class NumpyEngine(Engine):
             gw += (2 * l2) * w
         return [grads[i] for i in self.input_idx]
 
-    def _loss(self, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def _loss(self, out: np.ndarray, y: Any) -> tuple[float, np.ndarray]:
         dout = self._dout.get(out.shape)
         if dout is None:
             dout = self._dout[out.shape] = np.empty(out.shape, self.dtype)
-        loss = LOSSES[self.loss.name](out, y, dout, **self.loss.args)
+        y, weight = split_weights(y)
+        loss = LOSSES[self.loss.name](out, y, dout, weight=weight, **self.loss.args)
         return loss + self.penalty(), dout
 
     def _losses(
@@ -228,9 +246,10 @@ class NumpyEngine(Engine):
         return sum(l2 * float(np.vdot(w, w)) for w, _, l2 in self.penalized)
 
     # ------------------------------------------------------------------ engine interface
-    def prepare(self, x: Any, y: Any | None) -> Prepared:
+    def prepare(self, x: Any, y: Any | None, weights: Any = None) -> Prepared:
         heads = None if self.simple else self.heads
-        return Prepared(*dataset_arrays(self.full_graph, self.loss, x, y, self.dtype, heads))
+        arrays = dataset_arrays(self.full_graph, self.loss, x, y, self.dtype, heads, weights)
+        return Prepared(*arrays)
 
     def inputs(self, x: Any) -> list[np.ndarray]:
         return x.xs if isinstance(x, Prepared) else self._inputs(x)
@@ -322,10 +341,12 @@ class NumpyEngine(Engine):
         out = self._forward(self._inputs(x), False)
         return [o.copy() for o in out] if not self.simple else out.copy()
 
-    def loss_and_grads(self, x: Any, y: Any, training: bool = False) -> tuple[float, dict]:
+    def loss_and_grads(
+        self, x: Any, y: Any, training: bool = False, weights: Any = None
+    ) -> tuple[float, dict]:
         """Loss on one batch and the gradient of every weight (tests, `nndsl trace`); the
         total loss with several outputs or terms."""
-        data = self.prepare(x, y)
+        data = self.prepare(x, y, weights)
         out = self._forward(data.xs, training)
         if not self.simple:
             record, seeds = self._losses(out, data.y)

@@ -3,7 +3,9 @@ sigmoid/softmax), so extreme values never produce NaN or Inf.
 
 Every function takes the model output `out` (logits for cross-entropies) and prepared
 targets `y` (see nndsl.ir.targets), returns the mean loss over the batch and writes
-dLoss/dout into `grad`.
+dLoss/dout into `grad`. With `weight` (one per sample, or per position of a sequence:
+nndsl.ir.weighting), the mean is that of weight * loss over the same values (Keras'
+sample weighting: divided by their number, not by the weights' sum).
 """
 
 from __future__ import annotations
@@ -13,41 +15,55 @@ from collections.abc import Callable
 import numpy as np
 
 
-def mse(out, y, grad, **_):
+def _spread(weight: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Weights per sample (or position), broadcastable against values of `shape`."""
+    return weight.reshape(weight.shape + (1,) * (len(shape) - weight.ndim))
+
+
+def mse(out, y, grad, weight=None, **_):
     np.subtract(out, y, out=grad)
-    loss = float(np.vdot(grad, grad)) / grad.size
+    if weight is None:
+        loss = float(np.vdot(grad, grad)) / grad.size
+    else:
+        w = _spread(weight, grad.shape)
+        loss = float((w * grad * grad).sum()) / grad.size
+        grad *= w
     grad *= 2.0 / grad.size
     return loss
 
 
-def mae(out, y, grad, **_):
+def mae(out, y, grad, weight=None, **_):
     np.subtract(out, y, out=grad)
-    loss = float(np.abs(grad).sum()) / grad.size
+    w = _spread(weight, grad.shape) if weight is not None else 1.0
+    loss = float((w * np.abs(grad)).sum()) / grad.size
     np.sign(grad, out=grad)
-    grad *= 1.0 / grad.size
+    grad *= w / grad.size
     return loss
 
 
-def huber(out, y, grad, delta=1.0, **_):
+def huber(out, y, grad, delta=1.0, weight=None, **_):
     np.subtract(out, y, out=grad)
+    w = _spread(weight, grad.shape) if weight is not None else 1.0
     r = np.abs(grad)
     small = r <= delta
-    loss = float(np.where(small, 0.5 * r * r, delta * (r - 0.5 * delta)).sum()) / grad.size
+    values = np.where(small, 0.5 * r * r, delta * (r - 0.5 * delta))
+    loss = float((w * values).sum()) / grad.size
     np.clip(grad, -delta, delta, out=grad)
-    grad *= 1.0 / grad.size
+    grad *= w / grad.size
     return loss
 
 
-def binary_crossentropy(z, y, grad, **_):
+def binary_crossentropy(z, y, grad, weight=None, **_):
     """From logits z: max(z, 0) - z*y + log(1 + exp(-|z|)), mean over all values."""
     e = np.exp(-np.abs(z))
-    loss = float((np.maximum(z, 0) - z * y + np.log1p(e)).sum()) / z.size
+    w = _spread(weight, z.shape) if weight is not None else 1.0
+    loss = float((w * (np.maximum(z, 0) - z * y + np.log1p(e))).sum()) / z.size
     # sigmoid(z) from e, stable for any z
     np.add(e, 1, out=grad)
     np.reciprocal(grad, out=grad)
     np.copyto(grad, e * grad, where=z < 0)
     grad -= y
-    grad *= 1.0 / z.size
+    grad *= w / z.size
     return loss
 
 
@@ -56,30 +72,38 @@ def _log_softmax(z):
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def categorical_crossentropy(z, y, grad, **_):
+def categorical_crossentropy(z, y, grad, weight=None, **_):
     """From logits z and target distributions y: -sum(y * log_softmax(z)), mean over rows."""
     logp = _log_softmax(z)
     rows = z.size // z.shape[-1]
-    loss = float(-np.vdot(y, logp)) / rows
+    if weight is None:
+        loss = float(-np.vdot(y, logp)) / rows
+    else:  # a weight per row (a sample, or a position of a sequence)
+        loss = float(-(weight * (y * logp).sum(axis=-1)).sum()) / rows
     np.exp(logp, out=grad)
     grad *= y.sum(axis=-1, keepdims=True)
     grad -= y
-    grad *= 1.0 / rows
+    grad *= (_spread(weight, z.shape) if weight is not None else 1.0) / rows
     return loss
 
 
-def sparse_categorical_crossentropy(z, y, grad, **_):
+def sparse_categorical_crossentropy(z, y, grad, weight=None, **_):
     """From logits z (rows, classes) and integer labels y (rows,); or z (rows, steps,
     classes) and y (rows, steps), the mean over every position (as Keras)."""
     if z.ndim > 2:  # a label per position: the same loss over the flattened positions
         flat = grad.reshape(-1, z.shape[-1])  # a view: written in place
-        return sparse_categorical_crossentropy(z.reshape(flat.shape), y.reshape(-1), flat)
+        if weight is not None:  # one per sample, or one per position
+            weight = np.broadcast_to(_spread(weight, y.shape), y.shape).reshape(-1)
+        return sparse_categorical_crossentropy(
+            z.reshape(flat.shape), y.reshape(-1), flat, weight=weight
+        )
     logp = _log_softmax(z)
     rows = np.arange(z.shape[0])
-    loss = -float(logp[rows, y].sum()) / z.shape[0]
+    picked = logp[rows, y]
+    loss = -float((picked if weight is None else weight * picked).sum()) / z.shape[0]
     np.exp(logp, out=grad)
     grad[rows, y] -= 1
-    grad *= 1.0 / z.shape[0]
+    grad *= (weight[:, None] if weight is not None else 1.0) / z.shape[0]
     return loss
 
 

@@ -21,7 +21,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from nndsl.backends.base import Batch, Engine, Evaluator, dataset_arrays, input_arrays, rows
+from nndsl.backends.base import (
+    Batch,
+    Engine,
+    Evaluator,
+    Weighted,
+    dataset_arrays,
+    input_arrays,
+    rows,
+    split_weights,
+)
 from nndsl.backends.torch.distributed import rank_and_world
 from nndsl.backends.torch.losses import LOSSES
 from nndsl.backends.torch.lowering import (
@@ -50,10 +59,18 @@ class TorchData:
     """A dataset on the engine's device: one tensor per input, and the targets."""
 
     xs: list[torch.Tensor]
-    y: torch.Tensor | list[torch.Tensor] | None  # a list: one per head
+    # a list: one per head; Weighted: with the loss's weight of each sample
+    y: torch.Tensor | list[torch.Tensor] | Weighted | None
 
     def __len__(self) -> int:
         return self.xs[0].shape[0]
+
+
+def _select(y: torch.Tensor | Weighted | None, index: torch.Tensor) -> Any:
+    """Rows `index` of one output's targets (and their weights)."""
+    if isinstance(y, Weighted):
+        return Weighted(y.y.index_select(0, index), y.w.index_select(0, index))
+    return y.index_select(0, index) if y is not None else None
 
 
 def resolve_device(name: str | None) -> torch.device:
@@ -183,10 +200,15 @@ class TorchEngine(Engine):
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if not self.simple:
             return self._losses(out, y)[0]
-        loss = LOSSES[self.loss.name](out, y, **self.loss.args)
+        loss = self._data_loss(out, y)
         for w, l2 in self.penalized:
             loss = loss + l2 * (w * w).sum()
         return loss
+
+    def _data_loss(self, out: torch.Tensor, y: Any) -> torch.Tensor:
+        """The one output's loss, weighted by the samples' weights where `y` has them."""
+        y, weight = split_weights(y)
+        return LOSSES[self.loss.name](out, y, weight=weight, **self.loss.args)
 
     def _losses(
         self, returned: tuple[torch.Tensor, ...], ys: list[torch.Tensor]
@@ -228,7 +250,7 @@ class TorchEngine(Engine):
             return loss, loss.detach()
         # DDP averages the gradient over processes: weigh this process's mean by its
         # share of the global batch, so the step is the global batch's, however split
-        data = LOSSES[self.loss.name](out, y, **self.loss.args) if rows else out.sum() * 0.0
+        data = self._data_loss(out, y) if rows else out.sum() * 0.0
         penalty = sum(l2 * (w * w).sum() for w, l2 in self.penalized)  # 0 without L2
         loss = data * (rows * self.world / size) + penalty
         return loss, (data * rows + penalty * (size / self.world)).detach()
@@ -328,9 +350,12 @@ class TorchEngine(Engine):
         return a.double()
 
     # ------------------------------------------------------------------ engine interface
-    def prepare(self, x: Any, y: Any | None) -> TorchData:
+    def prepare(self, x: Any, y: Any | None, weights: Any = None) -> TorchData:
         heads = None if self.simple else self.heads
-        xs, yp = dataset_arrays(self.full_graph, self.loss, x, y, self.dtype, heads)
+        xs, yp = dataset_arrays(self.full_graph, self.loss, x, y, self.dtype, heads, weights)
+        if isinstance(yp, Weighted):
+            targets = Weighted(self._tensor(yp.y), self._tensor(yp.w))
+            return TorchData([self._tensor(a) for a in xs], targets)
         if isinstance(yp, list):
             return TorchData([self._tensor(a) for a in xs], [self._tensor(t) for t in yp])
         return TorchData(
@@ -359,7 +384,7 @@ class TorchEngine(Engine):
             for start, stop, size in bounds:
                 yield [x[start:stop] for x in xs], [t[start:stop] for t in ys], size
             return
-        y = data.y.index_select(0, index) if data.y is not None else None
+        y = _select(data.y, index)
         for start, stop, size in bounds:
             yield [x[start:stop] for x in xs], rows(y, slice(start, stop)), size
 
@@ -418,9 +443,11 @@ class TorchEngine(Engine):
             return [o.cpu().numpy() for o in self._head_outputs(out)]
         return out.cpu().numpy()
 
-    def loss_and_grads(self, x: Any, y: Any, training: bool = False) -> tuple[float, dict]:
+    def loss_and_grads(
+        self, x: Any, y: Any, training: bool = False, weights: Any = None
+    ) -> tuple[float, dict]:
         """Loss on one batch and the gradient of every weight (tests, `nndsl trace`)."""
-        data = self.prepare(x, y)
+        data = self.prepare(x, y, weights)
         self.net.train(training)
         for p in self.params:
             p.grad = None
