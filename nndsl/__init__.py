@@ -29,6 +29,13 @@ if TYPE_CHECKING:
     from nndsl.api import Program, compile_file, compile_string, load
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext nndsl` in IPython or Jupyter: the `%%nndsl NAME` cell magic."""
+    from nndsl.notebook import load_ipython_extension as load
+
+    load(ipython)
+
+
 def __getattr__(name: str) -> Any:
     # Lazy: `import nndsl` must stay fast and must never import torch.
     if name in ("Program", "compile_file", "compile_string", "load"):

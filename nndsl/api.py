@@ -13,6 +13,7 @@ from nndsl.blocks import MAX_SOURCE_BYTES
 from nndsl.compiler import CompiledFile, compile_with_overrides
 from nndsl.errors import NNDSLError, NNDSLWarning, did_you_mean
 from nndsl.files import MissingFile, read_regular, show_path
+from nndsl.htmlparts import escape, table
 from nndsl.ir.graph import Graph
 from nndsl.ir.plan import TrainPlan
 from nndsl.summary import summary_table
@@ -126,6 +127,24 @@ class Program:
 
     def __repr__(self) -> str:
         return f"Program(path={self.path!r}, models={list(self.models)})"
+
+    def _repr_html_(self) -> str:
+        """In a notebook: each model's layer table and its train block's main settings."""
+        out = [f"<p><b>{escape(self.path or 'nndsl program')}</b></p>"]
+        for name, graph in self.models.items():
+            out.append(summary_table(graph)._repr_html_())
+            plan = self.plan_for(name)
+            if plan is not None:
+                settings = [
+                    ["data", str(plan.data) if plan.data is not None else "(given to fit)"],
+                    ["loss", str(plan.loss)],
+                    ["optimizer", str(plan.optimizer)],
+                    ["epochs", plan.epochs],
+                    ["batch_size", plan.batch_size],
+                    ["metrics", ", ".join(str(m) for m in plan.metrics) or "-"],
+                ]
+                out.append(f"<p>train {escape(name)}</p>" + table(["setting", "value"], settings))
+        return "".join(out)
 
 
 def compile_string(

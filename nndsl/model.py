@@ -46,7 +46,7 @@ from nndsl.ir.weighting import (
     resolve_class_weight,
     sample_weights_of_classes,
 )
-from nndsl.summary import summary_table
+from nndsl.summary import Summary, summary_table
 from nndsl.train.adversarial import Adversarial, seeded_normal
 from nndsl.train.callbacks import Callback, EarlyStopping, LearningRateSchedule
 from nndsl.train.generate import generate_ids, model_layout
@@ -277,10 +277,10 @@ class Model:
 
             cbs.append(LearningRateSchedule(make_schedule(plan.schedule, self.engine.lr)))
         if verbose:
-            from nndsl.train.progress import Progress
+            from nndsl.train.progress import progress_for
 
             steps = -(-len(train_data) // bs)
-            cbs.append(Progress(n_epochs, steps))
+            cbs.append(progress_for(n_epochs, steps))
         cbs.extend(callbacks or [])
         config = FitConfig(
             epochs=n_epochs,
@@ -1046,7 +1046,9 @@ class Model:
         return self.engine.torch_module()
 
     # ------------------------------------------------------------------ misc
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """The layer table: a string that prints as the table (at a prompt too) and shows
+        as an HTML table in a notebook."""
         return summary_table(self.graph)
 
     def _require_plan(self, what: str) -> TrainPlan:
@@ -1062,6 +1064,12 @@ class Model:
             f"Model({self.graph.name!r}, backend={self.backend!r}, "
             f"params={self.graph.param_count:,})"
         )
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the layer table, the backend, and how far it has trained."""
+        trained = f", trained {len(self.history)} epochs" if self.history is not None else ""
+        head = f"<p>backend {self.backend}{trained}</p>"
+        return summary_table(self.graph)._repr_html_() + head
 
 
 def _target_list(target: Any) -> list[str]:

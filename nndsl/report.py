@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import base64
 import csv
-import html
-import math
 from pathlib import Path
 from typing import Any
 
 from nndsl.errors import NNDSLError
+from nndsl.htmlparts import escape as _e
+from nndsl.htmlparts import svg_curves
+from nndsl.htmlparts import table as _table
 from nndsl.runfolder import RunFolder
 from nndsl.train.model_pictures import PICTURE_KINDS, read_scores
 
@@ -253,78 +254,9 @@ def highlight_source(text: str) -> str:
     return f'<pre class="source">{highlight(text, NNDSLLexer(), formatter)}</pre>'
 
 
-def svg_curves(history: dict[str, list[float]], info: dict, width: int = 640) -> str:
-    """Loss (and validation loss) per epoch as an inline SVG: the curves without
-    matplotlib. The early-stopping epoch is marked."""
-    keys = [k for k in ("loss", "val_loss") if history.get(k)]
-    values = [v for k in keys for v in history[k] if math.isfinite(v)]
-    if not values:
-        return "<p>(no finite losses)</p>"
-    height, pad = 260, 36
-    n = max(len(history[k]) for k in keys)
-    lo, hi = min(values), max(values)
-    hi = hi if hi > lo else lo + 1
-
-    def xy(i: int, v: float) -> str:
-        x = pad + (width - 2 * pad) * (i / max(1, n - 1))
-        y = height - pad - (height - 2 * pad) * ((v - lo) / (hi - lo))
-        return f"{x:.1f},{y:.1f}"
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="learning curves">',
-        f'<rect width="{width}" height="{height}" fill="white"/>',
-    ]
-    for k, colour in zip(keys, ("#1f77b4", "#ff7f0e")):
-        points = " ".join(xy(i, v) for i, v in enumerate(history[k]) if math.isfinite(v))
-        parts.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
-        )
-    if info.get("stopped_epoch"):
-        x = xy(info["stopped_epoch"] - 1, lo)  # 1-based epoch, 0-based point.split(",")[0]
-        parts.append(
-            f'<line x1="{x}" x2="{x}" y1="{pad}" y2="{height - pad}" stroke="grey" '
-            'stroke-dasharray="3,3"/>'
-        )
-    parts.append(
-        f'<text x="{pad}" y="20" font-size="12">{" / ".join(keys)} per epoch '
-        f"({_fmt(lo)} to {_fmt(hi)})</text></svg>"
-    )
-    return "".join(parts)
-
-
 def _img(data: bytes, alt: str) -> str:
     encoded = base64.b64encode(data).decode("ascii")
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{encoded}">'
-
-
-def _table(
-    head: list[str], rows: list[list[Any]], highlight: list[bool] | None = None, code: bool = False
-) -> str:
-    out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
-    for i, row in enumerate(rows):
-        cls = ' class="best"' if highlight and highlight[i] else ""
-        out.append(f"<tr{cls}>")
-        for j, cell in enumerate(row):
-            if isinstance(cell, (int, float)) and not isinstance(cell, bool):
-                out.append(f'<td class="num">{_e(_fmt(cell))}</td>')
-            elif code and j > 0:
-                out.append(f"<td><code>{_e(str(cell))}</code></td>")
-            else:
-                out.append(f"<td>{_e('' if cell is None else str(cell))}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
-
-
-def _fmt(v: float) -> str:
-    if isinstance(v, int):
-        return f"{v:,}"
-    return f"{v:.4f}" if 1e-3 <= abs(v) < 1e4 else f"{v:.4g}"
-
-
-def _e(text: str) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _page(title: str, sections: list[str]) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from nndsl.htmlparts import escape, table
 from nndsl.ir.graph import Graph
 from nndsl.ir.ops import fmt_shape
 
 
-def summary_table(graph: Graph) -> str:
+def summary_table(graph: Graph) -> Summary:
     show_inputs = any(len(n.inputs) > 1 for n in graph.nodes) or any(
         n.inputs and n.inputs[0] != graph.nodes[i - 1].name for i, n in enumerate(graph.nodes)
     )
@@ -36,14 +37,33 @@ def summary_table(graph: Graph) -> str:
     total, trainable = graph.param_count, graph.trainable_count
     out = [f'Model: "{graph.name}"', rule, line(header), "=" * len(rule)]
     out += [line(r) for r in rows]
-    out += [
-        "=" * len(rule),
+    totals = [
         f"Total params: {total:,} ({_bytes(total * 4)})",
         f"Trainable params: {trainable:,}",
         f"Non-trainable params: {total - trainable:,}",
-        rule,
     ]
-    return "\n".join(out)
+    out += ["=" * len(rule), *totals, rule]
+    page = f"<p><b>Model: {escape(graph.name)}</b></p>" + table(header, rows)
+    page += "<p>" + "<br>".join(escape(t) for t in totals) + "</p>"
+    return Summary("\n".join(out), page)
+
+
+class Summary(str):
+    """A layer table as text that shows as itself at a Python prompt (not as an escaped
+    string with \\n in it) and as an HTML table in a notebook."""
+
+    html: str
+
+    def __new__(cls, text: str, html: str = "") -> Summary:
+        made = super().__new__(cls, text)
+        made.html = html
+        return made
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return self.html or f"<pre>{escape(str(self))}</pre>"
 
 
 def _bytes(n: int) -> str:

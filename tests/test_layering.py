@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent / "nndsl"
 # module prefix -> layer; the longest prefix decides
 LAYERS = {
     "nndsl.errors": 0,
+    "nndsl.htmlparts": 0,  # HTML strings for the report and notebook displays
     "nndsl.syntax": 1,
     # the highlighters are generated from the op and catalog declarations: above ir
     "nndsl.syntax.lexer": 3,
@@ -49,7 +50,8 @@ LAYERS = {
     "nndsl.fuzz": 8,
     "nndsl.serving": 8,  # nndsl serve's HTTP application
     "nndsl.editor": 8,  # what an editor asks (diagnostics, hover, completion)
-    "nndsl.lsp": 8,  # nndsl lsp: nndsl.editor over the Language Server Protocol
+    "nndsl.lsp": 8,
+    "nndsl.notebook": 8,  # the %%nndsl cell magic (IPython)  # nndsl lsp: nndsl.editor over the Language Server Protocol
     "nndsl.commands": 8,
     "nndsl.cli": 9,
     "nndsl.__main__": 9,

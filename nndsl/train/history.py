@@ -7,8 +7,12 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from nndsl.htmlparts import escape, svg_curves, table
 
-@dataclass
+SHOWN_EPOCHS = 10  # rows of a History shown in a notebook: the last ones
+
+
+@dataclass(repr=False)
 class History:
     history: dict[str, list[float]] = field(default_factory=dict)
     epoch: list[int] = field(default_factory=list)
@@ -27,6 +31,26 @@ class History:
 
     def __len__(self) -> int:
         return len(self.epoch)
+
+    def __repr__(self) -> str:
+        if not self.epoch:
+            return "History(no epochs)"
+        last = "  ".join(f"{k} {v:.4g}" for k, v in self.last().items())
+        return f"History({len(self)} epochs; last: {last})"
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the loss curves and the last epochs' numbers."""
+        if not self.epoch:
+            return "<p>History: no epochs</p>"
+        keys = list(self.history)
+        start = max(0, len(self.epoch) - SHOWN_EPOCHS)
+        rows = [
+            [self.epoch[i] + 1, *(self.history[k][i] for k in keys)]
+            for i in range(start, len(self.epoch))
+        ]
+        more = f"<p>(the last {SHOWN_EPOCHS} of {len(self)} epochs)</p>" if start else ""
+        notes = "".join(f"<p>{escape(k)}: {escape(v)}</p>" for k, v in self.info.items())
+        return svg_curves(self.history, self.info) + table(["epoch", *keys], rows) + more + notes
 
     def last(self) -> dict[str, float]:
         return {k: v[-1] for k, v in self.history.items()} if self.epoch else {}
