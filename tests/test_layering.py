@@ -50,8 +50,8 @@ LAYERS = {
     "nndsl.fuzz": 8,
     "nndsl.serving": 8,  # nndsl serve's HTTP application
     "nndsl.editor": 8,  # what an editor asks (diagnostics, hover, completion)
-    "nndsl.lsp": 8,
-    "nndsl.notebook": 8,  # the %%nndsl cell magic (IPython)  # nndsl lsp: nndsl.editor over the Language Server Protocol
+    "nndsl.lsp": 8,  # nndsl lsp: nndsl.editor over the Language Server Protocol
+    "nndsl.notebook": 8,  # the %%nndsl cell magic (IPython)
     "nndsl.commands": 8,
     "nndsl.cli": 9,
     "nndsl.__main__": 9,

@@ -156,7 +156,7 @@ BAD_REQUESTS = [
     (b'{"rows": [{"plan": NaN}]}', 400, "NaN is not JSON"),
     (b"[1, 2]", 422, '"rows"'),
     (b'{"inputs": []}', 422, '"inputs" must be a non-empty list'),
-    (b'{"inputs": [[1, "a"]]}', 422, 'samples of numbers'),
+    (b'{"inputs": [[1, "a"]]}', 422, "samples of numbers"),
     (b'{"columns": 1}', 422, '"rows"'),
     (b'{"rows": []}', 422, "non-empty"),
     (b'{"rows": {"plan": "basic"}}', 422, "non-empty list"),
