@@ -25,6 +25,7 @@ from typing import Any
 
 from nndsl.errors import NNDSLError
 from nndsl.files import atomic_write_text
+from nndsl.report import report_html
 from nndsl.runfolder import (
     CHECKPOINT,
     COMPLETE,
@@ -40,6 +41,7 @@ from nndsl.train.callbacks import Callback
 from nndsl.train.checkpoint import Checkpoint, restore, signals_interrupt
 from nndsl.train.model_pictures import evaluate_held_out, write_tables
 from nndsl.train.plots import BackgroundPlotter, draw_here
+from nndsl.train.tracking import Tracker, flat_params, make_tracker
 
 # ------------------------------------------------------------------ run
 
@@ -164,9 +166,11 @@ def _train_locked(request: RunRequest, model: Any, splits: Any, plotter: Any) ->
             resume=request.resume or False,
             meta=checkpoint_meta(request, model),
         )
+        tracker = _tracker(request, model)  # before training: a missing library stops it
         started = time.perf_counter()
         try:
-            model.fit(verbose=0 if request.quiet else 1, callbacks=[checkpoint])
+            callbacks = [checkpoint] + ([tracker] if tracker is not None else [])
+            model.fit(verbose=0 if request.quiet else 1, callbacks=callbacks)
             interrupts.hold()  # trained: whatever comes now, the folder is written first
             if model.history.info.get("stopped_epoch"):
                 status = "stopped early"
@@ -174,6 +178,8 @@ def _train_locked(request: RunRequest, model: Any, splits: Any, plotter: Any) ->
             interrupts.hold()
             if checkpoint.last is None:  # refused before training began: no run
                 discard_partial(partial, keep_checkpoint=resuming)
+                if tracker is not None:
+                    tracker.abort()
                 raise
             if isinstance(e, KeyboardInterrupt):
                 status = "interrupted"
@@ -203,7 +209,11 @@ def _train_locked(request: RunRequest, model: Any, splits: Any, plotter: Any) ->
             swap_in(partial, final)  # a complete folder replaces the old one at once
         except NNDSLError:  # a full disk, a read-only folder: the old folder stays
             discard_partial(partial, keep_checkpoint=True)
+            if tracker is not None:
+                tracker.abort()
             raise
+        if tracker is not None:
+            _track_folder(tracker, final, metrics, status)
     if not request.quiet and metrics:
         print(metrics_table(metrics))
     say(f"run folder: {final}")
@@ -213,6 +223,28 @@ def _train_locked(request: RunRequest, model: Any, splits: Any, plotter: Any) ->
         say(f"interrupted ({interrupts.received}) after training ended: the run folder is whole")
         return 130
     return 130 if status == "interrupted" else 0
+
+
+def _tracker(request: RunRequest, model: Any) -> Tracker | None:
+    """The train block's `log = ...` trackers (nndsl.train.tracking), opened, or None."""
+    plan = model.plan
+    if not plan.log:
+        return None
+    extra = {"backend": model.backend, "file": request.file, "params": model.graph.param_count}
+    extra["overrides"] = "; ".join(request.overrides) or None
+    params = flat_params(plan, extra)
+    return make_tracker(plan.log, Path.cwd(), request.out.name, model.graph.name, params)
+
+
+def _track_folder(tracker: Tracker, folder: Path, metrics: dict, status: str) -> None:
+    """The written run folder to the trackers: its report first, so it goes too."""
+    report = folder / "report.html"
+    try:
+        atomic_write_text(report, report_html(folder))
+    except NNDSLError:  # a report that cannot be made must not cost the tracking
+        pass
+    files = [folder / n for n in ("weights.npz", "config.yaml", "history.csv", "curves.png")]
+    tracker.finish(metrics, [*files, report], status)
 
 
 def _lock_run_folder(out: Path | None, name: str) -> RunLock:

@@ -51,6 +51,14 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--epochs", type=int, help="override the train block's epochs")
     p.add_argument("--seed", type=int, help="override the train block's seed")
     add_set_option(p)
+    p.add_argument(
+        "--log",
+        action="append",
+        default=[],
+        metavar="TRACKER",
+        help='experiment tracking, as the log setting: tensorboard("runs/tb") or '
+        'mlflow(experiment="name") (repeatable; replaces the file\'s log)',
+    )
     p.add_argument("--out", metavar="DIR", help="run folder (default: runs/MODEL-TIME)")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     p.add_argument(
@@ -209,6 +217,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise NNDSLError("nndsl run needs a FILE, or --resume RUN_DIR to continue a run")
     else:
         sets = list(args.sets) + ([f"epochs={args.epochs}"] if args.epochs is not None else [])
+        if args.log:  # --log SPEC ...: the train block's log setting, in .nn syntax
+            sets.append(f"log=[{', '.join(args.log)}]")
         program = compile_file(args.file, overrides=sets)
         out = Path(args.out) if args.out else None
         request = RunRequest(

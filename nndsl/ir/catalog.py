@@ -746,6 +746,54 @@ for _name, _doc, _params in [
     register("missing", Entry(_name, _params, _doc))
 
 # ---------------------------------------------------------------- early stopping (Keras)
+# ---------------------------------------------------------------- experiment tracking
+# `log = tensorboard("runs/tb")`, `log = [tensorboard(...), mlflow(...)]`: each epoch's
+# scalars, the resolved settings, the final metrics and the run folder's files go to them
+# (nndsl.train.tracking). Both are optional extras, imported when a run starts.
+register(
+    "logger",
+    Entry(
+        "tensorboard",
+        (
+            Param(
+                "dir",
+                "str",
+                "runs/tensorboard",
+                doc="folder of the event files (relative: to the current folder); one subfolder per run",
+            ),
+        ),
+        "TensorBoard event files (tensorboardX, or torch.utils.tensorboard): every epoch's "
+        "metrics as scalars, the settings as text, the final metrics; "
+        "`tensorboard --logdir DIR` shows them. The `tensorboard` extra.",
+    ),
+)
+register(
+    "logger",
+    Entry(
+        "mlflow",
+        (
+            Param(
+                "experiment",
+                "str",
+                None,
+                optional=True,
+                doc="the MLflow experiment (default: the model's name)",
+            ),
+            Param(
+                "uri",
+                "str",
+                None,
+                optional=True,
+                doc="tracking URI (default: MLFLOW_TRACKING_URI, else ./mlruns, a local store)",
+            ),
+        ),
+        "An MLflow run per nndsl run (a sweep: one per trial): the settings as parameters, "
+        "every epoch's metrics, the final metrics, and the run folder's weights, curves and "
+        "report as artifacts. The `mlflow` extra.",
+    ),
+)
+
+
 EARLY_STOP = Entry(
     "early_stop",
     (
@@ -826,6 +874,13 @@ TRAIN_SETTINGS = Entry(
             "per output (label=[accuracy], value=[mae])",
         ),
         Param("seed", "int", 0, doc="seeds weights, shuffling and dropout"),
+        Param(
+            "log",
+            "list:logger",
+            [],
+            doc="experiment tracking: tensorboard(...) and/or mlflow(...), one or a list "
+            "(the command line adds them with --log)",
+        ),
         Param("shuffle", "bool", True, doc="reshuffle the training data every epoch"),
         Param(
             "class_weight",

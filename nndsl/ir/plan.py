@@ -52,6 +52,7 @@ class TrainPlan:
     early_stop: dict[str, Any] | None = None
     metrics: list[Spec] = field(default_factory=list)
     seed: int = 0
+    log: list[Spec] = field(default_factory=list)  # experiment trackers (nndsl.train.tracking)
     shuffle: bool = True
     # a weight per class in the training loss: "balanced", {class name: weight} or a list
     # by class index (nndsl.ir.weighting)
