@@ -264,6 +264,7 @@ class Engine(ABC):
         metrics, on_host, simple = self.metric_keys, self.losses_on_host, self.simple
         losses: list[Any] = []
         sizes: list[int] = []
+        self._running = (losses, sizes)  # read by running_loss() while the epoch goes on
         stats: dict[str, list] = {m: [] for m in metrics}
         self.set_mode(True)
         for b, (xs, y, size) in enumerate(self.epoch_batches(data, order, batch_size)):
@@ -293,6 +294,20 @@ class Engine(ABC):
         losses: list[Any] = []
         sizes: list[int] = []
         stats: dict[str, list] = {m: [] for m in self.metric_keys}
+    def running_loss(self) -> float | None:
+        """The mean training loss of the epoch's batches so far (a progress bar's; this
+        process's batches only). Reading it copies the losses to the host: a bar asks a
+        few times a second, not every step."""
+        losses, sizes = getattr(self, "_running", ((), ()))
+        count = min(len(losses), len(sizes))
+        if not count:
+            return None
+        total = 0.0
+        for record, size in zip(losses[:count], sizes[:count]):
+            value = record if self.simple else record[0]
+            total += float(value) * size
+        return total / sum(sizes[:count])
+
         self.set_mode(False)
         for start, stop, size in self.eval_parts(len(data), step):
             xs = [x[start:stop] for x in data.xs]

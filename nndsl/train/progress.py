@@ -88,7 +88,9 @@ class Progress(Callback):
         done = batch + 1
         rate, left, run_left = self.timing.at(done)
         bar = "#" * int(done / self.steps * 24)
-        eta = f"  {rate:.0f} steps/s  ETA {duration(left)}" if math.isfinite(left) else ""
+        eta = _running_loss(self) + (
+            f"  {rate:.0f} steps/s  ETA {duration(left)}" if math.isfinite(left) else ""
+        )
         if self.epochs - self.epoch > 1 and math.isfinite(run_left):
             eta += f" (run {duration(run_left)})"
         self.stream.write(
@@ -147,7 +149,8 @@ class NotebookProgress(Callback):
             eta += f" (run {duration(run_left)})"
         bar = (
             f'<progress value="{done}" max="{self.steps}" style="width:240px"></progress> '
-            f"epoch {self.epoch + 1}/{self.epochs}: step {done}/{self.steps}{eta}"
+            f"epoch {self.epoch + 1}/{self.epochs}: step {done}/{self.steps}"
+            f"{_running_loss(self)}{eta}"
         )
         self.handle.update(self.display.HTML(self._page(bar)))
 
@@ -170,6 +173,13 @@ class NotebookProgress(Callback):
         curves = svg_curves(history, {}) if history.get("loss") else ""
         lines = "<br>".join(escape(line) for line in self.lines[-3:])
         return f'<div class="nndsl-progress">{curves}<div>{bar}</div><pre>{lines}</pre></div>'
+
+
+def _running_loss(progress: Callback) -> str:
+    """ "  loss 0.1234": the epoch's mean loss so far, when the engine can tell."""
+    engine = getattr(getattr(progress, "trainer", None), "engine", None)
+    value = engine.running_loss() if hasattr(engine, "running_loss") else None
+    return f"  loss {value:.4f}" if value is not None and math.isfinite(value) else ""
 
 
 def progress_for(epochs: int, steps: int) -> Callback:
