@@ -267,7 +267,14 @@ class Engine(ABC):
         self._running = (losses, sizes)  # read by running_loss() while the epoch goes on
         stats: dict[str, list] = {m: [] for m in metrics}
         self.set_mode(True)
-        for b, (xs, y, size) in enumerate(self.epoch_batches(data, order, batch_size)):
+        # a dataset streamed from files (nndsl.data.stream) hands its batches in chunks
+        streamed = getattr(data, "stream_batches", None)
+        batches = (
+            streamed(self, batch_size)
+            if streamed is not None
+            else self.epoch_batches(data, order, batch_size)
+        )
+        for b, (xs, y, size) in enumerate(batches):
             step, record, out = self.train_forward(xs, y, size)
             total = record if simple or not on_host else record[0]
             if on_host and not math.isfinite(total):
@@ -287,13 +294,6 @@ class Engine(ABC):
         values = self._finish_metrics(totals, kept)
         return batch_means(per_batch, sizes, values, None if simple else self.loss_columns)
 
-    def evaluate(self, data: Any, batch_size: int) -> dict[str, float]:
-        """Loss and metrics in evaluation mode (no dropout); over several processes,
-        each evaluates its part of the rows (`eval_parts`) and all get the whole's numbers."""
-        step = max(batch_size, EVAL_BATCH)  # evaluation needs no small batches
-        losses: list[Any] = []
-        sizes: list[int] = []
-        stats: dict[str, list] = {m: [] for m in self.metric_keys}
     def running_loss(self) -> float | None:
         """The mean training loss of the epoch's batches so far (a progress bar's; this
         process's batches only). Reading it copies the losses to the host: a bar asks a
@@ -308,6 +308,13 @@ class Engine(ABC):
             total += float(value) * size
         return total / sum(sizes[:count])
 
+    def evaluate(self, data: Any, batch_size: int) -> dict[str, float]:
+        """Loss and metrics in evaluation mode (no dropout); over several processes,
+        each evaluates its part of the rows (`eval_parts`) and all get the whole's numbers."""
+        step = max(batch_size, EVAL_BATCH)  # evaluation needs no small batches
+        losses: list[Any] = []
+        sizes: list[int] = []
+        stats: dict[str, list] = {m: [] for m in self.metric_keys}
         self.set_mode(False)
         for start, stop, size in self.eval_parts(len(data), step):
             xs = [x[start:stop] for x in data.xs]

@@ -73,9 +73,13 @@ class Shard:
 
     def batches(self, columns: list[str] | None = None) -> Iterator[dict[str, list[Any]]]:
         """{column: Python values} of `READ_ROWS` rows at a time."""
+        for batch in self.record_batches(columns):
+            yield {name: batch.column(name).to_pylist() for name in batch.schema.names}
+
+    def record_batches(self, columns: list[str] | None = None) -> Iterator[Any]:
+        """pyarrow RecordBatches of `READ_ROWS` rows at a time."""
         try:
-            for batch in self.file.iter_batches(batch_size=READ_ROWS, columns=columns):
-                yield {name: batch.column(name).to_pylist() for name in batch.schema.names}
+            yield from self.file.iter_batches(batch_size=READ_ROWS, columns=columns)
         except NNDSLError:
             raise
         except Exception as e:

@@ -9,7 +9,8 @@ from typing import Any
 
 from nndsl.data.load import TABLE_SOURCES, resolve_path, spec_args
 from nndsl.data.series import series_splits
-from nndsl.data.tabular import Preprocessing, declared_missing
+from nndsl.data.stream import ParquetStream
+from nndsl.data.tabular import Preprocessing, declared_kinds, declared_missing
 from nndsl.data.text import Vocabulary, text_splits
 from nndsl.data.text_column import tokenize_splits
 from nndsl.errors import NNDSLError
@@ -55,6 +56,8 @@ def load_splits(
         return _text_splits(plan, validation)
     if plan.data.name == "series":
         return _series_splits(plan, validation)
+    if plan.data.name == "parquet" and spec_args(plan.data)["stream"]:
+        return _streamed_splits(plan, validation)
     spec = plan.data
     if not targets and spec.name in (*TABLE_SOURCES, "npz"):  # labels where named, else none
         optional = spec.name == "npz" or spec.args.get("target") is None
@@ -144,6 +147,33 @@ def _text_splits(plan: TrainPlan, validation: float | None) -> Splits:
     )
     return Splits(
         parts.train, parts.validation, parts.test, None, None, vocab=parts.vocab, note=parts.note
+    )
+
+
+def _streamed_splits(plan: TrainPlan, validation: float | None) -> Splits:
+    """parquet(stream=true): the training rows read from the shards each epoch, the
+    held-out rows (by a hash of the row number) in memory (nndsl.data.stream)."""
+    args = spec_args(plan.data)
+    stream = ParquetStream(
+        args,
+        resolve_path(args["path"], plan.base_dir),
+        plan.validation if validation is None else validation,
+        plan.test,
+        plan.seed,
+        declared_kinds(args["columns"]),
+        declared_missing(args["missing"]),
+    )
+    val, test = stream.fit("standard" if args["standardize"] else "none")
+    return Splits(
+        stream,
+        val,
+        test,
+        None,
+        stream.class_names,
+        stream.feature_names,
+        stream.target_names,
+        note="\n".join(stream.notes) or None,
+        preprocessing=stream.preprocessing.to_dict(),
     )
 
 

@@ -58,6 +58,8 @@ def evaluate_held_out(model: Any, splits: Any) -> list[dict[str, Any]]:
         return []
     heads = plan.heads_for(model.graph)
     split, part = held_out_split(splits)
+    if hasattr(part, "for_epoch"):  # rows streamed from files, none held out: not read whole
+        return []
     out = model.engine.predict(part.x)
     outputs = out if isinstance(out, dict) else {heads[0].output: out}
     targets = head_targets(model.targets_of(part), heads, model.graph, "float64")

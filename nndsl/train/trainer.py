@@ -59,10 +59,10 @@ class Trainer:
             # from self.epoch: a callback's on_train_begin may move it (a resumed checkpoint)
             for epoch in range(self.epoch, cfg.epochs):
                 self.epoch = epoch
-                order = self.rng.permutation(n) if cfg.shuffle else np.arange(n)
+                data, order = self._epoch_order(train, n)
                 self._call("on_epoch_begin", epoch)
                 try:
-                    logs = self.engine.train_epoch(train, order, cfg.batch_size, on_batch)
+                    logs = self.engine.train_epoch(data, order, cfg.batch_size, on_batch)
                 except NonFiniteLoss as e:
                     self.engine.set_weights(last_good)
                     raise TrainingDiverged(
@@ -90,6 +90,14 @@ class Trainer:
             self._call("on_train_end", end_logs)
             self.history.info.update(end_logs)
         return self.history
+
+    def _epoch_order(self, train: Any, n: int) -> tuple[Any, np.ndarray | None]:
+        """(what the epoch trains on, in which order): a seeded permutation of the rows;
+        a dataset streamed from files (nndsl.data.stream) shuffles itself from a seed."""
+        if hasattr(train, "for_epoch"):
+            seed = int(self.rng.integers(2**63)) if self.config.shuffle else None
+            return train.for_epoch(seed), None
+        return train, self.rng.permutation(n) if self.config.shuffle else np.arange(n)
 
     def _on_batch(self, batch: int) -> None:
         for cb in self.config.callbacks:
