@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,10 +43,13 @@ def load_splits(
     validation: float | None = None,
     check: Callable[[Any], None] | None = None,
     targets: bool = True,
+    keep: bool = False,
 ) -> Splits:
     """`check(dataset)` runs on the whole dataset before it is split (and shuffled), so
     its errors can name a data file's own rows. Without `targets` (an autoencoder's are
-    its inputs, an unconditional GAN has none), a file need not hold them."""
+    its inputs, an unconditional GAN has none), a file need not hold them. With `keep`
+    (input(auto) reading the data to learn its width) the rows read are handed on to
+    the next load of the same, unchanged file, so compiling and training read it once."""
     from nndsl.data import Standardizer, load_data, split
 
     if plan.data is None:
@@ -62,7 +67,13 @@ def load_splits(
     if not targets and spec.name in (*TABLE_SOURCES, "npz"):  # labels where named, else none
         optional = spec.name == "npz" or spec.args.get("target") is None
         spec = Spec(spec.name, {**spec.args, "inputs_only": optional})
-    dataset = load_data(spec, plan.base_dir, [h.output for h in plan.heads] or None)
+    outputs = [h.output for h in plan.heads] or None
+    key = _read_key(spec, plan.base_dir, outputs)
+    held = _HANDED_ON.pop(key, None) if key is not None else None
+    dataset = held if held is not None else load_data(spec, plan.base_dir, outputs)
+    if keep and key is not None:  # read for input(auto): training reads it next
+        _HANDED_ON.clear()
+        _HANDED_ON[key] = dataset
     if check is not None:
         check(dataset)
     val_fraction = plan.validation if validation is None else validation
@@ -209,10 +220,34 @@ def apply_scaler(scaler: dict[str, Any] | None, x: Any) -> Any:
     return Standardizer.from_dict(scaler).transform(x)
 
 
+# rows read by input_width, waiting for training's load of the same file: at most one
+# dataset, taken by the first load that matches (or replaced by the next input(auto))
+_HANDED_ON: dict[tuple, Any] = {}
+
+
+def _read_key(spec: Spec, base_dir: str, outputs: list[str] | None) -> tuple | None:
+    """What identifies one reading of a data file: the source as written, where, and
+    the file as it is now (size, change time, inode): a file rewritten in between is
+    read again. None for sources that are not one file on disk."""
+    path = spec.args.get("path")
+    if spec.name not in (*TABLE_SOURCES, "npz") or not isinstance(path, str):
+        return None
+    try:
+        st = os.stat(resolve_path(path, base_dir))
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):  # a folder of shards: not held
+        return None
+    # inputs_only=False reads as the source does without it (training's load)
+    written = {k: v for k, v in spec.args.items() if not (k == "inputs_only" and not v)}
+    args = tuple(sorted((k, repr(v)) for k, v in written.items()))
+    return (spec.name, args, base_dir, tuple(outputs or ()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 def input_width(plan: TrainPlan) -> int:
     """How many input values a sample of the plan's training data has once encoded, for
     input(auto): the fitted preprocessing's width, else the feature count."""
-    splits = load_splits(plan, targets=False)
+    splits = load_splits(plan, targets=False, keep=True)
     if splits.preprocessing is not None:
         return Preprocessing.from_dict(splits.preprocessing).width
     shape = splits.train.x.shape[1:]

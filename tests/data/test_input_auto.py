@@ -138,3 +138,46 @@ def test_predict_writes_the_ids_and_needs_no_training_data(folder: Path, capsys)
     assert lines[0] == "house,price"
     assert [line.split(",")[0] for line in lines[1:]] == ["z1", "z2"]
     assert all(np.isfinite(float(line.split(",")[1])) for line in lines[1:])
+
+
+def _count_reads(monkeypatch) -> list[str]:
+    import nndsl.data as data
+
+    reads: list[str] = []
+    real = data.load_data
+
+    def counting(spec, *args, **kwargs):
+        reads.append(spec.args["path"])
+        return real(spec, *args, **kwargs)
+
+    monkeypatch.setattr(data, "load_data", counting)
+    return reads
+
+
+def test_compiling_and_training_read_the_file_once(folder: Path, monkeypatch) -> None:
+    """input(auto) reads the data to learn its width; training takes those rows instead
+    of reading the file again, and trains exactly as from a fresh read."""
+    (folder / "m.nn").write_text(MODEL.format(width="auto"))
+    reads = _count_reads(monkeypatch)
+    handed_on = nndsl.compile_file(folder / "m.nn").build(seed=0).fit(verbose=0)
+    assert reads == ["houses.csv"]
+    from nndsl.train import data_plan
+
+    monkeypatch.setattr(data_plan, "_HANDED_ON", {})  # nothing held: training reads again
+    program = nndsl.compile_file(folder / "m.nn")
+    data_plan._HANDED_ON.clear()
+    fresh = program.build(seed=0).fit(verbose=0)
+    assert reads == ["houses.csv"] * 3
+    assert handed_on.history == fresh.history
+
+
+def test_a_file_changed_after_compiling_is_read_again(folder: Path, monkeypatch) -> None:
+    (folder / "m.nn").write_text(MODEL.format(width="auto"))
+    reads = _count_reads(monkeypatch)
+    program = nndsl.compile_file(folder / "m.nn")
+    lines = HOUSES.splitlines()
+    (folder / "houses.csv").write_text("\n".join(lines[:31]) + "\n")  # 30 rows, not 40
+    model = program.build(seed=0)
+    splits = model.load_data()
+    assert reads == ["houses.csv", "houses.csv"]
+    assert len(splits.train) + len(splits.validation) == 30
