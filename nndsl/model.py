@@ -18,7 +18,7 @@ import numpy as np
 from nndsl.backends import create_engine
 from nndsl.backends.base import split_weights
 from nndsl.data.columns import choose_columns, mapping_array, mapping_columns
-from nndsl.data.csvfile import read_columns
+from nndsl.data.csvfile import read_columns, table_dataset
 from nndsl.data.load import (
     TABLE_SOURCES,
     load_table_file,
@@ -28,6 +28,7 @@ from nndsl.data.load import (
     table_reader,
 )
 from nndsl.data.npzfile import load_npz
+from nndsl.data.records import RecordTable, columns_to_rows
 from nndsl.data.series import series_inputs, series_row_ids
 from nndsl.data.split import split_indices
 from nndsl.data.tabular import Preprocessing, mapping_columns_typed
@@ -216,6 +217,8 @@ class Model:
             names = mapping_columns(x)
             if names is not None and self._is_column_table(names):
                 self.feature_names = names  # a dict or DataFrame of columns: remember them
+                if self.preprocessing is None:  # words, dates, gaps: typed, as a CSV's
+                    self._fit_table(x, names, validation_split, validation_data)
             tx, ty = self._scale(self._as_inputs(x, "the data given to fit")), y
             if self.reconstructs and y is None:
                 ty = tx
@@ -386,6 +389,34 @@ class Model:
             self.preprocessing = Preprocessing.from_dict(splits.preprocessing)
             self._check_width(self.preprocessing)
         return splits
+
+    def _fit_table(
+        self, x: Any, names: list[str], validation_split: float | None, validation_data: Any
+    ) -> None:
+        """A dict or DataFrame given to fit whose columns are not all numbers: its values
+        read as a CSV file's cells (so with the same inferred kinds, missing cells and
+        errors), and the encodings fitted on the rows that train (not those `fit` holds
+        out for validation), as `nndsl run` fits them on the training split."""
+        shown = "the data given to fit"
+        columns = {name: list(np.asarray(x[name], dtype=object)) for name in names}
+        n = len(next(iter(columns.values()))) if columns else 0
+        rows = columns_to_rows(columns, shown, "row", range(1, n + 1))
+        if not rows:
+            return
+        table = RecordTable("<fit>", shown, "fit", names, rows, list(range(1, n + 1)), "row")
+        dataset = table_dataset(table, None, inputs_only=True)
+        if dataset.columns is None:  # all numbers: the arrays as they are
+            return
+        plan = self.plan
+        if validation_split:  # Keras holds out the last rows
+            dataset = dataset.subset(np.arange(n - int(round(n * validation_split))))
+        elif validation_data is None and plan.validation:
+            dataset = dataset.subset(split_indices(n, plan.validation, 0.0, plan.seed)[0])
+        fitted = Preprocessing.fit(
+            [dataset.columns[name] for name in dataset.feature_names], {}, "standard"
+        )
+        self._check_width(fitted)
+        self.preprocessing = fitted
 
     def _check_width(self, prep: Preprocessing) -> None:
         """The encoded columns must fill the model's input: said column by column."""
