@@ -99,7 +99,7 @@ def test_predict_on_a_new_file_with_columns_in_another_order(run: Path, capsys) 
         from_table = model.predict({"note": texts})
     np.testing.assert_array_equal(from_table, from_list)
     # a string alone is a file's path, as for every model
-    with pytest.raises(NNDSLError, match="expected a .csv or .npz file"):
+    with pytest.raises(NNDSLError, match=r"expected a \.csv, \.parquet, \.jsonl or \.npz file"):
         model.predict("a glad, sunny day")
 
 
