@@ -34,6 +34,7 @@ SECTIONS = [
     ("env", "Environments of an agent (`env = ...`; see Reinforcement learning)"),
     ("algorithm", "Reinforcement-learning algorithms (`algorithm = ...`, with `env =`)"),
     ("exploration", "Exploration schedules (`dqn(epsilon=...)`, over environment steps)"),
+    ("search", "Searches of a sweep file (`search = ...`; see Sweeps)"),
     ("data", "Data sources (`data = ...`)"),
     ("column", "Feature column types (`csv(..., columns=(city=category, ...))`)"),
     ("missing", "Missing values (`csv(..., missing=fill_median)` or by column)"),

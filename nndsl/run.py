@@ -60,6 +60,8 @@ class RunRequest:
     out: Path | None = None  # None: runs/MODEL-TIME
     quiet: bool = False
     resume: dict | None = None  # the checkpoint state to continue from
+    # more callbacks for the training loop: a search's pruning (nndsl.sweep.search)
+    callbacks: tuple[Callback, ...] = ()
 
     @property
     def overrides(self) -> list[str]:
@@ -169,11 +171,14 @@ def _train_locked(request: RunRequest, model: Any, splits: Any, plotter: Any) ->
         tracker = _tracker(request, model)  # before training: a missing library stops it
         started = time.perf_counter()
         try:
-            callbacks = [checkpoint] + ([tracker] if tracker is not None else [])
+            callbacks = [checkpoint, *request.callbacks]
+            callbacks += [tracker] if tracker is not None else []
             model.fit(verbose=0 if request.quiet else 1, callbacks=callbacks)
             interrupts.hold()  # trained: whatever comes now, the folder is written first
             if model.history.info.get("stopped_epoch"):
                 status = "stopped early"
+            if model.history.info.get("pruned_epoch"):  # a search stopped it (Optuna)
+                status = "pruned"
         except (KeyboardInterrupt, NNDSLError) as e:
             interrupts.hold()
             if checkpoint.last is None:  # refused before training began: no run

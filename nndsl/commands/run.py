@@ -26,6 +26,7 @@ from nndsl.runfolder import (
     resume_settings,
 )
 from nndsl.sweep.runner import run_sweep
+from nndsl.sweep.search import run_search
 
 BACKENDS = ["numpy", "torch"]
 
@@ -236,6 +237,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                     "--nnodes are for one run",
                     hint="run one trial in several processes from its run folder's model.nn",
                 )
+            if program.train.search.name == "optuna":  # sampled and pruned trial by trial
+                return run_search(request, trials=args.trials, jobs=args.jobs)
             return run_sweep(request, sample=args.trials, jobs=args.jobs)
         if args.trials is not None:
             raise NNDSLError(

@@ -794,6 +794,62 @@ register(
 )
 
 
+# `search = optuna(trials=50)`: how a sweep file's trials are chosen. `grid` trains every
+# combination of its lists; `optuna` lets an Optuna study pick each trial's values from the
+# lists (categorical) and the ranges (`loguniform(1e-4, 1e-1)`, nndsl.sweep.grid) and prune
+# trials on the monitored metric per epoch (nndsl.sweep.search). Optuna is an extra.
+register(
+    "search",
+    Entry(
+        "grid",
+        (),
+        "Every combination of the file's lists (`--trials N`: a seeded random sample of them).",
+    ),
+)
+register(
+    "search",
+    Entry(
+        "optuna",
+        (
+            Param("trials", "int", 20, low=1, doc="trials to train (`--trials N` overrides)"),
+            Param(
+                "sampler",
+                "enum",
+                "tpe",
+                choices=("tpe", "random"),
+                doc="how values are picked: Optuna's TPESampler or RandomSampler",
+            ),
+            Param(
+                "pruner",
+                "enum",
+                "median",
+                choices=("median",),
+                optional=True,
+                doc="median: stop a trial whose monitored metric is worse than the median of "
+                "earlier trials at the same epoch (Optuna's MedianPruner); none: never",
+            ),
+            Param(
+                "seed",
+                "int",
+                None,
+                optional=True,
+                doc="seeds the sampler (default: the train block's seed); trials run one "
+                "after another, so a seeded search is reproducible",
+            ),
+            Param(
+                "startup_trials",
+                "int",
+                5,
+                low=0,
+                doc="trials that are never pruned, and that TPE samples at random",
+            ),
+            Param("warmup_epochs", "int", 0, low=0, doc="epochs of each trial never pruned"),
+        ),
+        "An Optuna study over the file's lists and ranges, pruning on the monitored metric "
+        "(early_stop's monitor, else val_loss, else loss). The `optuna` extra.",
+    ),
+)
+
 EARLY_STOP = Entry(
     "early_stop",
     (
@@ -880,6 +936,13 @@ TRAIN_SETTINGS = Entry(
             [],
             doc="experiment tracking: tensorboard(...) and/or mlflow(...), one or a list "
             "(the command line adds them with --log)",
+        ),
+        Param(
+            "search",
+            "search",
+            Spec("grid"),
+            doc="a sweep file: grid (every combination of its lists) or optuna(trials=N, "
+            "...) over its lists and ranges (see Sweeps)",
         ),
         Param("shuffle", "bool", True, doc="reshuffle the training data every epoch"),
         Param(

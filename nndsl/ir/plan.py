@@ -53,6 +53,7 @@ class TrainPlan:
     metrics: list[Spec] = field(default_factory=list)
     seed: int = 0
     log: list[Spec] = field(default_factory=list)  # experiment trackers (nndsl.train.tracking)
+    search: Spec = field(default_factory=lambda: Spec("grid"))  # how sweep trials are chosen
     shuffle: bool = True
     # a weight per class in the training loss: "balanced", {class name: weight} or a list
     # by class index (nndsl.ir.weighting)

@@ -5,6 +5,11 @@ make an axis; the grid of all axes is the set of trials, each an ordinary progra
 one value chosen per axis. A list is a sweep only where the declaration takes a single
 value: `betas=[0.9, 0.999]`, `metrics=[accuracy]` and `input(28, 28)` stay plain values
 (a list of lists sweeps a list-valued argument: `betas=[[0.9, 0.999], [0.8, 0.99]]`).
+`choice([32, 64])` is the same list, spelled as Optuna does.
+
+A range, `loguniform(1e-4, 1e-1)`, `uniform(0.1, 0.5)` or `intuniform(16, 128)`, where a
+number goes is an axis of a `search = optuna(...)` (nndsl.sweep.search): its values are
+sampled, not listed. A grid compiles, checks and summarizes a range at its low end.
 
 The expansion works on the AST, before names and arguments are bound, so a trial is
 compiled exactly as a file without lists would be, and an error in one value points at
@@ -30,6 +35,9 @@ _SCALAR = {"int", "float", "bool", "str", "word", "enum"}
 _LISTY = {"ints", "floats"}
 FROM = "from"  # the compiler's reserved branch keyword takes a layer name, never a sweep
 MAX_TRIALS = 100_000  # trials in one grid: each is listed, and may be compiled and trained
+CHOICE = "choice"  # `choice([a, b])`: a list, as Optuna spells it
+RANGES = ("uniform", "loguniform", "intuniform")  # sampled where a number goes
+SEARCHES_WITH_RANGES = ("optuna",)  # search = ... entries that sample ranges
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,12 @@ class Axis:
     param: Param
     setting: str | None = None  # the train setting it sits in (None: inside a model)
     layer: ast.Layer | None = None  # the layer it sits in (None: in a train block)
+    written: ast.Value | None = None  # `choice([...])` around the list, if so written
+
+    @property
+    def node(self) -> ast.Value:
+        """What a trial's value replaces in the AST and the text."""
+        return self.written or self.values
 
     @property
     def items(self) -> tuple[ast.Value, ...]:
@@ -50,20 +64,59 @@ class Axis:
         return len(self.values.items)
 
 
+@dataclass(frozen=True)
+class Range:
+    """`loguniform(1e-4, 1e-1)`, `uniform(a, b)` or `intuniform(a, b)` where a number goes."""
+
+    label: str
+    call: ast.Call
+    param: Param
+    kind: str  # one of RANGES
+    low: float
+    high: float
+    setting: str | None = None
+    layer: ast.Layer | None = None
+
+    @property
+    def node(self) -> ast.Value:
+        return self.call
+
+    @property
+    def integer(self) -> bool:
+        return self.param.kind == "int"
+
+    def number(self, value: float) -> ast.Number:
+        """`value` as the AST number a trial compiles (written exactly: repr round-trips)."""
+        value = int(value) if self.integer else float(value)
+        return ast.Number(value, self.call.span, text=repr(value))
+
+    def describe(self) -> str:
+        return f"{self.kind}({format_number(self.low)}, {format_number(self.high)})"
+
+
+def format_number(v: float) -> str:
+    return repr(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
+
+
 class Sweep:
     """The grid of a file's axes. Trial i (0-based) takes value `point(i)[k]` of axis k;
-    the last axis varies fastest, as in nested loops written in source order."""
+    the last axis varies fastest, as in nested loops written in source order. Ranges
+    take the values given (`values`: {label: number}), else their low ends."""
 
-    def __init__(self, module: ast.Module, axes: list[Axis]) -> None:
+    def __init__(
+        self, module: ast.Module, axes: list[Axis], ranges: list[Range] | None = None
+    ) -> None:
         self.module = module
         self.axes = axes
+        self.ranges = ranges or []
+        self.dimensions: list[Axis | Range] = [*axes, *self.ranges]  # finder order: see find_sweep
 
     def __len__(self) -> int:
         return math.prod(len(a) for a in self.axes)
 
     @property
     def labels(self) -> list[str]:
-        return [a.label for a in self.axes]
+        return [d.label for d in self.dimensions]
 
     def point(self, index: int) -> tuple[int, ...]:
         if not 0 <= index < len(self):
@@ -86,23 +139,37 @@ class Sweep:
         """{axis label: the value as written in .nn syntax} of trial `index`."""
         return {a.label: unparse(v) for a, v in zip(self.axes, self.chosen(index))}
 
-    def module_for(self, index: int) -> ast.Module:
-        """The file's AST with each list replaced by trial `index`'s value."""
-        chosen = {id(a.values): v for a, v in zip(self.axes, self.chosen(index))}
+    def _assigned(
+        self, index: int, values: dict[str, float] | None
+    ) -> list[tuple[Axis | Range, ast.Value]]:
+        """(dimension, the AST value trial `index` gives it), ranges at `values` or low."""
+        out: list[tuple[Axis | Range, ast.Value]] = list(zip(self.axes, self.chosen(index)))
+        for r in self.ranges:
+            out.append((r, r.number((values or {}).get(r.label, r.low))))
+        return out
+
+    def module_for(self, index: int, values: dict[str, float] | None = None) -> ast.Module:
+        """The file's AST with each list replaced by trial `index`'s value (and each
+        range by its value in `values`, else its low end)."""
+        chosen = {id(d.node): v for d, v in self._assigned(index, values)}
         return _substitute(self.module, chosen, {})
 
-    def source_for(self, index: int, skip: set[str] = frozenset()) -> str:
+    def source_for(
+        self, index: int, skip: set[str] = frozenset(), values: dict[str, float] | None = None
+    ) -> str:
         """The file's text with each list replaced by trial `index`'s value, as written
-        (a standalone `.nn` file). Axes in the train settings named in `skip` are left
-        alone: they came from `--set`, so their spans are not in the file."""
+        (a standalone `.nn` file), each range by its value. Axes in the train settings
+        named in `skip` are left alone: they came from `--set`, so their spans are not in
+        the file."""
         text = self.module.source
         starts = _line_starts(text)
         edits = []
-        for axis, value in zip(self.axes, self.chosen(index)):
-            if axis.setting in skip:
+        for dim, value in self._assigned(index, values):
+            if dim.setting in skip:
                 continue
-            a, b = _offset(starts, axis.values.span, text)
-            edits.append((a, b, _written(value, text, starts)))
+            a, b = _offset(starts, dim.node.span, text)
+            new = value.text if isinstance(dim, Range) else _written(value, text, starts)
+            edits.append((a, b, new))
         for a, b, new in sorted(edits, reverse=True):
             text = text[:a] + new + text[b:]
         return text
@@ -141,15 +208,17 @@ class Sweep:
             for node in g.nodes:
                 prefix = f"{g.name}." if len(graphs) > 1 else ""
                 where.setdefault((node.line, node.column), prefix + node.name)
-        axes = []
-        for axis in self.axes:
-            if axis.layer is not None:
-                span = axis.layer.span
+        dims = []
+        for dim in self.dimensions:
+            if dim.layer is not None:
+                span = dim.layer.span
                 node = where.get((span.line, span.column))
                 if node is not None:
-                    axis = replace(axis, label=node + axis.label[axis.label.index(".") :])
-            axes.append(axis)
-        self.axes = _unique_labels(axes)
+                    dim = replace(dim, label=node + dim.label[dim.label.index(".") :])
+            dims.append(dim)
+        self.dimensions = _unique_labels(dims)
+        self.axes = [d for d in self.dimensions if isinstance(d, Axis)]
+        self.ranges = [d for d in self.dimensions if isinstance(d, Range)]
 
 
 def find_sweep(module: ast.Module) -> Sweep | None:
@@ -165,8 +234,9 @@ def find_sweep(module: ast.Module) -> Sweep | None:
                 finder.value(params[s.key], s.value, [s.key], s.key, None)
     if not finder.axes:
         return None
+    _check_search(module, finder.axes)
     size = 1
-    for axis in finder.axes:
+    for axis in (a for a in finder.axes if isinstance(a, Axis)):
         size *= len(axis)
         if size > MAX_TRIALS:  # refused before any trial is listed, compiled or sampled
             raise _located(
@@ -175,7 +245,37 @@ def find_sweep(module: ast.Module) -> Sweep | None:
                 axis.values.span,
                 "sweep fewer values, or fewer arguments at once",
             )
-    return Sweep(module, _unique_labels(finder.axes))
+    dims = _unique_labels(finder.axes)
+    sweep = Sweep(module, [d for d in dims if isinstance(d, Axis)])
+    sweep.ranges = [d for d in dims if isinstance(d, Range)]
+    sweep.dimensions = dims
+    return sweep
+
+
+def search_of(module: ast.Module) -> ast.Setting | None:
+    """The last `search = ...` setting of the file's train blocks (as an override wins)."""
+    found = None
+    for block in module.trains:
+        for s in block.settings:
+            if s.key == "search":
+                found = s
+    return found
+
+
+def _check_search(module: ast.Module, dims: list[Axis | Range]) -> None:
+    """A range needs a search that samples it: a grid cannot list its values."""
+    ranges = [d for d in dims if isinstance(d, Range)]
+    setting = search_of(module)
+    name = getattr(setting.value, "name", None) if setting is not None else None
+    if ranges and name not in SEARCHES_WITH_RANGES:
+        r = ranges[0]
+        raise _located(
+            f"'{r.label}': {r.kind}(...) is a range to sample, but this file's sweep is a "
+            "grid, which lists every value",
+            r.call.span,
+            "add search = optuna(trials=N) to the train block (pip install 'nndsl[optuna]'), "
+            "or list the values: [a, b, c]",
+        )
 
 
 class _Finder:
@@ -225,6 +325,20 @@ class _Finder:
         setting: str | None,
         layer: ast.Layer | None,
     ) -> None:
+        if isinstance(value, ast.Call) and value.name == CHOICE and _is_sweep_kind(param):
+            self.choice(param, value, path, setting, layer)
+            return
+        if isinstance(value, ast.Call) and value.name in RANGES:
+            if param.kind in ("int", "float"):
+                self.axes.append(_range(param, value, ".".join(path), setting, layer))
+                return
+            if param.kind not in CATALOGS or value.name not in CATALOGS[param.kind]:
+                raise _located(
+                    f"'{param.name}' takes {_kind_text(param)}, not a number: a range "
+                    f"({value.name}) cannot be sampled for it",
+                    value.span,
+                    f"sweep it with a list of values: {param.name} = [a, b]",
+                )
         if isinstance(value, ast.ListValue) and _is_sweep(param, value):
             if not value.items:
                 raise _located(
@@ -245,6 +359,29 @@ class _Finder:
             self.axes.append(Axis(label, value, param, setting, layer))
             return
         self.inside(param, value, path, setting, layer)
+
+    def choice(self, param, call: ast.Call, path, setting, layer) -> None:
+        """`choice([a, b])`: the list `[a, b]`, replaced as a whole call."""
+        if (
+            len(call.args) != 1
+            or call.args[0].name is not None
+            or not isinstance(call.args[0].value, ast.ListValue)
+        ):
+            raise _located(
+                "choice(...) takes one list of the values to choose from",
+                call.span,
+                f"e.g. {param.name} = choice([a, b, c])",
+            )
+        before = len(self.axes)
+        self.value(param, call.args[0].value, path, setting, layer)
+        if len(self.axes) == before + 1 and isinstance(self.axes[-1], Axis):
+            self.axes[-1] = replace(self.axes[-1], written=call)
+        else:  # a list that is one value here (`betas=choice([0.9, 0.999])`)
+            raise _located(
+                f"'{param.name}' takes a list as one value: choose among lists, "
+                f"choice([[...], [...]])",
+                call.span,
+            )
 
     def inside(self, param, value, path, setting, layer) -> None:
         """Sweeps nested in a call (`adam(lr=[...])`) or a group (`(patience=[...])`)."""
@@ -269,12 +406,106 @@ def _is_sweep(param: Param, value: ast.ListValue) -> bool:
     return False  # any, tensor, refs: a list is the value itself
 
 
-def _unique_labels(axes: list[Axis]) -> list[Axis]:
+def _is_sweep_kind(param: Param) -> bool:
+    kind = param.kind
+    return (
+        kind in _SCALAR
+        or kind in CATALOGS
+        or kind in GROUPS
+        or kind in _LISTY
+        or (kind.startswith("list:"))
+    )
+
+
+def _kind_text(param: Param) -> str:
+    kind = param.kind
+    if kind in CATALOGS:
+        return f"a name or call of the {kind} catalog"
+    return {"bool": "true or false", "str": "a string", "word": "a name", "enum": "a name"}.get(
+        kind, f"a value of kind {kind}"
+    )
+
+
+def _range(param: Param, call: ast.Call, label: str, setting, layer) -> Range:
+    """A range call checked where it is written: two numbers, low < high, inside the
+    argument's own bounds, of the argument's type."""
+    example = f"{call.name}(1e-4, 1e-1)" if call.name == "loguniform" else f"{call.name}(16, 128)"
+    bounds: dict[str, ast.Value] = {}
+    names = ("low", "high")
+    for k, arg in enumerate(call.args):
+        key = arg.name or (names[k] if k < 2 else None)
+        if key not in names or key in bounds:
+            raise _located(
+                f"{call.name}(...) takes two numbers, low and high",
+                arg.value.span if key is None or key in names else call.span,
+                f"e.g. {param.name} = {example}",
+            )
+        bounds[key] = arg.value
+    if set(bounds) != set(names):
+        raise _located(
+            f"{call.name}(...) takes two numbers, low and high",
+            call.span,
+            f"e.g. {param.name} = {example}",
+        )
+    for key, v in bounds.items():
+        if not isinstance(v, ast.Number):
+            raise _located(f"{call.name}'s {key} must be a number", v.span, f"e.g. {example}")
+    low, high = bounds["low"].value, bounds["high"].value
+    if param.kind == "float" and call.name == "intuniform":
+        raise _located(
+            f"'{param.name}' takes a number, not an integer: intuniform samples integers",
+            call.span,
+            f"use uniform({format_number(low)}, {format_number(high)}) or loguniform(...)",
+        )
+    if param.kind == "int" and call.name == "uniform":
+        raise _located(
+            f"'{param.name}' takes an integer: uniform samples any number",
+            call.span,
+            f"use intuniform({format_number(low)}, {format_number(high)})",
+        )
+    if param.kind == "int":
+        for key, v in bounds.items():
+            if not float(v.value).is_integer():
+                raise _located(f"'{param.name}' takes an integer; {key} is not one", v.span)
+        low, high = int(low), int(high)
+    if not low < high:
+        raise _located(
+            f"{call.name}'s low ({format_number(low)}) must be below its high "
+            f"({format_number(high)})",
+            call.span,
+            f"e.g. {param.name} = {example}; for one value, write the value",
+        )
+    if call.name == "loguniform" and low <= 0:
+        raise _located(
+            f"loguniform's low ({format_number(low)}) must be above 0: it samples the "
+            "logarithm evenly",
+            bounds["low"].span,
+            f"use uniform({format_number(low)}, {format_number(high)}), or a positive low",
+        )
+    for key, v in (("low", low), ("high", high)):
+        if not _in_bounds(param, v):
+            raise _located(
+                f"'{param.name}' must be {param.describe_range()}; this range's {key} "
+                f"({format_number(v)}) is not",
+                bounds[key].span,
+            )
+    return Range(label, call, param, call.name, low, high, setting, layer)
+
+
+def _in_bounds(param: Param, v: float) -> bool:
+    if param.low is not None and (v < param.low or (param.low_open and v == param.low)):
+        return False
+    return not (
+        param.high is not None and (v > param.high or (param.high_open and v == param.high))
+    )
+
+
+def _unique_labels(axes: list[Any]) -> list[Any]:
     counts: dict[str, int] = {}
     for a in axes:
         counts[a.label] = counts.get(a.label, 0) + 1
     return [
-        replace(a, label=f"{a.label}@{a.values.span.line}") if counts[a.label] > 1 else a
+        replace(a, label=f"{a.label}@{a.node.span.line}") if counts[a.label] > 1 else a
         for a in axes
     ]
 
@@ -377,5 +608,10 @@ def reference_section() -> list[str]:
         "lists: `betas=[[0.9, 0.999], [0.8, 0.99]]`; `betas=[0.9, 0.999]` is one value.",
         "- `any`, `tensor` and variadic arguments (`input(28, 28)`, `weights=...`, "
         "`csv(target=[...])`) are never swept; neither is a list inside a sweep's value.",
+        "- `choice([a, b])` is the list `[a, b]`.",
+        "- With `search = optuna(...)`, a range where a number goes is sampled: "
+        "`loguniform(low, high)` and `uniform(low, high)` for numbers, `intuniform(low, "
+        "high)` (or `loguniform`) for integers; low must be below high, loguniform's above "
+        "0. `check` and `summary` take each range at its low end.",
         "",
     ]

@@ -35,7 +35,7 @@ class TrialResult:
     index: int
     text: dict[str, str]  # {axis label: value as written}
     folder: str
-    status: str  # completed | stopped early | interrupted | failed
+    status: str  # completed | stopped early | pruned | interrupted | failed
     epochs: int
     kept: dict[str, float]  # history row of the weights kept (best with restore_best)
     history: dict[str, list[float]] = field(default_factory=dict)
@@ -69,12 +69,14 @@ class Objective:
         return cls(key, monitor_mode(key, mode))  # "auto" as EarlyStopping decides
 
     def rank(self, results: list[TrialResult]) -> list[TrialResult]:
-        """Best first; failed trials and missing values last; ties in grid order."""
+        """Best first; pruned trials after those that ran on (their value is of an
+        earlier epoch), failed trials and missing values last; ties in grid order."""
 
         def key(r: TrialResult) -> tuple:
             v = r.value(self.key)
             bad = r.status == "failed" or not math.isfinite(v)
-            return (bad, 0.0 if bad else (v if self.mode == "min" else -v), r.index)
+            tier = 2 if bad else int(r.status == "pruned")
+            return (tier, 0.0 if bad else (v if self.mode == "min" else -v), r.index)
 
         return sorted(results, key=key)
 
@@ -85,6 +87,10 @@ def run_sweep(request: RunRequest, sample: int | None = None, jobs: int = 1) -> 
     from nndsl.sweep.trials import check_trials
 
     program = request.program
+    if program.train.search.name != "grid":  # its trials are sampled one by one
+        raise NNDSLError(
+            f"search = {program.train.search.name}(...) is run by nndsl.sweep.search.run_search"
+        )
     say = (lambda *a: None) if request.quiet else (lambda *a: print(*a, file=sys.stderr))
     trials = program.trials
     chosen = trials
@@ -115,12 +121,7 @@ def run_sweep(request: RunRequest, sample: int | None = None, jobs: int = 1) -> 
 
     def done(r: TrialResult) -> None:
         results.append(r)
-        v = r.value(objective.key)
-        epochs = f"{r.epochs} epoch" + ("s" if r.epochs != 1 else "")
-        say(
-            f"[{len(results)}/{len(chosen)}] {r.name}  {_describe(r.text)}  "
-            f"{objective.key}={_num(v)}  ({r.status}, {epochs})"
-        )
+        say(trial_line(r, len(results), len(chosen), objective))
 
     try:
         if jobs == 1:
@@ -134,6 +135,20 @@ def run_sweep(request: RunRequest, sample: int | None = None, jobs: int = 1) -> 
             interrupted = _run_parallel(tasks, jobs, done)
     except KeyboardInterrupt:
         interrupted = True
+    return finish_sweep(request, folder, results, objective, interrupted)
+
+
+def finish_sweep(
+    request: RunRequest,
+    folder: Path,
+    results: list[TrialResult],
+    objective: Objective,
+    interrupted: bool,
+) -> int:
+    """Rank the trials, write sweep.csv and sweep.png, print the table; the exit status."""
+    program = request.program
+    model_name = program.train.model
+    say = (lambda *a: None) if request.quiet else (lambda *a: print(*a, file=sys.stderr))
     ranked = objective.rank(results)
     write_summary(folder, ranked, program.sweep.labels, objective)
     note = None
@@ -151,6 +166,15 @@ def run_sweep(request: RunRequest, sample: int | None = None, jobs: int = 1) -> 
             say(f"best: {best.name} ({_describe(best.text)}): {best.folder}")
         say(f"sweep folder: {folder}")
     return 130 if interrupted else 0
+
+
+def trial_line(r: TrialResult, n: int, total: int, objective: Objective) -> str:
+    """The progress line of a finished trial: `[3/8] trial-03  lr=0.01  val_loss=...`."""
+    epochs = f"{r.epochs} epoch" + ("s" if r.epochs != 1 else "")
+    return (
+        f"[{n}/{total}] {r.name}  {_describe(r.text)}  "
+        f"{objective.key}={_num(r.value(objective.key))}  ({r.status}, {epochs})"
+    )
 
 
 def _trial_options(request: RunRequest, folder: Path) -> dict[str, Any]:
@@ -173,7 +197,13 @@ def _run_trial(options: dict[str, Any], index: int, program: Any = None) -> Tria
         from nndsl.api import compile_file
 
         program = compile_file(options["file"], overrides=options["sets"])
-    trial = program.trials[index]
+    return train_trial(options, program.trials[index])
+
+
+def train_trial(options: dict[str, Any], trial: Any, callbacks: tuple = ()) -> TrialResult:
+    """Train `trial` (nndsl.sweep.trials.Trial) into its folder under the sweep's, with
+    `callbacks` added to its training loop."""
+    index = trial.index
     out = Path(options["folder"]) / trial.name
     request = RunRequest(
         options["file"],
@@ -184,6 +214,7 @@ def _run_trial(options: dict[str, Any], index: int, program: Any = None) -> Tria
         seed=options["seed"],
         out=out,
         quiet=True,
+        callbacks=tuple(callbacks),
     )
     error = ""
     code = 0

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from nndsl.sweep.grid import unparse
+from nndsl.sweep.grid import Range, unparse
 
 if TYPE_CHECKING:
     from nndsl.api import Program
@@ -14,13 +14,15 @@ if TYPE_CHECKING:
 
 @dataclass
 class Trial:
-    """One point of the grid: `config` maps each axis label to its value here."""
+    """One point of the grid (or of a search): `config` maps each axis label to its value
+    here; `values` holds the ranges' sampled numbers (absent: their low ends)."""
 
     index: int  # 0-based position in the grid
     name: str  # "trial-03": 1-based, zero-padded to the grid's size
     config: dict[str, Any]
     text: dict[str, str]  # the same values in .nn syntax, for tables and file names
     parent: Program = field(repr=False)
+    values: dict[str, float] = field(default_factory=dict)
 
     @cached_property
     def program(self) -> Program:
@@ -29,10 +31,10 @@ class Trial:
         from nndsl.compiler import compile_module
 
         sweep = self.parent.sweep
-        module = sweep.module_for(self.index)
+        module = sweep.module_for(self.index, self.values)
         program = type(self.parent)(compile_module(module))  # a Program, like its parent
         keys = set(_override_keys(self.parent.overrides))
-        program.source = sweep.source_for(self.index, skip=keys)
+        program.source = sweep.source_for(self.index, skip=keys, values=self.values)
         program.overrides = _concrete_overrides(self.parent.overrides, module)
         return program
 
@@ -41,14 +43,29 @@ class Trial:
 
 
 def trials_of(program: Program) -> list[Trial]:
+    """The grid's trials, each range at its low end (a search samples its own values:
+    nndsl.sweep.search)."""
     sweep = program.sweep
     if sweep is None:
         return []
     width = max(2, len(str(len(sweep))))  # trial-01 ... trial-12: names sort as numbers
-    return [
-        Trial(i, f"trial-{i + 1:0{width}d}", sweep.config(i), sweep.config_text(i), program)
-        for i in range(len(sweep))
-    ]
+    return [make_trial(program, i, f"trial-{i + 1:0{width}d}") for i in range(len(sweep))]
+
+
+def make_trial(
+    program: Program, index: int, name: str, values: dict[str, float] | None = None
+) -> Trial:
+    """Trial `index` of the grid with the ranges at `values` (absent: their low ends);
+    `config` and `text` list every dimension in the file's order."""
+    sweep = program.sweep
+    config, text = sweep.config(index), sweep.config_text(index)
+    for r in sweep.ranges:
+        number = r.number((values or {}).get(r.label, r.low))
+        config[r.label], text[r.label] = number.value, number.text
+    order = sweep.labels
+    config = {k: config[k] for k in order}
+    text = {k: text[k] for k in order}
+    return Trial(index, name, config, text, program, dict(values or {}))
 
 
 def _override_keys(overrides: list[str]) -> list[str]:
@@ -90,8 +107,12 @@ def check_trials(program: Program, limit: int = CHECK_LIMIT) -> int:
 def sweep_header(program: Program) -> str:
     sweep = program.sweep
     lines = [f"Sweep: {len(sweep)} trial{'s' if len(sweep) != 1 else ''}"]
-    for axis in sweep.axes:
-        lines.append(f"  {axis.label} = [{', '.join(unparse(v) for v in axis.items)}]")
+    search = program.train.search if program.train is not None else None
+    if search is not None and search.name != "grid":
+        lines[0] = f"Search: {search}"
+    for dim in sweep.dimensions:
+        shown = dim.describe() if isinstance(dim, Range) else unparse(dim.values)
+        lines.append(f"  {dim.label} = {shown}")
     return "\n".join(lines)
 
 
