@@ -27,6 +27,7 @@ from nndsl.ir import catalog  # noqa: F401  (fills the registries)
 from nndsl.ir.catalog import TRAIN_SETTINGS
 from nndsl.ir.ops import OPS
 from nndsl.ir.signature import CATALOGS, GROUPS, Param, literal
+from nndsl.ir.signature import _check_magnitude as check_magnitude
 from nndsl.syntax import ast
 
 # kinds that take one value: a list written for them is a sweep
@@ -450,6 +451,7 @@ def _range(param: Param, call: ast.Call, label: str, setting, layer) -> Range:
     for key, v in bounds.items():
         if not isinstance(v, ast.Number):
             raise _located(f"{call.name}'s {key} must be a number", v.span, f"e.g. {example}")
+        check_magnitude(param.kind, v.value, f"{call.name}'s {key}", v)  # 1e999, 2**64
     low, high = bounds["low"].value, bounds["high"].value
     if param.kind == "float" and call.name == "intuniform":
         raise _located(

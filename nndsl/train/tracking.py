@@ -159,5 +159,7 @@ class MlflowLog:
             self.client.log_artifact(self.run_id, str(path))
 
     def close(self, status: str) -> None:
-        state = {"completed": "FINISHED", "stopped early": "FINISHED", "interrupted": "KILLED"}
+        # a search's pruned trial ran whole up to the epoch it was stopped at
+        state = {"completed": "FINISHED", "stopped early": "FINISHED", "pruned": "FINISHED"}
+        state["interrupted"] = "KILLED"
         self.client.set_terminated(self.run_id, status=state.get(status, "FAILED"))

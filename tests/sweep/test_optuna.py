@@ -14,6 +14,7 @@ import pytest
 
 from nndsl.api import compile_file
 from nndsl.cli import main
+from nndsl.train.plots import BackgroundPlotter
 
 optuna = pytest.importorskip("optuna")
 
@@ -63,7 +64,10 @@ def history(folder: Path, key: str) -> list[float]:
 
 @pytest.fixture(autouse=True)
 def no_plots(monkeypatch):
-    monkeypatch.setattr("nndsl.train.plots.plot_curves", lambda *a, **k: None)
+    """Pictures are not what these tests check; drawing them (in helper processes that
+    start matplotlib) takes most of each trial's time."""
+    monkeypatch.setattr(BackgroundPlotter, "__init__", lambda self: setattr(self, "proc", None))
+    monkeypatch.setattr(BackgroundPlotter, "plot", lambda self, *a, **k: None)
     monkeypatch.setattr("nndsl.sweep.plot.plot_sweep", lambda *a, **k: None)
 
 
@@ -194,6 +198,11 @@ def test_choice_is_the_list_spelled_as_optuna_does(tmp_path):
         ({"lr": "loguniform(1e-4)"}, "loguniform(1e-4)", "takes two numbers"),
         ({"lr": 'uniform("a", 1)'}, '"a"', "must be a number"),
         ({"batch": "choice(8, 32)"}, "choice(8, 32)", "takes one list"),
+        ({"lr": "loguniform(1e-4, 1e999)"}, "1e999", "must be a finite number"),
+        ({"units": "intuniform(2, 99999999999999999999)"}, "9999", "at most"),
+        ({"momentum": "uniform(-0.5, 0.5)"}, "-0.5", "must be >= 0"),
+        ({"lr": "loguniform(low=1e-4, low=1e-3)"}, "1e-3)", "takes two numbers"),
+        ({"lr": "loguniform(1e-4, 1e-1, 3)"}, "3)", "takes two numbers"),
         ({"search": "grid"}, "intuniform(2, 8)", "sweep is a grid"),
     ],
 )
