@@ -12,7 +12,7 @@ from nndsl.errors import NNDSLError
 from nndsl.ir.agents import ALGORITHMS, env_spaces
 from nndsl.ir.graph import Graph
 from nndsl.ir.heads import node_activation
-from nndsl.ir.plan import TrainPlan
+from nndsl.ir.plan import Head, TrainPlan
 from nndsl.ir.signature import Spec
 from nndsl.syntax import ast
 
@@ -70,8 +70,17 @@ def agent_plan(
             span,
             f"start the model with input({observation})",
         )
+    algorithm: Spec = values["algorithm"]
+    algo_span = seen["algorithm"].value.span if "algorithm" in seen else span
+    kind = ALGORITHMS[algorithm.name].extra["output"]
+    if kind == "actor-critic":
+        return _actor_critic_plan(graph, values, seen, base_dir, env, actions, algo_span)
     if len(graph.outputs) != 1:
-        raise _err(f"an agent's model has one output; '{graph.name}' has several", span)
+        raise _err(
+            f"{algorithm.name}'s model has one output; '{graph.name}' has several",
+            algo_span,
+            "two outputs, a policy and a value, are for algorithm = a2c(...)",
+        )
     out = graph.output
     if out.shape != (actions,):
         raise _err(
@@ -80,21 +89,12 @@ def agent_plan(
             span,
             f"end it in one unit per action: dense({actions})",
         )
-    algorithm: Spec = values["algorithm"]
     act = node_activation(out).name
-    wants = (
-        ("linear",)
-        if ALGORITHMS[algorithm.name].extra["output"] == "values"
-        else (
-            "softmax",
-            "linear",
-        )
-    )
+    wants = ("linear",) if kind == "values" else ("softmax", "linear")
     if act not in wants:
-        where = seen["algorithm"].value.span if "algorithm" in seen else span
         raise _err(
             f"{algorithm.name} needs the model to end in {' or '.join(wants)}, not {act}",
-            where,
+            algo_span,
             "an action's value is any number: dense(actions)"
             if wants == ("linear",)
             else "a policy ends in dense(actions, activation=softmax)",
@@ -114,3 +114,54 @@ def agent_plan(
     if "epochs" not in seen:
         values["epochs"] = 0  # no cap on the episodes: `steps` decides
     return TrainPlan(model=graph.name, loss=loss, base_dir=base_dir, **values)
+
+
+def _actor_critic_plan(
+    graph: Graph,
+    values: dict[str, Any],
+    seen: dict[str, ast.Setting],
+    base_dir: str,
+    env: Spec,
+    actions: int,
+    span: ast.Span,
+) -> TrainPlan:
+    """An actor-critic's model ends in `output policy, value`: one unit per action
+    (softmax, or logits) and one linear unit. Its engine has a head for each (their
+    losses unused: the algorithm differentiates its own), the policy's softmax split off
+    so that its logits give stable log-probabilities."""
+    name = values["algorithm"].name
+    hint = (
+        f"end it in two outputs: policy = dense({actions}, activation=softmax, from=h), "
+        "value = dense(1, from=h), output policy, value"
+    )
+    if len(graph.outputs) != 2:
+        raise _err(
+            f"{name} needs a policy and a value head (two outputs); '{graph.name}' has "
+            f"{len(graph.outputs)}",
+            span,
+            hint,
+        )
+    policy, value = graph.output_nodes
+    if policy.shape != (actions,) or node_activation(policy).name not in ("softmax", "linear"):
+        raise _err(
+            f"{name}'s first output '{policy.name}' is the policy: {env.name} has {actions} "
+            f"actions, so {_shape((actions,))} with softmax (or logits), not "
+            f"{_shape(policy.shape)} with {node_activation(policy).name}",
+            span,
+            hint,
+        )
+    if value.shape != (1,) or node_activation(value).name != "linear":
+        raise _err(
+            f"{name}'s second output '{value.name}' is the value: (batch, 1), linear, not "
+            f"{_shape(value.shape)} with {node_activation(value).name}",
+            span,
+            hint,
+        )
+    heads = [
+        Head(policy.name, Spec("sparse_categorical_crossentropy")),
+        Head(value.name, Spec("mse")),
+    ]
+    values = dict(values)
+    if "epochs" not in seen:
+        values["epochs"] = 0
+    return TrainPlan(model=graph.name, loss=heads[0].loss, base_dir=base_dir, heads=heads, **values)

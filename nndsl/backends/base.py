@@ -201,7 +201,18 @@ class Engine(ABC):
     def grad_forward(self, xs: list[Any], keep: bool = True) -> Any:
         """Training-mode forward pass of `xs` (device arrays), kept for `grad_backward`
         (unless not `keep`: no backward will follow): the output of the graph this
-        engine runs (logits where an activation is split off)."""
+        engine runs (logits where an activation is split off); with several outputs, a
+        list of them in the heads' order (an actor-critic's policy and value)."""
+
+    def _check_driven(self) -> None:
+        """Refuse what the driven steps cannot run: loss terms, or a head whose loss reads
+        logits converted from probabilities (its output would not be what is
+        differentiated)."""
+        if self.terms or any(p.converts for p in self.plans):
+            raise NNDSLError(
+                f"model '{self.graph.name}' has loss terms or a converted output: "
+                "not driven step by step"
+            )
 
     @abstractmethod
     def eval_forward(self, xs: list[Any]) -> Any:
@@ -214,7 +225,8 @@ class Engine(ABC):
 
     @abstractmethod
     def grad_backward(self, dout: Any) -> list[Any]:
-        """From d loss / d output of the last `grad_forward`: every weight's gradient
+        """From d loss / d output of the last `grad_forward` (a list, one per output, with
+        several): every weight's gradient
         (replacing the previous ones, L2 included) and, returned, d loss / d each input."""
 
     @abstractmethod

@@ -191,4 +191,23 @@ register(
     ),
 )
 
+register(
+    "algorithm",
+    Entry(
+        "a2c",
+        (
+            _GAMMA,
+            Param("envs", "int", 8, low=1, high=1024, doc="copies of the environment at once"),
+            Param("n_steps", "int", 5, low=1, doc="steps of every copy per update"),
+            Param("value_coef", "float", 0.5, low=0, doc="weight of the value's squared error"),
+            Param("entropy_coef", "float", 0.01, low=0, doc="weight of the policy's entropy bonus"),
+        ),
+        "Advantage actor-critic (Mnih et al. 2016, synchronous): the model ends in two "
+        "outputs, `output policy, value`: the actions' probabilities (softmax, or logits) "
+        "and the state's value (dense(1)); `envs` copies of the environment played "
+        "together, one update every `n_steps` steps of each.",
+        {"output": "actor-critic"},
+    ),
+)
+
 ALGORITHMS: dict[str, Entry] = CATALOGS["algorithm"]

@@ -76,6 +76,13 @@ class CartPole:
         )
         return self.state.copy(), 1.0, terminated, self.steps >= self.max_steps
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"state": self.state.copy(), "steps": self.steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.state = np.array(state["state"], np.float64).reshape(4)
+        self.steps = int(state["steps"])
+
 
 class GridWorld:
     """A size x size grid: the agent starts in the top-left cell and walks up, down, left
@@ -135,10 +142,20 @@ class GridWorld:
         self.steps += 1
         return self._observe(), -1.0, self.cell == self.goal, self.steps >= self.max_steps
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"cell": self.cell, "steps": self.steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        cell = int(state["cell"])
+        if not 0 <= cell < self.observation_size or cell in self.walls:
+            raise NNDSLError(f"cell {cell} is not a free cell of the grid")
+        self.cell, self.steps = cell, int(state["steps"])
+
 
 class GymEnv:
     """A Gymnasium environment with a discrete action space and a vector observation;
-    each reset seeds it from the run's generator, so a seeded run repeats."""
+    each reset seeds it from the run's generator, so a seeded run repeats. Gymnasium
+    gives no way to save an environment's state: its runs have no checkpoint."""
 
     def __init__(self, name: str) -> None:
         import gymnasium

@@ -29,7 +29,6 @@ from nndsl.backends.numpy.autodiff import Primitives, Tape, plain_primitives
 from nndsl.backends.numpy.kernels import KERNELS
 from nndsl.backends.numpy.losses import LOSSES
 from nndsl.backends.numpy.optimizers import clip_grad_norm, make_optimizer
-from nndsl.errors import NNDSLError
 from nndsl.ir.check import check_weights
 from nndsl.ir.graph import Graph
 from nndsl.ir.heads import probability_logits
@@ -358,15 +357,19 @@ class NumpyEngine(Engine):
         return loss, {k: v.copy() for k, v in self.grad_views.items()}
 
     # ------------------------------------------------------------------ steps driven from outside
-    def grad_forward(self, xs: list[np.ndarray], keep: bool = True) -> np.ndarray:
-        if not self.simple:
-            raise NNDSLError(f"model '{self.graph.name}' must have one output here")
-        return self._forward(xs, True)
+    def grad_forward(
+        self, xs: list[np.ndarray], keep: bool = True
+    ) -> np.ndarray | list[np.ndarray]:
+        self._check_driven()
+        out = self._forward(xs, True)
+        return out if self.simple or len(self.plans) > 1 else out[0]
 
-    def eval_forward(self, xs: list[np.ndarray]) -> np.ndarray:
-        if not self.simple:
-            raise NNDSLError(f"model '{self.graph.name}' must have one output here")
-        return self._forward(xs, False).copy()  # the pass's buffers are reused
+    def eval_forward(self, xs: list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
+        self._check_driven()
+        out = self._forward(xs, False)  # the pass's buffers are reused: copies
+        if self.simple:
+            return out.copy()
+        return [o.copy() for o in out] if len(self.plans) > 1 else out[0].copy()
 
     @property
     def primitives(self) -> Any:
@@ -374,8 +377,15 @@ class NumpyEngine(Engine):
             self._plain = plain_primitives()
         return self._plain
 
-    def grad_backward(self, dout: np.ndarray) -> list[np.ndarray | None]:
-        return self._backward(np.array(dout, dtype=self.dtype))  # a copy kernels may reuse
+    def grad_backward(self, dout: np.ndarray | list[np.ndarray]) -> list[np.ndarray | None]:
+        if self.simple:
+            return self._backward(np.array(dout, dtype=self.dtype))  # a copy kernels may reuse
+        douts = dout if len(self.plans) > 1 else [dout]
+        seeds: dict[int, np.ndarray] = {}
+        for k, d in zip(self.out_idx, douts, strict=True):
+            d = np.array(d, dtype=self.dtype)
+            seeds[k] = d if k not in seeds else seeds[k] + d
+        return self._backward(None, seeds)
 
     def grad_step(self) -> None:
         if self.clip_norm is not None:

@@ -460,25 +460,34 @@ class TorchEngine(Engine):
         return float(loss.detach()), grads
 
     # ------------------------------------------------------------------ steps driven from outside
-    def grad_forward(self, xs: list[torch.Tensor], keep: bool = True) -> torch.Tensor:
-        if not self.simple or self.world > 1:
-            raise NNDSLError(
-                f"model '{self.graph.name}' must have one output, on one process, here"
-            )
+    def grad_forward(
+        self, xs: list[torch.Tensor], keep: bool = True
+    ) -> torch.Tensor | list[torch.Tensor]:
+        self._check_driven()
+        if self.world > 1:
+            raise NNDSLError(f"model '{self.graph.name}' must run on one process here")
         if self.input_grads:
             xs = [xs[0].detach().requires_grad_(True), *xs[1:]]
         self.net.train(True)
         if not keep:  # nothing to differentiate: no graph recorded
             with torch.no_grad():
-                return self._forward(xs, training=True)
-        out = self._forward(xs, training=True)
+                return self._driven_outputs(self._forward(xs, training=True))
+        out = self._driven_outputs(self._forward(xs, training=True))
         self._kept = (xs, out)
-        return out.detach()
+        return [o.detach() for o in out] if isinstance(out, list) else out.detach()
+
+    def _driven_outputs(self, out: Any) -> torch.Tensor | list[torch.Tensor]:
+        """The one output, or each head's output in order with several."""
+        if self.simple:
+            return out
+        heads = self._head_outputs(out)
+        return heads if len(heads) > 1 else heads[0]
 
     @torch.no_grad()
-    def eval_forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
+    def eval_forward(self, xs: list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
+        self._check_driven()
         self.net.eval()
-        return self._forward(xs)
+        return self._driven_outputs(self._forward(xs))
 
     @property
     def primitives(self) -> Any:
@@ -489,7 +498,10 @@ class TorchEngine(Engine):
         self._kept = None
         for p in self.params:
             p.grad = None
-        loss = (out * dout).sum()
+        if isinstance(out, list):  # several outputs: d loss / d each, in order
+            loss = sum((o * d).sum() for o, d in zip(out, dout, strict=True))
+        else:
+            loss = (out * dout).sum()
         for w, l2 in self.penalized:
             loss = loss + l2 * (w * w).sum()
         loss.backward()
