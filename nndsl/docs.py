@@ -35,6 +35,7 @@ SECTIONS = [
     ("algorithm", "Reinforcement-learning algorithms (`algorithm = ...`, with `env =`)"),
     ("exploration", "Exploration schedules (`dqn(epsilon=...)`, over environment steps)"),
     ("search", "Searches of a sweep file (`search = ...`; see Sweeps)"),
+    ("logger", "Experiment trackers (`log = ...`, or `--log` on the command line)"),
     ("data", "Data sources (`data = ...`)"),
     ("column", "Feature column types (`csv(..., columns=(city=category, ...))`)"),
     ("missing", "Missing values (`csv(..., missing=fill_median)` or by column)"),
