@@ -247,3 +247,31 @@ def test_without_optuna_the_error_says_how_to_install_it(tmp_path, capsys, monke
     assert main(["run", str(write(tmp_path)), "--out", str(tmp_path / "x")]) != 0
     err = capsys.readouterr().err
     assert "pip install 'nndsl[optuna]'" in err and "Traceback" not in err
+
+
+def test_diverged_trials_fail_and_the_search_goes_on(tmp_path):
+    # a linear output under mse diverges at large learning rates: those trials fail
+    path = write(
+        tmp_path,
+        units="4",
+        lr="loguniform(1e-3, 1e4)",
+        momentum="0.9",
+        batch="16",
+        search="optuna(trials=12, sampler=random, pruner=none, seed=4)",
+    )
+    path.write_text(
+        path.read_text()
+        .replace("dense(1, activation=sigmoid)", "dense(1)")
+        .replace("binary_crossentropy", "mse")
+    )
+    out = tmp_path / "search"
+    assert main(["run", str(path), "--out", str(out), "-q", "--trials", "8"]) == 0
+    table = rows(out)
+    assert len(table) == 8  # --trials overrides the count
+    statuses = [r["status"] for r in table]
+    assert "failed" in statuses and "completed" in statuses
+    # failed trials rank last and are never the best
+    first_failed = statuses.index("failed")
+    assert set(statuses[first_failed:]) == {"failed"} and table[0]["best"] == "1"
+    failed_lr = min(float(r["optimizer.lr"]) for r in table if r["status"] == "failed")
+    assert failed_lr > max(float(r["optimizer.lr"]) for r in table if r["status"] == "completed")
