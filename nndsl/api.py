@@ -59,7 +59,8 @@ class Program:
     def trials(self) -> list[Trial]:
         """A sweep file's trials in grid order, each with `.config` ({axis: value}) and
         `.program` (a plain Program); [] for a plain file. A sweep file's own models and
-        plans are those of its first trial."""
+        plans are those of its first trial. Ranges (`loguniform(...)`, for `search =
+        optuna(...)`) are at their low ends here; the search samples its own trials."""
         if self._trials is None:
             from nndsl.sweep.trials import trials_of
 
