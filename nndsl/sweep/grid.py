@@ -354,7 +354,7 @@ class _Finder:
                 if inner.axes:
                     raise _located(
                         f"'{label}': a sweep inside a sweep's value",
-                        inner.axes[0].values.span,
+                        inner.axes[0].node.span,
                         "write the combinations out, or sweep each argument once",
                     )
             self.axes.append(Axis(label, value, param, setting, layer))

@@ -204,6 +204,7 @@ def test_choice_is_the_list_spelled_as_optuna_does(tmp_path):
         ({"lr": "loguniform(low=1e-4, low=1e-3)"}, "1e-3)", "takes two numbers"),
         ({"lr": "loguniform(1e-4, 1e-1, 3)"}, "3)", "takes two numbers"),
         ({"search": "grid"}, "intuniform(2, 8)", "sweep is a grid"),
+        ({"lr": "[loguniform(1e-4, 1e-1), 0.1]"}, "loguniform(1e-4", "a sweep inside a sweep"),
     ],
 )
 def test_bad_ranges_are_located_errors(tmp_path, capsys, changes, where, message):
