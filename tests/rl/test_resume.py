@@ -203,3 +203,47 @@ def test_sigint_then_resume_gives_the_uninterrupted_run(tmp_path: Path, monkeypa
         assert set(got.files) == set(ref.files)
         for k in ref.files:
             np.testing.assert_array_equal(got[k], ref[k], err_msg=k)
+
+
+def test_torch_backend_resumes_too() -> None:
+    pytest.importorskip("torch")
+    program = nndsl.compile_string(CART_A2C, overrides=["dtype=float64"])
+    build = {"backend": "torch", "device": "cpu", "seed": 5}
+    model = program.build(**build)
+    whole = AgentTraining(model)
+    whole.run()
+    first = AgentTraining(program.build(**build))
+    first.run(should_stop=lambda: first.loop.total >= 502)
+    state = first.capture()
+    resumed_model = program.build(**build)
+    again = AgentTraining(resumed_model)
+    again.restore(state)
+    again.run()
+    assert again.history.to_csv() == whole.history.to_csv()
+    for k, w in model.engine.get_weights().items():  # float64 on the CPU: equal too
+        np.testing.assert_array_equal(resumed_model.engine.get_weights()[k], w, err_msg=k)
+
+
+def test_a_killed_run_resumes_from_its_periodic_checkpoint(tmp_path: Path, monkeypatch) -> None:
+    """SIGKILL leaves no time to write anything: the checkpoint every 10 episodes in
+    RUN.partial is what `--resume` continues from."""
+    source = CART_DQN.replace("batch_size = 32", "batch_size = 32\n    checkpoint_every = 10")
+    (tmp_path / "cart.nn").write_text(source)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nndsl", "run", "cart.nn", "--out", "run"],
+        cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    for line in proc.stderr:
+        if line.startswith("episode 20:"):  # episode 10's checkpoint is written by now
+            proc.kill()
+            break
+    proc.wait(timeout=60)
+    assert (tmp_path / "run.partial" / "checkpoint.npz").is_file()
+    assert not (tmp_path / "run").exists()
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--resume", "run", "-q"]) == 0
+    assert main(["run", "cart.nn", "--out", "whole", "-q"]) == 0
+    got = (tmp_path / "run" / "history.csv").read_text()
+    assert got == (tmp_path / "whole" / "history.csv").read_text()
+    assert not (tmp_path / "run.partial").exists()
