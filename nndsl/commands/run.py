@@ -315,8 +315,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     x, _ = model.read_data(args.data)
     pred = model.predict(x)
     header, rows = prediction_table(model, pred)
-    ids = model.row_ids(args.data)  # csv(id=...): each row's key, first
     rows = [[_shown(v) for v in row] for row in rows]
+    ids = model.row_ids(args.data)  # csv(id=...): each row's key, first
     if ids:
         header = [*ids, *header]
         rows = [[*keys, *row] for keys, row in zip(zip(*ids.values()), rows)]
