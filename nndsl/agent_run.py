@@ -217,9 +217,10 @@ def fit_agent(model: Any, on_episode: Any = None) -> History:
     return training.history
 
 
-def evaluate_agent(model: Any, episodes: int = EVAL_EPISODES) -> list[float]:
-    """Returns of greedy episodes of the trained model in its environment."""
-    return play(model.engine, make_env(model.plan.env), episodes, model.seed)
+def evaluate_agent(model: Any, episodes: int = EVAL_EPISODES, on_step: Any = None) -> list[float]:
+    """Returns of greedy episodes of the trained model in its environment; `on_step(env)`
+    after every reset and step."""
+    return play(model.engine, make_env(model.plan.env), episodes, model.seed, on_step)
 
 
 def train_agent_run(request: RunRequest) -> int:

@@ -558,14 +558,25 @@ def train_agent(
     return loop.episodes
 
 
-def play(engine: Engine, env: Any, episodes: int, seed: int) -> list[float]:
-    """Returns of `episodes` greedy episodes (the most valued or most likely action)."""
+def play(
+    engine: Engine,
+    env: Any,
+    episodes: int,
+    seed: int,
+    on_step: Callable[[Any], None] | None = None,
+) -> list[float]:
+    """Returns of `episodes` greedy episodes (the most valued or most likely action);
+    `on_step(env)` after every reset and step (to draw the frames of an animation)."""
     rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x91A7])
     out = []
     for _ in range(episodes):
         obs, total = env.reset(rng), 0.0
+        if on_step is not None:
+            on_step(env)
         while True:
             obs, reward, terminated, truncated = env.step(greedy_action(engine, obs))
+            if on_step is not None:
+                on_step(env)
             total += reward
             if terminated or truncated:
                 break
