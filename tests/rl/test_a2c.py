@@ -51,10 +51,10 @@ def test_same_seed_same_returns_bit_for_bit() -> None:
 
 def test_both_backends_play_the_same_episodes() -> None:
     pytest.importorskip("torch")
-    program = nndsl.compile_string(A2C, overrides=["dtype=float64"])
+    program = nndsl.compile_string(A2C, overrides=["dtype=float64", "steps=1000"])
     ref = fit_agent(program.build(backend="numpy", seed=3))
     got = fit_agent(program.build(backend="torch", device="cpu", seed=3))
-    assert len(ref) > 50 and np.isfinite(ref["loss"]).sum() > 20  # updates between episodes
+    assert len(ref) > 30 and np.isfinite(ref["loss"]).sum() > 10  # updates between episodes
     np.testing.assert_array_equal(got["return"], ref["return"])
     np.testing.assert_allclose(got["loss"], ref["loss"], rtol=1e-9)
 

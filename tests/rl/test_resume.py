@@ -207,7 +207,7 @@ def test_sigint_then_resume_gives_the_uninterrupted_run(tmp_path: Path, monkeypa
 
 def test_torch_backend_resumes_too() -> None:
     pytest.importorskip("torch")
-    program = nndsl.compile_string(CART_A2C, overrides=["dtype=float64"])
+    program = nndsl.compile_string(CART_A2C, overrides=["dtype=float64", "steps=1000"])
     build = {"backend": "torch", "device": "cpu", "seed": 5}
     model = program.build(**build)
     whole = AgentTraining(model)
