@@ -260,7 +260,13 @@ def train_agent_run(request: RunRequest) -> int:
                         f"loss {row['loss']:.4g}"
                     )
                 if plan.checkpoint_every and n % plan.checkpoint_every == 0:
+                    saves.due = True  # written before the next step: copies that ended
+                    # in the same step as this one are not yet recorded
+
+            def between_steps() -> bool:
+                if saves.due:
                     saves.save(training)
+                return interrupts.received is not None
 
             training = AgentTraining(model, progress)
             if resuming:
@@ -268,7 +274,7 @@ def train_agent_run(request: RunRequest) -> int:
             prepare_partial(partial, resuming=resuming)
             started = time.perf_counter()
             try:
-                done = training.run(should_stop=lambda: interrupts.received is not None)
+                done = training.run(should_stop=between_steps)
             except NNDSLError:
                 discard_partial(partial, keep_checkpoint=resuming or saves.written)
                 raise
@@ -304,9 +310,10 @@ class _Saves:
     """Writes an agent's checkpoints (atomically, signals held off meanwhile)."""
 
     def __init__(self, path: Path, meta: dict) -> None:
-        self.path, self.meta, self.written = path, meta, False
+        self.path, self.meta, self.written, self.due = path, meta, False, False
 
     def save(self, training: AgentTraining, say: Any = None) -> None:
+        self.due = False
         try:
             state = training.capture(self.meta)
         except NNDSLError as e:  # a Gymnasium environment: no state to save
