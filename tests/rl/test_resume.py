@@ -224,10 +224,23 @@ def test_torch_backend_resumes_too() -> None:
         np.testing.assert_array_equal(resumed_model.engine.get_weights()[k], w, err_msg=k)
 
 
-def test_a_killed_run_resumes_from_its_periodic_checkpoint(tmp_path: Path, monkeypatch) -> None:
-    """SIGKILL leaves no time to write anything: the checkpoint every 10 episodes in
+A2C_COPIES = CART_A2C.replace("envs=4", "envs=16").replace("max_steps=60", "max_steps=30")
+
+
+@pytest.mark.parametrize(
+    ("source", "every"),
+    [
+        (CART_DQN.replace("batch_size = 32", "batch_size = 32\n    checkpoint_every = 10"), 10),
+        # 16 copies: several episodes end in one step, the checkpoint falls among them
+        (A2C_COPIES.replace("steps = 3000", "steps = 6000\n    checkpoint_every = 7"), 7),
+    ],
+    ids=["dqn", "a2c"],
+)
+def test_a_killed_run_resumes_from_its_periodic_checkpoint(
+    source, every, tmp_path: Path, monkeypatch
+) -> None:
+    """SIGKILL leaves no time to write anything: the checkpoint every few episodes in
     RUN.partial is what `--resume` continues from."""
-    source = CART_DQN.replace("batch_size = 32", "batch_size = 32\n    checkpoint_every = 10")
     (tmp_path / "cart.nn").write_text(source)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen(
@@ -235,7 +248,7 @@ def test_a_killed_run_resumes_from_its_periodic_checkpoint(tmp_path: Path, monke
         cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     for line in proc.stderr:
-        if line.startswith("episode 20:"):  # episode 10's checkpoint is written by now
+        if line.startswith("episode 20:"):  # a checkpoint is written by now
             proc.kill()
             break
     proc.wait(timeout=60)
@@ -247,3 +260,9 @@ def test_a_killed_run_resumes_from_its_periodic_checkpoint(tmp_path: Path, monke
     got = (tmp_path / "run" / "history.csv").read_text()
     assert got == (tmp_path / "whole" / "history.csv").read_text()
     assert not (tmp_path / "run.partial").exists()
+    with (
+        np.load(tmp_path / "run" / "weights.npz") as w,
+        np.load(tmp_path / "whole" / "weights.npz") as ref,
+    ):
+        for k in ref.files:
+            np.testing.assert_array_equal(w[k], ref[k], err_msg=k)
