@@ -41,13 +41,14 @@ def plot_curves(history: History, path: Path, title: str = "") -> str | None:
     panels = len(keys) + scheduled
     fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 3.6), squeeze=False)
     epochs = [e + 1 for e in history.epoch]
+    along = "episode" if "return" in history.history else "epoch"  # an agent: a row per episode
     for ax, key in zip(axes[0], keys):
         ax.plot(epochs, history.history[key], label=f"train {key}")
         if f"val_{key}" in history.history:
             ax.plot(epochs, history.history[f"val_{key}"], label=f"validation {key}")
         for epoch, label, style in epoch_marks(history):
             ax.axvline(epoch, label=label, **style)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel(along)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
         ax.set_title(key)
         if spans_decades(history.history[key] + history.history.get(f"val_{key}", [])):
@@ -58,7 +59,7 @@ def plot_curves(history: History, path: Path, title: str = "") -> str | None:
     if scheduled:
         ax = axes[0][-1]
         ax.plot(epochs, lr, color="tab:purple")
-        ax.set(xlabel="epoch", title="learning rate")
+        ax.set(xlabel=along, title="learning rate")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if spans_decades(lr):
             ax.set_yscale("log")
