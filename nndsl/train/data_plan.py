@@ -234,7 +234,7 @@ def _read_key(spec: Spec, base_dir: str, outputs: list[str] | None) -> tuple | N
         return None
     try:
         st = os.stat(resolve_path(path, base_dir))
-    except OSError:
+    except (OSError, ValueError):  # no such file, or no file name (NUL, lone surrogate)
         return None
     if not stat.S_ISREG(st.st_mode):  # a folder of shards: not held
         return None
