@@ -759,7 +759,7 @@ register(
                 "dir",
                 "str",
                 "runs/tensorboard",
-                doc="folder of the event files (relative: to the current folder); one subfolder per run",
+                doc="folder of the event files (relative to the current one); a subfolder per run",
             ),
         ),
         "TensorBoard event files (tensorboardX, or torch.utils.tensorboard): every epoch's "
