@@ -171,6 +171,7 @@ train q {
 """
 
 
+@pytest.mark.slow  # a real signal to a training process
 def test_sigint_then_resume_gives_the_uninterrupted_run(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "cart.nn").write_text(CART_DQN)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
@@ -236,6 +237,7 @@ A2C_COPIES = CART_A2C.replace("envs=4", "envs=16").replace("max_steps=60", "max_
     ],
     ids=["dqn", "a2c"],
 )
+@pytest.mark.slow  # a real SIGKILL to a training process
 def test_a_killed_run_resumes_from_its_periodic_checkpoint(
     source, every, tmp_path: Path, monkeypatch
 ) -> None:

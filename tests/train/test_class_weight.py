@@ -568,6 +568,7 @@ train m {{
     [(', weight="w"', ""), ("", "class_weight = balanced")],
     ids=["column", "class"],
 )
+@pytest.mark.slow  # two processes under torchrun
 def test_two_processes_weigh_the_loss_like_one(tmp_path: Path, weight: str, extra: str) -> None:
     """Batches of 15 split 8 + 7 over two processes, each weighing its share: the history
     (training and validation losses), final metrics and weights equal one process's."""

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 pytest.importorskip("torch")
+pytestmark = pytest.mark.slow  # processes under torchrun: pytest -m slow
 
 import nndsl  # noqa: E402
 from nndsl.backends.torch.distributed import Launch, free_local_port, without_option  # noqa: E402
