@@ -276,7 +276,9 @@ class Engine(ABC):
         metrics, on_host, simple = self.metric_keys, self.losses_on_host, self.simple
         losses: list[Any] = []
         sizes: list[int] = []
-        self._running = (losses, sizes)  # read by running_loss() while the epoch goes on
+        # read by running_loss() while the epoch goes on: (losses, sizes, [batches summed,
+        # their loss sum, their size]) so each batch's loss is copied to the host once
+        self._running = (losses, sizes, [0, 0.0, 0])
         stats: dict[str, list] = {m: [] for m in metrics}
         self.set_mode(True)
         # a dataset streamed from files (nndsl.data.stream) hands its batches in chunks
@@ -308,17 +310,15 @@ class Engine(ABC):
 
     def running_loss(self) -> float | None:
         """The mean training loss of the epoch's batches so far (a progress bar's; this
-        process's batches only). Reading it copies the losses to the host: a bar asks a
-        few times a second, not every step."""
-        losses, sizes = getattr(self, "_running", ((), ()))
+        process's batches only). Each batch's loss is copied to the host once, when a
+        redraw first asks for it: a bar asks a few times a second, not every step."""
+        losses, sizes, summed = getattr(self, "_running", ((), (), [0, 0.0, 0]))
         count = min(len(losses), len(sizes))
-        if not count:
-            return None
-        total = 0.0
-        for record, size in zip(losses[:count], sizes[:count]):
-            value = record if self.simple else record[0]
-            total += float(value) * size
-        return total / sum(sizes[:count])
+        for record, size in zip(losses[summed[0] : count], sizes[summed[0] : count]):
+            summed[1] += float(record if self.simple else record[0]) * size
+            summed[2] += size
+        summed[0] = count
+        return summed[1] / summed[2] if summed[2] else None
 
     def evaluate(self, data: Any, batch_size: int) -> dict[str, float]:
         """Loss and metrics in evaluation mode (no dropout); over several processes,
