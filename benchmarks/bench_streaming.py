@@ -1,18 +1,25 @@
-"""Peak memory of parquet(stream=true) against loading the same shards whole.
+"""Peak memory of parquet(stream=true) as the data grows, against loading it whole.
 
 The data: ROWS rows of 16 float columns and a 0/1 target in 8 Parquet shards, row groups
 of GROUP rows. The memory allowed to the stream is its shuffle buffer plus one row group
-of encoded rows; the dataset is 4x that (ROWS = 4 * (buffer + group)). Each contender
-runs in a fresh process that reads one shuffled epoch of training rows after the
-preprocessing fit: `stream` through ParquetStream.encoded (the path the trainer draws
-batches from), `whole` through parquet(...) without stream (every row as cells, then
-encoded). Reported: the process's peak resident memory growth over its state after
-imports (Linux: VmHWM in /proc/self/status), tracemalloc's peak (NumPy and Python
-objects) and pyarrow's pool peak, in MB.
+of encoded rows; the dataset is T times that (ROWS = T * (buffer + group)), for each T
+of --times. Each contender runs in a fresh process that reads one shuffled epoch of
+training rows after the preprocessing fit: `stream` through ParquetStream.encoded (the
+path the trainer draws batches from), `whole` through parquet(...) without stream (every
+row as cells, then encoded; at the first T only, it takes minutes and GBs beyond).
+Reported: the process's peak resident memory growth over its state after imports
+(Linux: VmHWM in /proc/self/status), tracemalloc's peak (NumPy and Python objects) and
+pyarrow's pool peak, in MB; then how much the stream's peak grew from the first T to the
+last: bounded memory means ~0.
 
-    python benchmarks/bench_streaming.py [--buffer 50000] [--group 10000] [--times 4]
+    python benchmarks/bench_streaming.py [--buffer 50000] [--group 10000] [--times 4 16]
 
-Needs pyarrow.
+Needs pyarrow. Measured (2 cores, pyarrow 26, mimalloc pool), 8 MB allowed:
+  T=4  (240k rows, 31 MB):  stream peak RSS growth 51 MB, pool peak 7 MB, 1.4 s;
+                            whole 1007 MB, 22 s
+  T=16 (960k rows, 125 MB): stream peak RSS growth 51 MB, pool peak 7 MB, 5.3 s
+  growth from 4x to 16x: 0 MB (before pyarrow's pre-buffering was turned off and the
+  shards closed between passes: 148 -> 254 MB, pool 41 -> 149 MB)
 """
 
 from __future__ import annotations
@@ -57,6 +64,11 @@ def hwm():
             return int(line.split()[1]) / 1024
 mode, folder, buffer, group = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 parquetfile.READ_ROWS = group
+import pyarrow.parquet, nndsl.data.tabular, nndsl.data.csvfile  # imports are not the data's
+try:
+    import pandas  # what pyarrow imports at its first conversion to NumPy, where installed
+except ImportError:
+    pass
 base = hwm()
 tracemalloc.start()
 start = time.perf_counter()
@@ -76,34 +88,54 @@ print(json.dumps({"rows": rows, "seconds": seconds, "rss_mb": hwm() - base,
 """
 
 
+def measure(mode: str, folder: Path, buffer: int, group: int) -> dict:
+    """One contender's numbers, from a fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(CHILD), mode, str(folder), str(buffer), str(group)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--buffer", type=int, default=50_000)
     parser.add_argument("--group", type=int, default=10_000)
-    parser.add_argument("--times", type=int, default=4, help="the data, in allowed memories")
+    parser.add_argument(
+        "--times", type=int, nargs="+", default=[4, 16], help="the data, in allowed memories"
+    )
+    parser.add_argument("--no-whole", action="store_true", help="skip loading the data whole")
     args = parser.parse_args()
-    rows = args.times * (args.buffer + args.group)
     row_mb = (COLUMNS + 1) * 8 / 2**20
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "shards"
-        write_shards(folder, rows, args.group)
-        print(
-            f"{rows} rows x {COLUMNS + 1} float64 columns = {rows * row_mb:.0f} MB as arrays; "
-            f"allowed to the stream: buffer {args.buffer} + row group {args.group} rows = "
-            f"{(args.buffer + args.group) * row_mb:.0f} MB"
-        )
-        for mode in ("stream", "whole"):
-            out = subprocess.run(
-                [sys.executable, "-c", textwrap.dedent(CHILD), mode, str(folder),
-                 str(args.buffer), str(args.group)],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
-            r = json.loads(out.stdout.strip().splitlines()[-1])
+    peaks = []
+    print(
+        f"allowed to the stream: buffer {args.buffer} + row group {args.group} rows = "
+        f"{(args.buffer + args.group) * row_mb:.0f} MB"
+    )
+    for k, times in enumerate(args.times):
+        rows = times * (args.buffer + args.group)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "shards"
+            write_shards(folder, rows, args.group)
             print(
-                f"{mode:7s} {r['rows']} rows in {r['seconds']:.1f} s: peak RSS growth "
-                f"{r['rss_mb']:.0f} MB, tracemalloc peak {r['tracemalloc_mb']:.0f} MB, "
-                f"pyarrow pool peak {r['arrow_mb']:.0f} MB"
+                f"{times}x: {rows} rows x {COLUMNS + 1} float64 columns = "
+                f"{rows * row_mb:.0f} MB as arrays"
             )
+            modes = ["stream"] + (["whole"] if k == 0 and not args.no_whole else [])
+            for mode in modes:
+                r = measure(mode, folder, args.buffer, args.group)
+                if mode == "stream":
+                    peaks.append(r["rss_mb"])
+                print(
+                    f"  {mode:7s} {r['rows']} rows in {r['seconds']:.1f} s: peak RSS growth "
+                    f"{r['rss_mb']:.0f} MB, tracemalloc peak {r['tracemalloc_mb']:.0f} MB, "
+                    f"pyarrow pool peak {r['arrow_mb']:.0f} MB"
+                )
+    if len(peaks) > 1:
+        print(
+            f"stream's peak RSS growth from {args.times[0]}x to {args.times[-1]}x the allowed "
+            f"memory: {peaks[-1] - peaks[0]:+.1f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -56,13 +56,19 @@ class Shard:
 
     def __init__(self, path: str, shown: str) -> None:
         self.path, self.shown = path, shown
-        pq = pyarrow_parquet()
         try:
-            self.file = pq.ParquetFile(path)
-            self.columns = list(self.file.schema_arrow.names)
-            self.rows = int(self.file.metadata.num_rows)
+            with self._open() as file:
+                self.columns = list(file.schema_arrow.names)
+                self.rows = int(file.metadata.num_rows)
         except Exception as e:  # pyarrow's errors: ArrowInvalid, OSError, ...
             raise self.broken(e) from None
+
+    def _open(self) -> Any:
+        # pre_buffer=False: pyarrow's default reads every row group's bytes ahead into a
+        # cache kept while the file is open (a whole shard's worth); without it a reader
+        # holds one row group. Opened per pass and closed after, so that a folder of many
+        # shards holds one open file, not one per shard.
+        return pyarrow_parquet().ParquetFile(self.path, pre_buffer=False)
 
     def broken(self, e: Exception) -> NNDSLError:
         return NNDSLError(
@@ -79,7 +85,8 @@ class Shard:
     def record_batches(self, columns: list[str] | None = None) -> Iterator[Any]:
         """pyarrow RecordBatches of `READ_ROWS` rows at a time."""
         try:
-            yield from self.file.iter_batches(batch_size=READ_ROWS, columns=columns)
+            with self._open() as file:
+                yield from file.iter_batches(batch_size=READ_ROWS, columns=columns)
         except NNDSLError:
             raise
         except Exception as e:

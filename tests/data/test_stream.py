@@ -204,3 +204,57 @@ def test_nndsl_run_and_predict_a_streamed_model(tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert len(out.stdout.splitlines()) == 31
+
+
+PEAK_CHILD = """
+import sys
+try:
+    import pandas  # pyarrow imports it at its first conversion to NumPy (where installed)
+except ImportError:
+    pass
+import pyarrow.parquet
+import nndsl.data.parquetfile as parquetfile
+from nndsl.data.stream import ParquetStream
+
+def peak_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+folder = sys.argv[1]
+parquetfile.READ_ROWS = 2000
+base = peak_mb()
+args = {"path": folder, "target": "y", "features": None, "shuffle_buffer": 10000}
+stream = ParquetStream(args, folder, 0.0, 0.0, 0, {}, {})
+stream.fit("standard")
+rows = sum(len(x) for x, _ in stream.encoded(seed=1))
+print(rows, peak_mb() - base)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's VmHWM")
+def test_peak_memory_does_not_grow_with_the_data(tmp_path: Path) -> None:
+    """The process's peak resident memory (VmHWM) for a fit and a shuffled epoch of 4x
+    and of 16x the memory allowed to the stream (its buffer and a row group): the same,
+    within noise. Two shards, so that holding a shard's bytes (pyarrow pre-buffers a
+    whole file by default) or every shard's shows as megabytes of difference."""
+    columns, buffer, group = 16, 10_000, 2000
+    rng = np.random.default_rng(0)
+    peaks = {}
+    for times in (4, 16):
+        rows = times * (buffer + group)
+        folder = tmp_path / f"x{times}"
+        folder.mkdir()
+        for k in range(2):
+            part = {f"x{i}": rng.normal(size=rows // 2) for i in range(columns)}
+            part["y"] = (part["x0"] > 0).astype(float)
+            pq.write_table(pa.table(part), folder / f"{k}.parquet", row_group_size=group)
+        out = subprocess.run(
+            [sys.executable, "-c", PEAK_CHILD, str(folder)], capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        trained, peak = out.stdout.split()
+        assert int(trained) == rows
+        peaks[times] = float(peak)
+    data_mb = 12 * (buffer + group) * (columns + 1) * 8 / 2**20  # what 16x adds to 4x
+    assert peaks[16] - peaks[4] < 3.0, (peaks, data_mb)
