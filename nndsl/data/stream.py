@@ -29,6 +29,8 @@ from nndsl.data.dataset import Dataset
 from nndsl.data.parquetfile import Shard, shard_files, shown_shard
 from nndsl.data.records import RecordTable, columns_to_rows
 from nndsl.data.tabular import (
+    DATE_PARTS,
+    FILLS,
     Column,
     Encoding,
     Preprocessing,
@@ -40,6 +42,8 @@ from nndsl.data.tabular import (
 from nndsl.errors import NNDSLError
 
 CHUNK_ROWS = 8192  # encoded rows handed to the engine at a time (a multiple of the batch)
+KEPT_KEYS = 1 << 16  # a median's candidates few enough to keep and sort (512 KB)
+DIGIT_BITS = 16  # the bits of the candidates' keys a median's pass counts (65536 counters)
 
 
 def held_out(index: np.ndarray, seed: int) -> np.ndarray:
@@ -84,9 +88,85 @@ class _NumberSums:
 class _ColumnFit:
     kind: str
     options: dict[str, Any]
-    numbers: _NumberSums = field(default_factory=_NumberSums)
-    counts: Counter = field(default_factory=Counter)
+    numbers: _NumberSums = field(default_factory=_NumberSums)  # a date's: of its years
+    counts: Counter = field(default_factory=Counter)  # a date's: of its 5 parts, in row order
     missing: int = 0
+    hours: bool = False  # a date column: whether some training date has a time of day
+    median: float | None = None  # a number column filled with its median: found (see fit)
+
+    def add(self, column: Column, train: np.ndarray) -> None:
+        """The training rows of a record batch's column counted."""
+        present = train & ~column.missing
+        missing = int((train & column.missing).sum())
+        self.missing += missing
+        values = column.values[present]
+        if self.kind == "number":
+            self.numbers.add(values, missing)
+        elif self.kind == "date":
+            self.numbers.add(values[:, 0], 0)
+            self.hours = self.hours or bool(np.any(values[:, 4]))
+            self.counts.update(map(tuple, values.tolist()))
+        else:
+            self.counts.update(values.tolist())
+
+
+def _sortable(values: np.ndarray) -> np.ndarray:
+    """float64 -> uint64 keys in the same order (sign bit flipped, negatives inverted)."""
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+    top = np.uint64(1 << 63)
+    return np.where(bits & top, ~bits, bits | top)
+
+
+def _unsortable(key: int) -> float:
+    bits = key & ~(1 << 63) if key >> 63 else ~key & (2**64 - 1)
+    return float(np.array([bits], dtype=np.uint64).view(np.float64)[0])
+
+
+class _RankSearch:
+    """The value of a rank (0-based, in sorted order) among a column's training values,
+    found exactly in passes holding at most 2^16 numbers: the values as order-keeping
+    integer keys less the smallest; each pass counts the next DIGIT_BITS bits of the
+    keys that share the bits found so far (the rank's bucket), until few enough share
+    them to be kept and sorted, or every bit is known."""
+
+    def __init__(self, rank: int, count: int, low: float, high: float) -> None:
+        self.base = int(_sortable(np.array([low]))[0])
+        span = int(_sortable(np.array([high]))[0]) - self.base
+        self.rest = span.bit_length()  # the key bits (above base) not known yet
+        self.prefix, self.rank, self.count = 0, rank, count
+        self.value: float | None = None if span else low
+        self._start()
+
+    def _start(self) -> None:
+        self.kept: list[np.ndarray] | None = [] if self.count <= KEPT_KEYS else None
+        self.step = min(DIGIT_BITS, self.rest)
+        self.counts = np.zeros(1 << self.step, dtype=np.int64)
+
+    def add(self, keys: np.ndarray) -> None:
+        above = keys - np.uint64(self.base)
+        if self.rest < 64:  # (a shift by 64 is no shift in NumPy)
+            above = above[(above >> np.uint64(self.rest)) == np.uint64(self.prefix)]
+        if self.kept is not None:
+            self.kept.append(above)
+            return
+        digits = (above >> np.uint64(self.rest - self.step)) & np.uint64((1 << self.step) - 1)
+        self.counts += np.bincount(digits.astype(np.intp), minlength=1 << self.step)
+
+    def finish_pass(self) -> None:
+        if self.kept is not None:
+            kept = np.concatenate(self.kept)
+            self.value = _unsortable(self.base + int(np.partition(kept, self.rank)[self.rank]))
+            return
+        below = np.cumsum(self.counts)
+        digit = int(np.searchsorted(below, self.rank, side="right"))
+        self.rank -= int(below[digit - 1]) if digit else 0
+        self.count = int(self.counts[digit])
+        self.prefix = (self.prefix << self.step) | digit
+        self.rest -= self.step
+        if self.rest == 0:
+            self.value = _unsortable(self.base + self.prefix)
+        else:
+            self._start()
 
 
 def _number_encoding(name: str, fit: _ColumnFit, strategy: dict, scale: str) -> Encoding:
@@ -96,13 +176,15 @@ def _number_encoding(name: str, fit: _ColumnFit, strategy: dict, scale: str) -> 
     s = fit.numbers
     if fill_name == "fill_mean":
         fill = s.mean if s.n else 0.0
+    elif fill_name == "fill_median" and fit.median is not None:
+        fill = fit.median
     elif fill_name == "fill_constant" and isinstance(strategy.get("value"), (int, float)):
         fill = float(strategy["value"])
     else:
         raise NNDSLError(
             f"column '{name}': missing={fill_name} needs every value at once, and "
             "parquet(stream=true) reads them a batch at a time",
-            hint="use fill_mean, fill_constant(value=...) or indicator",
+            hint="use fill_mean, fill_median, fill_constant(value=...) or indicator",
         )
     # the filled column's mean, deviation and range: the missing cells count as `fill`
     n = s.n + s.missing
@@ -136,6 +218,45 @@ def _counted_encoding(name: str, fit: _ColumnFit, strategy: dict) -> Encoding:
         outputs = [f"{name}={c}" for c in stats["categories"]] + [f"{name}=<unknown>"]
     outputs += [f"{name}.missing"] if choice == "indicator" else []
     return Encoding(name, fit.kind, choice, stats, outputs, dict(fit.options))
+
+
+def _date_encoding(name: str, fit: _ColumnFit, strategy: dict) -> Encoding:
+    """A date column's encoding from its counts: what tabular.fit_encoding computes (the
+    mode, the first of the most frequent in the rows; the years standardized; the hour
+    left out when no date has a time)."""
+    choice = strategy.get("name") or default_missing("date")
+    fill_name = default_missing("date") if choice in ("indicator", "drop_row") else choice
+    if fill_name not in FILLS["date"]:
+        raise NNDSLError(
+            f"column '{name}' holds date values: missing={fill_name} does not apply to it",
+            hint="for it: fill_mode, indicator or drop_row",
+        )
+    parts = list(fit.options.get("parts", DATE_PARTS))
+    if "hour" in parts and fit.counts and not fit.hours:
+        parts.remove("hour")  # dates without times: an hour of 0 says nothing
+    fill = [2000.0, 1.0, 1.0, 5.0, 0.0]
+    if fit.counts:  # max() keeps the first of equals: counts are in the rows' order
+        fill = list(max(fit.counts.items(), key=lambda item: item[1])[0])
+    years, cyclic = fit.numbers, bool(fit.options.get("cyclic", True))
+    deviation = float(np.sqrt(years.m2 / years.n)) if years.n else 0.0
+    stats = {
+        "indicator": choice == "indicator",
+        "fill": fill,
+        "parts": parts,
+        "cyclic": cyclic,
+        "year": {
+            "shift": years.mean if years.n else 0.0,
+            "divide": deviation if deviation > 0 else 1.0,
+        },
+    }
+    outputs = []
+    for part in parts:
+        if part == "year" or not cyclic:
+            outputs.append(f"{name}.{part}")
+        else:
+            outputs += [f"{name}.{part}_sin", f"{name}.{part}_cos"]
+    outputs += [f"{name}.missing"] if choice == "indicator" else []
+    return Encoding(name, "date", choice, stats, outputs, dict(fit.options))
 
 
 class ParquetStream:
@@ -260,20 +381,8 @@ class ParquetStream:
             if (~train).any():
                 held.append((ds.subset(np.flatnonzero(~train)), u[~train]))
             for name, column in ds.columns.items():
-                fit = fits.setdefault(name, _ColumnFit(column.kind, dict(column.options)))
-                present = train & ~column.missing
-                fit.missing += int((train & column.missing).sum())
-                if fit.kind == "number":
-                    fit.numbers.add(column.values[present], int((train & column.missing).sum()))
-                elif fit.kind in ("binary", "category"):
-                    fit.counts.update(column.values[present].tolist())
-                else:
-                    raise NNDSLError(
-                        f"{self.shown}: column '{name}' holds dates, which "
-                        "parquet(stream=true) does not read yet",
-                        hint="write them as numbers (e.g. the year), or load the data "
-                        "whole (without stream=true)",
-                    )
+                fits.setdefault(name, _ColumnFit(column.kind, dict(column.options)))
+                fits[name].add(column, train)
         if self.n_train == 0:
             raise NNDSLError(f"{self.shown}: no training rows (every row is held out)")
         for name, fit in fits.items():
@@ -289,18 +398,58 @@ class ParquetStream:
                 fit.options["values"] = sorted(fit.counts)
         self.class_names = sorted(labels) if labels else None
         every = self.missing.get("*") or {}
+        strategies = {
+            name: self.missing.get(name) or (every if applies(every, fits[name].kind) else {})
+            for name in self.feature_names
+        }
+        self._medians(
+            {
+                name: fits[name]
+                for name, strategy in strategies.items()
+                if fits[name].kind == "number" and strategy.get("name") == "fill_median"
+            }
+        )
         encodings = []
         for name in self.feature_names:
-            fit = fits[name]
-            strategy = self.missing.get(name) or (every if applies(every, fit.kind) else {})
-            encodings.append(
-                _number_encoding(name, fit, strategy, scale)
-                if fit.kind == "number"
-                else _counted_encoding(name, fit, strategy)
-            )
+            fit, strategy = fits[name], strategies[name]
+            if fit.kind == "number":
+                encodings.append(_number_encoding(name, fit, strategy, scale))
+            elif fit.kind == "date":
+                encodings.append(_date_encoding(name, fit, strategy))
+            else:
+                encodings.append(_counted_encoding(name, fit, strategy))
         self.preprocessing = Preprocessing(encodings)
         end = self.validation + self.test
         return self._held(held, 0.0, self.validation), self._held(held, self.validation, end)
+
+    def _medians(self, fits: dict[str, _ColumnFit]) -> None:
+        """The median of each column of `fits` over its present training values, exactly
+        as np.median gives it (the middle value, or the mean of the two middle ones), in
+        passes over the shards holding 2^16 numbers per column (_RankSearch): from 1
+        for few values to 4 for values that agree in all but their last bits."""
+        searches: dict[str, list[_RankSearch]] = {}
+        for name, fit in fits.items():
+            s = fit.numbers
+            if s.n == 0:
+                fit.median = 0.0  # no value: what the in-memory fit fills with
+                continue
+            ranks = [s.n // 2] if s.n % 2 else [s.n // 2 - 1, s.n // 2]
+            searches[name] = [_RankSearch(r, s.n, s.low, s.high) for r in ranks]
+        while any(x.value is None for found in searches.values() for x in found):
+            for ds, index in self._batches():
+                train = held_out(index, self.seed) >= self.held_fraction
+                for name, found in searches.items():
+                    column = ds.columns[name]
+                    keys = _sortable(column.values[train & ~column.missing])
+                    for search in found:
+                        if search.value is None:
+                            search.add(keys)
+            for found in searches.values():
+                for search in found:
+                    if search.value is None:
+                        search.finish_pass()
+        for name, found in searches.items():
+            fits[name].median = float(np.median(np.array([x.value for x in found])))
 
     def _held(self, held: list, low: float, high: float) -> Dataset | None:
         """The held-out rows whose hash lies in [low, high), encoded (None for none)."""

@@ -173,8 +173,8 @@ def test_typed_shards_train_as_their_training_rows_in_memory(tmp_path: Path) -> 
 
 def test_what_a_stream_cannot_fit_is_refused(tmp_path: Path) -> None:
     _shards(tmp_path / "shards")
-    with pytest.raises(NNDSLError, match="fill_median needs every value"):
-        _model(tmp_path, extra=", missing=fill_median").fit(verbose=0)
+    with pytest.raises(NNDSLError, match="fill_mode needs every value"):
+        _model(tmp_path, extra=", missing=fill_mode").fit(verbose=0)
     (tmp_path / "three").mkdir()
     for k, values in enumerate((["yes", "no"], ["no", "maybe"])):
         pq.write_table(pa.table({"v": values, "y": [0.0, 1.0]}), tmp_path / f"three/{k}.parquet")
@@ -258,3 +258,98 @@ def test_peak_memory_does_not_grow_with_the_data(tmp_path: Path) -> None:
         peaks[times] = float(peak)
     data_mb = 12 * (buffer + group) * (columns + 1) * 8 / 2**20  # what 16x adds to 4x
     assert peaks[16] - peaks[4] < 3.0, (peaks, data_mb)
+
+
+def _dated_shards(folder: Path, n: int = 1200, parts: int = 5) -> dict:
+    """Numbers with gaps (to fill with their median; `c`: ties, -0.0 and 0.0, neighbours
+    one ulp apart), a category, a date column (days only, some repeated more than
+    others, some missing) and a timestamp column."""
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=n)
+    a[rng.choice(n, 58, replace=False)] = np.nan
+    c = rng.choice([-2.5, -0.0, 0.0, 1.0, 1.0 + 2**-52, 1.0 - 2**-53, 4.0], n)
+    c[rng.choice(n, 7, replace=False)] = np.nan
+    days = np.datetime64("2019-12-25") + rng.integers(0, 90, n).astype("timedelta64[D]")
+    days[rng.choice(n, 50, replace=False)] = np.datetime64("NaT")
+    at = np.datetime64("2024-03-01T00:00:00") + rng.integers(0, 10**7, n).astype("timedelta64[s]")
+    table = {
+        "a": a,
+        "b": rng.normal(size=n),
+        "c": c,
+        "city": rng.choice(["Oslo", "Rome", "Lima"], n),
+        "day": days,
+        "at": at,
+    }
+    table["y"] = (table["b"] + rng.normal(0, 0.3, n) > 0).astype(float)
+    folder.mkdir()
+    for k in range(parts):
+        part = slice(k * n // parts, (k + 1) * n // parts)
+        columns = {name: values[part] for name, values in table.items()}
+        arrays = {
+            name: pa.array(v, from_pandas=True) if name != "day" else pa.array(v, pa.date32())
+            for name, v in columns.items()
+        }
+        pq.write_table(pa.table(arrays), folder / f"part-{k}.parquet", row_group_size=70)
+    return table
+
+
+@pytest.mark.parametrize("kept", [1 << 16, 3])
+def test_medians_and_dates_fit_as_the_same_training_rows_in_memory(
+    tmp_path: Path, monkeypatch, kept: int
+) -> None:
+    """fill_median (exact: of an even count, the mean of two middle values; ties, -0.0
+    and 0.0, neighbours one ulp apart) and date columns (mode, years, hours) fitted
+    streaming equal the in-memory fit of the rows the hash keeps for training; kept=3
+    forces the median's counting passes (up to 4)."""
+    from nndsl.data.load import load_data
+    from nndsl.ir.signature import Spec
+
+    monkeypatch.setattr("nndsl.data.stream.KEPT_KEYS", kept)
+    _dated_shards(tmp_path / "shards")
+    missing = {name: {"name": "fill_median"} for name in ("a", "b", "c")}
+    spec = {"path": "shards", "target": "y", "features": None, "shuffle_buffer": 100}
+    stream = ParquetStream(spec, str(tmp_path / "shards"), 0.25, 0.0, 11, {}, missing)
+    stream.fit("standard")
+    whole = load_data(Spec("parquet", {"path": "shards", "target": "y"}), str(tmp_path))
+    train = np.flatnonzero(held_out(np.arange(len(whole)), 11) >= 0.25)
+    assert len(stream) == len(train)
+    rows = whole.subset(train)
+    reference = Preprocessing.fit(
+        [rows.columns[name] for name in whole.feature_names], missing, "standard"
+    )
+    kinds = [e.kind for e in reference.encodings]
+    assert kinds == ["number"] * 3 + ["category", "date", "date"]
+    for mine, expected in zip(stream.preprocessing.encodings, reference.encodings):
+        assert mine.outputs == expected.outputs, mine.name
+        assert mine.missing == expected.missing
+        assert mine.stats.keys() == expected.stats.keys()
+        for key, value in expected.stats.items():
+            if key == "fill" or not isinstance(value, (float, dict)):
+                assert mine.stats[key] == value, (mine.name, key)  # medians, modes: exact
+            else:  # means and deviations: summed in another order
+                assert mine.stats[key] == pytest.approx(value, rel=1e-12), (mine.name, key)
+    a = rows.columns["a"]
+    assert (~a.missing).sum() % 2 == 0  # an even count: two middle values, averaged
+    assert stream.preprocessing.encodings[0].stats["fill"] == np.median(a.values[~a.missing])
+    assert "day.hour_sin" not in stream.preprocessing.outputs  # days without times
+    assert "at.hour_sin" in stream.preprocessing.outputs
+
+
+def test_medians_and_dates_train_as_the_same_rows_in_memory(tmp_path: Path) -> None:
+    table = _dated_shards(tmp_path / "shards")
+    extra = ", standardize=true, missing=fill_median"
+    streamed = _model(tmp_path, extra=extra).fit(verbose=0).history
+    model = _model(tmp_path, extra=extra)
+    model.load_data()  # the streamed preprocessing, fitted on every row (validation = 0)
+    rows = {}
+    for name, values in table.items():
+        if name in ("day", "at"):
+            rows[name] = [None if np.isnat(v) else str(v) for v in values]
+        elif name != "y":
+            rows[name] = values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = model.fit(rows, table["y"], shuffle=False, verbose=0).history
+    np.testing.assert_allclose(streamed["loss"], whole["loss"], rtol=1e-9)
+    fills = {e.name: e.stats["fill"] for e in model.preprocessing.encodings}
+    assert fills["a"] == np.nanmedian(table["a"])
