@@ -376,8 +376,15 @@ def _check_loss_weighting(plan: TrainPlan, seen: dict[str, ast.Setting]) -> None
     several = len(plan.heads) > 1 or plan.terms
     if column is not None and several:
         raise _err(
-            "csv(weight=...): sample weights need a model with one output and no loss terms",
+            f"{plan.data.name}(weight=...): sample weights need a model with one output and "
+            "no loss terms",
             seen["data"].value.span,
+        )
+    if column is not None and plan.data.args.get("stream"):  # batches read as they come
+        raise _err(
+            "parquet(stream=true) reads no weight column (yet)",
+            seen["data"].value.span,
+            "leave out stream=true to load the table whole, or leave out weight=",
         )
     if plan.class_weight is None:
         return

@@ -548,8 +548,9 @@ class Model:
         """{"loss": ..., metric: ...} in evaluation mode (no dropout). Without x, on the
         train block's test split (else validation, else training data), its loss weighted
         by the data's weight column if it has one. x may be a CSV or .npz path (targets
-        read from it by name), a dict or DataFrame of columns, or an array;
-        `sample_weight` weighs the loss (Keras' evaluate(..., sample_weight=...))."""
+        read from it by name; a table file's loss weighted by the weight column the data
+        source declares, when the file holds it), a dict or DataFrame of columns,
+        or an array; `sample_weight` weighs the loss (Keras' evaluate(..., sample_weight=...))."""
         if x is None:
             splits = self.load_data()
             part = splits.test or splits.validation or splits.train
@@ -558,7 +559,13 @@ class Model:
         if isinstance(x, (str, Path)):
             if y is not None:
                 raise NNDSLError("evaluate(path) reads the targets from the file; give no y")
-            x, y = self.read_data(x, need_targets=self.needs_targets)
+            if sample_weight is not None:
+                raise NNDSLError(
+                    "evaluate(path) weighs the rows by the data's weight column; give no "
+                    "sample_weight",
+                    hint="or read the file yourself and call evaluate(x, y, sample_weight=w)",
+                )
+            x, y, sample_weight = self.read_weighted_data(x, need_targets=self.needs_targets)
         if y is None and not self.needs_targets:
             x = self._scale(self._as_inputs(x))
             return self.evaluate_scaled(x, x if self.reconstructs else None, batch_size)
@@ -603,6 +610,15 @@ class Model:
         """Raw inputs (and targets, if `need_targets`) from a .csv or .npz file. A CSV's
         columns are matched to the training features by name; text class labels are
         mapped to the model's own classes."""
+        x, y, _ = self.read_weighted_data(path, need_targets)
+        return x, y
+
+    def read_weighted_data(
+        self, path: str | Path, need_targets: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """read_data's inputs and targets, and each row's sample weight when the data
+        source declares a weight column (csv/parquet/jsonl(weight=...)) and the file holds
+        it (with targets only); None, and a note when the file lacks it."""
         p, shown = Path(path), str(path)
         spec = self.plan.data if self.plan is not None else None
         if p.suffix == ".npz":
@@ -615,13 +631,13 @@ class Model:
                 inputs_only=not need_targets,
                 outputs=[h.output for h in self.plan.heads] if self.plan is not None else None,
             )
-            return self._as_inputs(ds.x, shown), (ds.y if need_targets else None)
+            return self._as_inputs(ds.x, shown), (ds.y if need_targets else None), None
         reader = table_reader(str(p))
         if reader is None:
             raise NNDSLError(f"{shown}: expected a .csv, .parquet, .jsonl or .npz file")
         if spec is not None and spec.name == "series" and reader == "csv":  # its windows
             x, y = series_inputs(spec_args(spec), str(p), shown, self.feature_names, need_targets)
-            return self._as_inputs(x, shown), y
+            return self._as_inputs(x, shown), y, None
         csv_args = spec.args if spec is not None and spec.name == "csv" else {}
         delimiter = csv_args.get("delimiter", ",")
         features, targets = self.training_columns()
@@ -641,6 +657,10 @@ class Model:
                 f"{shown}: which column holds the targets is not known to this model",
                 hint='name it in the train block: data = csv("...", target="...")',
             )
+        notes = list(choice.notes)
+        if weight is not None and need_targets and weight not in header:
+            notes.append(f"{shown} has no weight column '{weight}': its loss is unweighted")
+            weight = None
         prep = self.preprocessing
         ds = load_table_file(
             reader,
@@ -654,16 +674,19 @@ class Model:
                 "text": self._text_column(),
                 # read as the training file's columns were (by their names in this file)
                 "kinds": _renamed(prep.kinds(), choice.features, features) if prep else None,
+                "weight": weight if need_targets else None,  # predictions need no weights
             },
         )
-        self._tell(choice.notes + ds.notes)
+        self._tell(notes + ds.notes)
         y = self._own_labels(ds, shown) if need_targets else None
+        w = ds.weights if need_targets else None
         if ds.texts is not None:
-            return self._encode_texts(ds.texts, shown), y
+            return self._encode_texts(ds.texts, shown), y, w
         if ds.columns is not None:
             named = dict(zip(features or choice.features, choice.features))
-            return self._encode_columns({f: ds.columns[named[f]] for f in named}, shown), y
-        return self._as_inputs(ds.x, shown, choice.features), y
+            x = self._encode_columns({f: ds.columns[named[f]] for f in named}, shown)
+            return x, y, w
+        return self._as_inputs(ds.x, shown, choice.features), y, w
 
     def row_ids(self, path: str | Path) -> dict[str, list[str]]:
         """The key columns (csv(id=...)) of a CSV file of new rows, to write beside its

@@ -130,7 +130,7 @@ def table_header(reader: str, path: str, shown: str, delimiter: str = ",") -> li
 def load_table_file(reader: str, path: str, args: dict[str, Any]) -> Dataset:
     """New rows of a table file (a CSV, Parquet or JSON Lines file: `reader`), read with
     csv()'s arguments `args` (target, features, delimiter, shown, inputs_only, text,
-    kinds, ids)."""
+    kinds, ids, weight)."""
     from nndsl.data.csvfile import load_csv
 
     if reader == "csv":
@@ -144,6 +144,7 @@ def load_table_file(reader: str, path: str, args: dict[str, Any]) -> Dataset:
             "features": args.get("features"),
             "text": args.get("text"),
             "id": args.get("ids"),
+            "weight": args.get("weight"),
         },
         args.get("inputs_only", False),
         args.get("kinds") or {},

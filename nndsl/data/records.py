@@ -106,6 +106,7 @@ def records_dataset(
         kinds=kinds,
         missing=missing,
         ids=args.get("id"),
+        weight=args.get("weight"),
     )
 
 

@@ -445,8 +445,9 @@ for _name, _doc, _params in [
                 None,
                 optional=True,
                 doc="a column of sample weights (numbers >= 0), never a feature: each row's "
-                "loss is multiplied by its weight, in training, validation and test (as "
-                "Keras' sample_weight)",
+                "loss is multiplied by its weight, in training, validation and test, and "
+                "in `nndsl evaluate --data` when the new file has the column (as Keras' "
+                "sample_weight)",
             ),
         ),
     ),
