@@ -14,12 +14,13 @@ last: bounded memory means ~0.
 
     python benchmarks/bench_streaming.py [--buffer 50000] [--group 10000] [--times 4 16]
 
-Needs pyarrow. Measured (2 cores, pyarrow 26, mimalloc pool), 8 MB allowed:
-  T=4  (240k rows, 31 MB):  stream peak RSS growth 51 MB, pool peak 7 MB, 1.4 s;
-                            whole 1007 MB, 22 s
-  T=16 (960k rows, 125 MB): stream peak RSS growth 51 MB, pool peak 7 MB, 5.3 s
-  growth from 4x to 16x: 0 MB (before pyarrow's pre-buffering was turned off and the
-  shards closed between passes: 148 -> 254 MB, pool 41 -> 149 MB)
+Needs pyarrow. Measured (2 shared cores, pyarrow 26, mimalloc pool), 8 MB allowed:
+  4x  (240k rows, 31 MB):  stream peak RSS growth 47 MB, tracemalloc 15 MB, pool 7 MB,
+                           0.3 s; whole 975 MB, tracemalloc 384 MB, 35 s
+  16x (960k rows, 125 MB): stream peak RSS growth 48 MB, tracemalloc 15 MB, pool 7 MB,
+                           1.3 s
+  growth from 4x to 16x: +0.2 to +0.8 MB over runs. Before pyarrow's pre-buffering was
+  turned off and the shards closed between passes: RSS 148 -> 254 MB, pool 41 -> 149 MB.
 """
 
 from __future__ import annotations

@@ -6,13 +6,15 @@ epoch, for data larger than memory.
     of batch sizes and shard order, and no row is in two splits. The held-out rows are
     kept in memory (a fraction of the data).
   - Preprocessing: kinds are inferred from the first record batch (or declared); the
-    statistics (means, deviations, min/max, category counts) are fitted in one pass over
-    the training rows only, with what the in-memory fit computes (nndsl.data.tabular),
-    save the fills that need every value (fill_median, a number's fill_mode) and dates.
+    statistics (means, deviations, min/max, category counts, dates' counts) are fitted
+    in one pass over the training rows only, with what the in-memory fit computes
+    (nndsl.data.tabular); fill_median in a few more passes (_RankSearch), exactly. A
+    number's fill_mode, which needs a count of every distinct value, is refused.
   - Each epoch: shards in a seeded order, every row drawn from a buffer of
     `shuffle_buffer` rows; without shuffling, the rows in file order, so that the batches
     are those of the same data in memory.
-Memory: the buffer, one record batch and one chunk of encoded rows handed to the engine.
+Memory: the buffer, one record batch and one chunk of encoded rows handed to the engine;
+pyarrow reads one shard at a time without pre-buffering it (nndsl.data.parquetfile.Shard).
 """
 
 from __future__ import annotations

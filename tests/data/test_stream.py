@@ -353,3 +353,24 @@ def test_medians_and_dates_train_as_the_same_rows_in_memory(tmp_path: Path) -> N
     np.testing.assert_allclose(streamed["loss"], whole["loss"], rtol=1e-9)
     fills = {e.name: e.stats["fill"] for e in model.preprocessing.encodings}
     assert fills["a"] == np.nanmedian(table["a"])
+
+
+def test_slash_dates_take_their_order_from_the_first_batch(tmp_path: Path, monkeypatch) -> None:
+    """01/02/2024 reads month first unless a day above 12 says otherwise: streamed, the
+    first record batch decides, and a later day-first date is a located error with the
+    hint to declare the format (read whole, the file would read day first)."""
+    monkeypatch.setattr("nndsl.data.parquetfile.READ_ROWS", 50)
+    (tmp_path / "shards").mkdir()
+    dates = [f"{i % 12 + 1:02d}/{i % 12 + 1:02d}/2024" for i in range(200)]
+    dates[150] = "25/03/2024"
+    table = {"d": dates, "x": np.arange(200.0), "y": np.arange(200) % 2 * 1.0}
+    pq.write_table(pa.table(table), tmp_path / "shards/a.parquet")
+    with pytest.raises(NNDSLError, match=r"row 151, column 'd': '25/03/2024' is not a date"):
+        _stream(tmp_path).fit("none")
+    declared = {"d": ("date", {"format": "%d/%m/%Y"})}
+    stream = ParquetStream(
+        {"path": "shards", "target": "y", "features": None, "shuffle_buffer": 100},
+        str(tmp_path / "shards"), 0.0, 0.0, 7, declared, {},
+    )  # fmt: skip
+    stream.fit("none")
+    assert stream.preprocessing.encodings[0].kind == "date"
