@@ -610,7 +610,7 @@ class Model:
         """Raw inputs (and targets, if `need_targets`) from a .csv or .npz file. A CSV's
         columns are matched to the training features by name; text class labels are
         mapped to the model's own classes."""
-        x, y, _ = self.read_weighted_data(path, need_targets)
+        x, y, _ = self._read_rows(path, need_targets, weigh=False)
         return x, y
 
     def read_weighted_data(
@@ -619,6 +619,11 @@ class Model:
         """read_data's inputs and targets, and each row's sample weight when the data
         source declares a weight column (csv/parquet/jsonl(weight=...)) and the file holds
         it (with targets only); None, and a note when the file lacks it."""
+        return self._read_rows(path, need_targets, weigh=True)
+
+    def _read_rows(
+        self, path: str | Path, need_targets: bool, weigh: bool
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         p, shown = Path(path), str(path)
         spec = self.plan.data if self.plan is not None else None
         if p.suffix == ".npz":
@@ -658,7 +663,8 @@ class Model:
                 hint='name it in the train block: data = csv("...", target="...")',
             )
         notes = list(choice.notes)
-        if weight is not None and need_targets and weight not in header:
+        weigh = weigh and need_targets  # predictions need no weights
+        if weight is not None and weigh and weight not in header:
             notes.append(f"{shown} has no weight column '{weight}': its loss is unweighted")
             weight = None
         prep = self.preprocessing
@@ -674,12 +680,12 @@ class Model:
                 "text": self._text_column(),
                 # read as the training file's columns were (by their names in this file)
                 "kinds": _renamed(prep.kinds(), choice.features, features) if prep else None,
-                "weight": weight if need_targets else None,  # predictions need no weights
+                "weight": weight if weigh else None,
             },
         )
         self._tell(notes + ds.notes)
         y = self._own_labels(ds, shown) if need_targets else None
-        w = ds.weights if need_targets else None
+        w = ds.weights if weigh else None
         if ds.texts is not None:
             return self._encode_texts(ds.texts, shown), y, w
         if ds.columns is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -254,6 +255,9 @@ def test_evaluate_data_weighs_the_loss_as_keras_sample_weight(
     assert len(said) == 1 and "unweighted" in said[0] and "bare.csv" in said[0]
     with pytest.warns(UserWarning, match="no weight column 'w'"):
         assert model.evaluate(str(path))["loss"] == pytest.approx(plain, abs=1e-5)
+    with warnings.catch_warnings():  # rows read for their targets alone: no word of weights
+        warnings.simplefilter("error")
+        assert model.read_data(str(path), need_targets=True)[1].shape == (29,)
 
 
 def test_evaluate_data_with_a_bad_weight_cell_is_located(tmp_path: Path, capsys) -> None:
