@@ -9,11 +9,13 @@ re-locates it at the `data = csv(...)` line of the .nn file.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from typing import Any
 
 import numpy as np
 
+from nndsl.data.csvscan import PADDING_ALLOWANCE, scan_plain
 from nndsl.data.dataset import Dataset
 from nndsl.data.tabular import (
     CellError,
@@ -62,7 +64,7 @@ def load_csv(
     delimiter = _DELIMITER_ALIASES.get(delimiter, delimiter)
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise NNDSLError(f"csv(): delimiter must be a single character, got {delimiter!r}")
-    table = _Table(path, shown or path, delimiter)
+    table = _Table(path, shown or path, delimiter, plain=text is None)
     return table_dataset(
         table,
         target,
@@ -206,7 +208,7 @@ def read_columns(
         if name not in header:
             table.unknown_column(name, header)
     table.check_row_lengths(len(header))
-    return {n: [row[header.index(n)].strip() for row in table.rows[1:]] for n in names}
+    return {n: table.column(header.index(n)).tolist() for n in names}
 
 
 def cell_error(
@@ -252,20 +254,32 @@ def _names(value: Any, what: str, reader: str = "csv") -> list[str]:
 
 
 class _Table:
-    """The file's text and its records, with the line where each record starts."""
+    """A table's header and data cells, column by column, with the line where each
+    record starts and ends (errors are located in the file).
+
+    A plain file (nndsl.data.csvscan: no quotes, one record per line) is cut into columns
+    by NumPy; any other is read by the `csv` module into rows. Either way `column(j)`
+    gives column j's data cells stripped, as an array of str; the file's lines are made
+    only when an error shows one. Row index r counts the header as row 0 (data row i is
+    r = i + 1), as `starts` and `ends` do."""
 
     reader = "csv"  # the data source, as its messages name it
     unit = "line"  # what `starts` counts
 
-    def __init__(self, path: str, shown: str, delimiter: str) -> None:
+    def __init__(self, path: str, shown: str, delimiter: str, plain: bool = True) -> None:
+        """`plain=False`: always the csv module's reading (cells kept as written)."""
         self.path, self.shown, self.delimiter = path, shown, delimiter
         self.text = _read_text(path, shown)
-        # CSV's line ends only (str.splitlines would also break at \f, \x1c, U+2028...)
-        self.lines = _LINE.findall(self.text)
-        self.shown_text = "".join(line.rstrip("\r\n") + "\n" for line in self.lines)
-        self.rows: list[list[str]] = []  # header first; cells as written (not stripped)
-        self.starts: list[int] = []  # 1-based line of each row
-        self.ends: list[int] = []
+        self._rows: list[list[str]] | None = None  # the csv module's data rows
+        self._columns: list[np.ndarray] | None = None  # or the plain file's columns
+        scanned = scan_plain(self.text.encode("utf-8"), delimiter) if plain else None
+        if scanned is not None:
+            self.names, self._columns = scanned
+            self.starts = self.ends = np.arange(1, len(self._columns[0]) + 2)
+            return
+        rows: list[list[str]] = []  # header first; cells as written (not stripped)
+        starts: list[int] = []
+        ends: list[int] = []
         reader = csv.reader(iter(self.lines), delimiter=delimiter)
         while True:
             start = reader.line_num + 1
@@ -279,18 +293,76 @@ class _Table:
                 ) from None
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # a blank line
-            self.rows.append(row)
-            self.starts.append(start)
-            self.ends.append(reader.line_num)
-        if not self.rows:
+            rows.append(row)
+            starts.append(start)
+            ends.append(reader.line_num)
+        if not rows:
             raise self.error(
                 1,
                 1,
                 f"data file {shown} is empty",
                 "a CSV file needs a header row of column names, then one row per sample",
             )
-        if len(self.rows) == 1:
-            raise self.error(self.starts[0], 1, f"{shown} has a header but no data rows")
+        if len(rows) == 1:
+            raise self.error(starts[0], 1, f"{shown} has a header but no data rows")
+        self.names, self._rows = rows[0], rows[1:]
+        self.starts, self.ends = np.array(starts), np.array(ends)
+
+    @functools.cached_property
+    def lines(self) -> list[str]:
+        # CSV's line ends only (str.splitlines would also break at \f, \x1c, U+2028...)
+        return _LINE.findall(self.text)
+
+    @functools.cached_property
+    def shown_text(self) -> str:
+        return "".join(line.rstrip("\r\n") + "\n" for line in self.lines)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self._rows) if self._rows is not None else len(self._columns[0])
+
+    def column(self, j: int) -> np.ndarray:
+        """Column j's data cells, stripped (str)."""
+        if self._columns is not None:
+            return self._columns[j]
+        cells = [row[j] for row in self._rows]
+        longest = max(map(len, cells), default=0)
+        if len(cells) * longest > PADDING_ALLOWANCE * sum(map(len, cells)) + (1 << 20):
+            # a fixed-width array of them would pad every cell to the longest one
+            r = 1 + max(range(len(cells)), key=lambda i: len(cells[i]))
+            raise self._cell_error(
+                r,
+                j,
+                f"in {self.shown}, {self.unit} {self.starts[r]}, column '{self.names[j]}': "
+                f"a cell of {longest:,} characters, too long for a number, category, date "
+                "or key",
+                f'a column of free text is read with csv(text="{self.names[j]}"); or leave '
+                "it out with features=[...]",
+            )
+        return np.char.strip(np.array(cells, dtype=str))
+
+    def raw_cells(self, j: int) -> list[str]:
+        """Column j's data cells as written (free text: its spaces are its own)."""
+        if self._rows is not None:
+            return [row[j] for row in self._rows]
+        return self._columns[j].tolist()
+
+    def cell(self, r: int, j: int) -> str:
+        """The stripped cell of column j in row r (the header is row 0)."""
+        if r == 0:
+            return self.names[j].strip()
+        if self._rows is not None:
+            return self._rows[r - 1][j].strip()
+        return str(self._columns[j][r - 1])
+
+    def keep_rows(self, kept: np.ndarray) -> None:
+        """Keep only the data rows `kept` (indices, in order)."""
+        if self._rows is not None:
+            self._rows = [self._rows[i] for i in kept]
+        else:
+            self._columns = [c[kept] for c in self._columns]
+        self.starts = self.starts[np.concatenate([[0], kept + 1])]
+        self.ends = self.ends[np.concatenate([[0], kept + 1])]
 
     def error(
         self,
@@ -304,14 +376,14 @@ class _Table:
             message,
             path=self.path,
             source=self.shown_text,
-            line=line,
+            line=int(line),
             column=column,
             end_column=end_column,
             hint=hint,
         )
 
     def header(self) -> list[str]:
-        header = self.rows[0] = [name.strip() for name in self.rows[0]]
+        header = self.names = [name.strip() for name in self.names]
         for j, name in enumerate(header):
             if not name:
                 raise self._cell_error(
@@ -339,7 +411,7 @@ class _Table:
                         f"the header reads as one column; is the file separated by "
                         f"{other!r}? write delimiter={_quoted(other)}"
                     )
-        line = self.starts[0]
+        line = int(self.starts[0])
         end = len(self.lines[line - 1].rstrip("\r\n")) + 1
         raise self.error(
             line,
@@ -350,10 +422,12 @@ class _Table:
         )
 
     def check_row_lengths(self, width: int) -> None:
-        for r, row in enumerate(self.rows[1:], start=1):
+        if self._rows is None:  # a plain file's lines all hold the header's cells
+            return
+        for r, row in enumerate(self._rows, start=1):
             if len(row) == width:
                 continue
-            line, header = self.starts[r], self.rows[0]
+            line, header = self.starts[r], self.names
             what = f"in {self.shown}, line {line}: {len(row)} cells but the header has {width}"
             if len(row) < width:
                 raise self._cell_error(
@@ -371,22 +445,23 @@ class _Table:
         id_cols: list[int] = (),
     ) -> Dataset:
         notes, file_rows = self._drop_rows_missing(
-            target_cols, [self.rows[0].index(n) for n in drop_missing]
+            target_cols, [self.names.index(n) for n in drop_missing]
         )
-        header, data = self.rows[0], self.rows[1:]
+        header, n = self.names, self.n_rows
         used = sorted(set(feature_cols + target_cols))
         columns = None
-        if text_col is None and (kinds or not _numbers_only(data, feature_cols)):
+        numbers = None if text_col is not None else self._numbers(feature_cols)
+        if text_col is None and (kinds or numbers is None):
             columns = self._typed_columns(feature_cols, kinds or {})
             used = sorted(set(target_cols))
-        parsed = _parse_table(data, used)
+        parsed = {j: (numbers or {}).get(j) or _parse(self.column(j)) for j in used}
         labels, text = None, None
         if len(target_cols) == 1 and not parsed[target_cols[0]][1].all():
             j, ok = target_cols[0], parsed[target_cols[0]][1]
-            text = np.char.strip(np.array([row[j] for row in data], dtype=str))
+            text = self.column(j)
             if int((~ok & (text != "")).sum()) > int(ok.sum()):
                 labels = j  # mostly text: class names
-        bad = np.zeros((len(data), len(used)), dtype=bool)
+        bad = np.zeros((n, len(used)), dtype=bool)
         for k, j in enumerate(used):
             values, ok = parsed[j]
             bad[:, k] = (text == "") if j == labels else ~ok | ~np.isfinite(values)
@@ -397,13 +472,13 @@ class _Table:
         if text_col is None and columns is None:
             x = np.stack([parsed[j][0] for j in feature_cols], axis=1)
         else:
-            x = np.zeros((len(data), 0))
+            x = np.zeros((n, 0))
         class_names = None
         if labels is not None:
             names, y = np.unique(text, return_inverse=True)
             y, class_names = y.astype(np.int64), [str(n) for n in names]
         elif not target_cols:
-            y = np.empty((len(data), 0))
+            y = np.empty((n, 0))
         elif len(target_cols) == 1:
             y = parsed[target_cols[0]][0].copy()
         else:
@@ -416,9 +491,9 @@ class _Table:
                 feature_names=[header[text_col]],
                 target_names=targets,
                 class_names=class_names,
-                source=f"csv {self.shown}: {len(data)} texts in column "
+                source=f"csv {self.shown}: {n} texts in column "
                 f"'{header[text_col]}', target {', '.join(targets) or '(none)'}",
-                texts=[row[text_col] for row in data],
+                texts=self.raw_cells(text_col),
             )
         return Dataset(
             x=x,
@@ -426,13 +501,28 @@ class _Table:
             feature_names=[header[j] for j in feature_cols],
             target_names=targets,
             class_names=class_names,
-            source=f"csv {self.shown}: {len(data)} samples, {len(feature_cols)} "
+            source=f"csv {self.shown}: {n} samples, {len(feature_cols)} "
             f"features, target {', '.join(targets)}",
             columns=columns,
             notes=notes,
             file_rows=file_rows,
-            ids={header[j]: np.array([row[j].strip() for row in data]) for j in id_cols} or None,
+            ids={header[j]: self.column(j) for j in id_cols} or None,
         )
+
+    def _numbers(self, cols: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]] | None:
+        """Every cell of these columns as a float, when every one is a finite number (the
+        fast path, no typed columns: one conversion per column, which stops at the first
+        cell that is not); else None."""
+        out = {}
+        for j in cols:
+            try:
+                values = self.column(j).astype(np.float64)
+            except ValueError:
+                return None
+            if not np.isfinite(values).all():
+                return None
+            out[j] = (values, np.ones(len(values), dtype=bool))
+        return out
 
     def _drop_rows_missing(
         self, targets: list[int], drop: list[int]
@@ -440,18 +530,17 @@ class _Table:
         """Leave out the rows without a target, or without a value in a column whose
         missing values say drop_row: (what was left out, to tell; the data rows kept, or
         None for all)."""
-        data = self.rows[1:]
         notes = []
-        keep = np.ones(len(data), dtype=bool)
+        keep = np.ones(self.n_rows, dtype=bool)
         for j in [*targets, *drop]:
-            gone = missing_mask(np.array([row[j] for row in data], dtype=str)) & keep
+            gone = missing_mask(self.column(j), stripped=True) & keep
             if gone.any():
-                lines = [self.starts[r + 1] for r in np.flatnonzero(gone)[:5]]
+                lines = [int(self.starts[r + 1]) for r in np.flatnonzero(gone)[:5]]
                 shown = ", ".join(map(str, lines)) + (", ..." if gone.sum() > 5 else "")
                 why = "no target" if j in targets else "missing=drop_row"
                 notes.append(
                     f"{self.shown}: {int(gone.sum())} row(s) without a value in column "
-                    f"'{self.rows[0][j]}' left out ({why}; {self.unit} {shown})"
+                    f"'{self.names[j]}' left out ({why}; {self.unit} {shown})"
                 )
             keep &= ~gone
         if not keep.any():
@@ -463,10 +552,7 @@ class _Table:
             )
         if keep.all():
             return notes, None
-        index = [0, *(r + 1 for r in np.flatnonzero(keep))]
-        self.rows = [self.rows[i] for i in index]
-        self.starts = [self.starts[i] for i in index]
-        self.ends = [self.ends[i] for i in index]
+        self.keep_rows(np.flatnonzero(keep))
         return notes, np.flatnonzero(keep)
 
     def _typed_columns(
@@ -474,12 +560,11 @@ class _Table:
     ) -> dict[str, Column]:
         """The feature columns read by their kinds (declared, else inferred); a cell that
         cannot be read is a located error."""
-        header, data = self.rows[0], self.rows[1:]
         columns: dict[str, Column] = {}
         for j in feature_cols:
-            name = header[j]
-            cells = np.array([row[j] for row in data], dtype=str)
-            kind, options = kinds.get(name) or (infer_kind(cells), {})
+            name = self.names[j]
+            cells = self.column(j)
+            kind, options = kinds.get(name) or (infer_kind(cells, stripped=True), {})
             if kind == "empty":
                 raise self._cell_error(
                     0,
@@ -488,7 +573,7 @@ class _Table:
                     "leave it out with features=[...]",
                 )
             if kind == "text":
-                distinct = len(set(np.char.strip(cells)))
+                distinct = len(np.unique(cells))
                 raise self._cell_error(
                     0,
                     j,
@@ -499,7 +584,7 @@ class _Table:
                     "it out with features=[...]",
                 )
             try:
-                columns[name] = read_column(name, cells, kind, options)
+                columns[name] = read_column(name, cells, kind, options, stripped=True)
             except CellError as e:
                 r = e.problem.row + 1
                 where = f"in {self.shown}, {self.unit} {self.starts[r]}, column '{name}'"
@@ -511,7 +596,7 @@ class _Table:
     def _value_error(
         self, r: int, j: int, is_target: bool, n_targets: int, ok: np.ndarray
     ) -> NNDSLError:
-        name, cell = self.rows[0][j], self.rows[r][j].strip()
+        name, cell = self.names[j], self.cell(r, j)
         where = f"in {self.shown}, {self.unit} {self.starts[r]}, column '{name}'"
         if cell == "":
             return self._cell_error(
@@ -559,7 +644,7 @@ class _Table:
         self, r: int, j: int, message: str, hint: str | None = None, after: bool = False
     ) -> NNDSLError:
         """An error pointing at cell j of row r (after=True: just past the row's last cell)."""
-        first, last = self.starts[r], self.ends[r]
+        first, last = int(self.starts[r]), int(self.ends[r])
         record = "".join(self.lines[first - 1 : last])
         spans = _cell_spans(record, self.delimiter)
         start, end = (spans[-1][1], spans[-1][1] + 1) if after else spans[min(j, len(spans) - 1)]
@@ -579,47 +664,23 @@ def _read_text(path: str, shown: str) -> str:
     return decode_utf8(data, path, shown, hint="save it as a UTF-8 CSV file")
 
 
-def _parse_table(
-    rows: list[list[str]], used: list[int]
-) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """For each used column: its cells as float64 (NaN where unreadable), and a mask of the
-    readable ones."""
-    try:  # the common case, every cell a number: one conversion of the whole table
-        table = np.array(rows, dtype=np.float64)
-    except ValueError:
-        return {j: _parse([row[j] for row in rows]) for j in used}
-    readable = np.ones(len(rows), dtype=bool)
-    return {j: (table[:, j], readable) for j in used}
-
-
-def _numbers_only(rows: list[list[str]], cols: list[int]) -> bool:
-    """Every cell of these columns is a finite number: the fast path, no typed columns
-    (one conversion per column, which stops at the first cell that is not)."""
-    for j in cols:
-        try:
-            values = np.array([row[j] for row in rows], dtype=np.float64)
-        except ValueError:
-            return False
-        if not np.isfinite(values).all():
-            return False
-    return True
-
-
-def _parse(column: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """One column's cells as float64 (NaN where unreadable) and a mask of the readable ones."""
+def _parse(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One column's cells (str) as float64 (NaN where unreadable) and a mask of the
+    readable ones. Each distinct cell is read once (class labels: a few words)."""
     try:
-        return np.array(list(map(float, column))), np.ones(len(column), dtype=bool)
+        return cells.astype(np.float64), np.ones(len(cells), dtype=bool)
     except ValueError:
         pass
-    values = np.full(len(column), np.nan)
-    ok = np.zeros(len(column), dtype=bool)
-    for i, cell in enumerate(column):
+    distinct, index = np.unique(cells, return_inverse=True)
+    values = np.full(len(distinct), np.nan)
+    ok = np.zeros(len(distinct), dtype=bool)
+    for i, cell in enumerate(distinct.tolist()):
         try:
             values[i] = float(cell)
             ok[i] = True
         except ValueError:
             pass
-    return values, ok
+    return values[index.ravel()], ok[index.ravel()]
 
 
 def _cell_spans(record: str, delimiter: str) -> list[tuple[int, int]]:

@@ -15,6 +15,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
+
 from nndsl.data.csvfile import _Table, table_dataset
 from nndsl.data.dataset import Dataset
 from nndsl.errors import NNDSLError, did_you_mean
@@ -40,9 +42,9 @@ class RecordTable(_Table):
         self.reader, self.unit = reader, unit
         self.lines = source.split("\n") if source is not None else []
         self.shown_text = source
-        self.rows = [header, *rows]
-        self.starts = [0, *starts]
-        self.ends = list(self.starts)
+        self.names, self._rows, self._columns = header, rows, None
+        self.starts = np.array([0, *starts], dtype=np.int64)
+        self.ends = self.starts
         if not rows:
             raise self.error(None, None, f"{shown} holds no rows")
 
@@ -62,10 +64,10 @@ class RecordTable(_Table):
         self, r: int, j: int, message: str, hint: str | None = None, after: bool = False
     ) -> NNDSLError:
         """At the record's line, at its key when the line shows it."""
-        line = self.starts[r]
+        line = int(self.starts[r])
         if not self.lines or not line:
             return self.error(None, None, message, hint)
-        key = json.dumps(self.rows[0][min(j, len(self.rows[0]) - 1)])
+        key = json.dumps(self.names[min(j, len(self.names) - 1)])
         at = self.lines[line - 1].find(key)
         column = at + 1 if at >= 0 else 1
         return self.error(line, column, message, hint, column + (len(key) if at >= 0 else 1))
@@ -188,4 +190,4 @@ def read_jsonl(path: str, shown: str) -> RecordTable:
 
 def jsonl_header(path: str, shown: str) -> list[str]:
     """The columns of a JSON Lines file (the keys of all its objects)."""
-    return read_jsonl(path, shown).rows[0]
+    return read_jsonl(path, shown).names

@@ -81,16 +81,25 @@ class Unreadable:
 # ---------------------------------------------------------------- reading
 
 
-def missing_mask(cells: np.ndarray) -> np.ndarray:
-    return np.isin(np.char.strip(cells.astype(str)), list(NA_CELLS))
+def missing_mask(cells: np.ndarray, stripped: bool = False) -> np.ndarray:
+    """Which cells are missing values (`stripped`: the cells are str, already stripped)."""
+    return np.isin(cells if stripped else _stripped(cells), _NA_LIST)
 
 
-def infer_kind(cells: np.ndarray) -> str:
+def _stripped(cells: np.ndarray) -> np.ndarray:
+    return np.char.strip(cells.astype(str))
+
+
+_NA_LIST = sorted(NA_CELLS)
+
+
+def infer_kind(cells: np.ndarray, stripped: bool = False) -> str:
     """The kind of a column of text cells: number when most present cells are numbers
     (the others are then errors to show), date when every present cell is one, binary
-    for two distinct values, category for a few, else "text"."""
-    cells = np.char.strip(cells.astype(str))
-    present = cells[~np.isin(cells, list(NA_CELLS))]
+    for two distinct values, category for a few, else "text". `stripped`: the cells are
+    str, already stripped."""
+    cells = cells if stripped else _stripped(cells)
+    present = cells[~np.isin(cells, _NA_LIST)]
     if present.size == 0:
         return "empty"
     if present.size > INFER_SAMPLE:  # evenly spread: reading checks every cell later
@@ -110,11 +119,13 @@ def infer_kind(cells: np.ndarray) -> str:
     return "text"
 
 
-def read_column(name: str, cells: np.ndarray, kind: str, options: dict[str, Any]) -> Column:
-    """`cells` (str) as a Column of `kind`; raises _CellError for the first cell it
-    cannot read (the caller locates it in its file)."""
-    cells = np.char.strip(cells.astype(str))
-    missing = np.isin(cells, list(NA_CELLS))
+def read_column(
+    name: str, cells: np.ndarray, kind: str, options: dict[str, Any], stripped: bool = False
+) -> Column:
+    """`cells` (str; `stripped`: already stripped) as a Column of `kind`; raises
+    CellError for the first cell it cannot read (the caller locates it in its file)."""
+    cells = cells if stripped else _stripped(cells)
+    missing = np.isin(cells, _NA_LIST)
     if kind == "number":
         values = _floats(np.where(missing, "nan", cells))
         bad = ~missing & ~np.isfinite(values)
@@ -135,11 +146,11 @@ def read_column(name: str, cells: np.ndarray, kind: str, options: dict[str, Any]
         values[missing] = np.nan
         return Column(name, kind, values, missing, options)
     if kind in ("category", "binary"):
-        values = np.where(missing, "", cells).astype(object)
+        values = np.where(missing, "", cells)
         if kind == "binary" and options.get("values") is not None:
             # the two values of the training file: any other would silently read as 0
             known = list(options["values"])
-            other = ~missing & ~np.isin(values.astype(str), known)
+            other = ~missing & ~np.isin(values, known)
             if other.any():
                 row = int(np.argmax(other))
                 raise CellError(
@@ -151,7 +162,7 @@ def read_column(name: str, cells: np.ndarray, kind: str, options: dict[str, Any]
                     )
                 )
         elif kind == "binary":
-            distinct = sorted(set(values[~missing]))
+            distinct = np.unique(values[~missing]).tolist()
             options = {**options, "values": distinct}  # the file's schema, as its kind is
             if len(distinct) > 2:
                 # the two most frequent values are the column's; the first cell of any
@@ -269,26 +280,34 @@ def _read_dates(name: str, cells: np.ndarray, missing: np.ndarray, options: dict
         # one order for the whole column (a cell each way would mix months and days), kept
         # with the model so that new rows (perhaps all with days <= 12) read the same way
         options = {**options, "dayfirst": _day_first(present)}
-    # every cell read on its own, so that the first one that is no date is the one shown
     reader = _date_parser(present, options.get("format"), options.get("dayfirst"))
-    values = np.full((len(cells), len(DATE_PARTS)), np.nan)
-    for i, cell in enumerate(cells):
-        if missing[i]:
-            continue
-        when = reader(str(cell))
+    # each distinct cell read once (a column of a million dates holds a few thousand)
+    distinct, index = np.unique(present, return_inverse=True)
+    parts = np.full((len(distinct), len(DATE_PARTS)), np.nan)
+    unreadable = np.zeros(len(distinct), dtype=bool)
+    for k, cell in enumerate(distinct.tolist()):
+        when = reader(cell)
         if when is None:
-            fmt = options.get("format")
-            raise CellError(
-                Unreadable(
-                    i,
-                    f"{str(cell)!r} is not a date" + (f" in the format {fmt!r}" if fmt else ""),
-                    "dates are read as ISO 8601 (2024-03-31, 2024-03-31 14:05), "
-                    "2024/03/31, 31.03.2024 or 03/31/2024; declare another with "
-                    f'columns=({column_key(name)}=date(format="%d/%m/%Y"))',
-                )
-            )
+            unreadable[k] = True
+            continue
         hour = when.hour + when.minute / 60 + when.second / 3600
-        values[i] = (when.year, when.month, when.day, when.weekday(), hour)
+        parts[k] = (when.year, when.month, when.day, when.weekday(), hour)
+    index = index.ravel()
+    rows = np.flatnonzero(~missing)
+    if unreadable.any():  # the first such cell in the file is the one shown
+        i = int(rows[np.argmax(unreadable[index])])
+        fmt = options.get("format")
+        raise CellError(
+            Unreadable(
+                i,
+                f"{str(cells[i])!r} is not a date" + (f" in the format {fmt!r}" if fmt else ""),
+                "dates are read as ISO 8601 (2024-03-31, 2024-03-31 14:05), "
+                "2024/03/31, 31.03.2024 or 03/31/2024; declare another with "
+                f'columns=({column_key(name)}=date(format="%d/%m/%Y"))',
+            )
+        )
+    values = np.full((len(cells), len(DATE_PARTS)), np.nan)
+    values[rows] = parts[index]
     return Column(name, "date", values, missing, options)
 
 
@@ -478,9 +497,8 @@ def encode(encoding: Encoding, column: Column) -> tuple[np.ndarray, int]:
         values = column.values
         if s["fill"] is not None:
             values = np.where(column.missing, s["fill"], values)
-        index = {c: i for i, c in enumerate(s["categories"])}
-        unknown = len(index)
-        ids = np.array([index.get(v, unknown) for v in values], dtype=np.int64)
+        ids = _category_ids(s["categories"], values)
+        unknown = len(s["categories"])
         unseen = int(((ids == unknown) & ~column.missing).sum())
         out = np.zeros((n, unknown + 1))
         out[np.arange(n), ids] = 1.0
@@ -505,6 +523,17 @@ def encode(encoding: Encoding, column: Column) -> tuple[np.ndarray, int]:
     if s.get("indicator"):
         out = np.concatenate([out, column.missing.astype(np.float64)[:, None]], axis=1)
     return out, unseen
+
+
+def _category_ids(categories: list[str], values: np.ndarray) -> np.ndarray:
+    """Each value's index among the (sorted) categories; len(categories) for any other."""
+    unknown = len(categories)
+    if not unknown:
+        return np.zeros(len(values), dtype=np.int64)
+    known = np.array(categories, dtype=str)
+    values = np.asarray(values, dtype=str)
+    at = np.minimum(np.searchsorted(known, values), unknown - 1)
+    return np.where(known[at] == values, at, unknown).astype(np.int64)
 
 
 def _fill_number(values: np.ndarray, name: str, strategy: dict, column: str) -> float:
@@ -554,6 +583,7 @@ def _mode_of(counts: Counter) -> Any:
 
 
 def _date_mode(values: np.ndarray) -> list[float]:
+    """The most frequent date (of those, the first in the rows)."""
     if len(values) == 0:
         return [2000.0, 1.0, 1.0, 5.0, 0.0]
     rows = [tuple(r) for r in values.tolist()]
@@ -616,14 +646,16 @@ class Preprocessing:
 
     def transform(self, columns: dict[str, Column]) -> tuple[np.ndarray, dict[str, int]]:
         """(inputs (n, width), {column: cells unseen in training}) of typed columns."""
-        parts, unseen = [], {}
+        n = len(next(iter(columns.values())).missing) if columns else 0
+        x = np.empty((n, self.width))  # filled column by column: no second copy of it
+        at, unseen = 0, {}
         for e in self.encodings:
             out, count = encode(e, columns[e.name])
-            parts.append(out)
+            x[:, at : at + e.width] = out
+            at += e.width
             if count:
                 unseen[e.name] = count
-        n = len(next(iter(columns.values())).missing) if columns else 0
-        return (np.concatenate(parts, axis=1) if parts else np.zeros((n, 0))), unseen
+        return x, unseen
 
     def kinds(self) -> dict[str, tuple[str, dict[str, Any]]]:
         """{column: (kind, options)}: how new data's cells are to be read."""

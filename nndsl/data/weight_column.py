@@ -20,7 +20,7 @@ def with_weight_column(table: Any, dataset: Dataset, column: str, keep_id: bool)
     ids = dict(dataset.ids)
     if not keep_id:
         del ids[column]
-    j = table.rows[0].index(column)
+    j = table.names.index(column)
     weights = np.empty(len(cells), dtype=np.float64)
     for i, cell in enumerate(cells.tolist()):  # str, not np.str_ (shown with repr)
         try:

@@ -49,7 +49,8 @@ def load_splits(
     its errors can name a data file's own rows. Without `targets` (an autoencoder's are
     its inputs, an unconditional GAN has none), a file need not hold them. With `keep`
     (input(auto) reading the data to learn its width) the rows read are handed on to
-    the next load of the same, unchanged file, so compiling and training read it once."""
+    the next load of the same, unchanged file, so compiling and training read it once;
+    typed columns are then fitted but not encoded (the width is all it needs)."""
     from nndsl.data import Standardizer, load_data, split
 
     if plan.data is None:
@@ -103,10 +104,11 @@ def load_splits(
             declared_missing(args["missing"]),
             "standard" if args["standardize"] else "none",
         )
-        train, val, test = (
-            encode_split(fitted, part, what, notes)
-            for part, what in ((train, "training"), (val, "validation"), (test, "test"))
-        )
+        if not keep:  # (input(auto) needs the width alone: training encodes the splits)
+            train, val, test = (
+                encode_split(fitted, part, what, notes)
+                for part, what in ((train, "training"), (val, "validation"), (test, "test"))
+            )
         preprocessing = fitted.to_dict()
     elif plan.data.args.get("standardize"):
         std = Standardizer().fit(train.x)

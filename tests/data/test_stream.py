@@ -257,7 +257,9 @@ def test_peak_memory_does_not_grow_with_the_data(tmp_path: Path) -> None:
         assert int(trained) == rows
         peaks[times] = float(peak)
     data_mb = 12 * (buffer + group) * (columns + 1) * 8 / 2**20  # what 16x adds to 4x
-    assert peaks[16] - peaks[4] < 3.0, (peaks, data_mb)
+    # a third of what the bigger data adds (18.7 MB): holding it, or pyarrow's
+    # pre-buffered shards (+12 MB), fails; allocator noise on a loaded machine does not
+    assert peaks[16] - peaks[4] < data_mb / 3, (peaks, data_mb)
 
 
 def _dated_shards(folder: Path, n: int = 1200, parts: int = 5) -> dict:
