@@ -71,10 +71,12 @@ def load_splits(
     outputs = [h.output for h in plan.heads] or None
     key = _read_key(spec, plan.base_dir, outputs)
     held = _HANDED_ON.pop(key, None) if key is not None else None
-    dataset = held if held is not None else load_data(spec, plan.base_dir, outputs)
+    dataset, fitted_before = (
+        held if held is not None else (load_data(spec, plan.base_dir, outputs), None)
+    )
     if keep and key is not None:  # read for input(auto): training reads it next
         _HANDED_ON.clear()
-        _HANDED_ON[key] = dataset
+        _HANDED_ON[key] = (dataset, None)
     if check is not None:
         check(dataset)
     val_fraction = plan.validation if validation is None else validation
@@ -99,11 +101,18 @@ def load_splits(
         notes.append(note)
     if dataset.columns is not None:  # typed columns: encoded as the training split says
         args = spec_args(plan.data)
-        fitted = Preprocessing.fit(
-            [train.columns[name] for name in dataset.feature_names],
-            declared_missing(args["missing"]),
-            "standard" if args["standardize"] else "none",
-        )
+        # the same rows split the same way fit the same encodings: input(auto)'s are reused
+        fit_key = (val_fraction, plan.test, plan.seed, repr(args["missing"]), args["standardize"])
+        if fitted_before is not None and fitted_before[0] == fit_key:
+            fitted = fitted_before[1]
+        else:
+            fitted = Preprocessing.fit(
+                [train.columns[name] for name in dataset.feature_names],
+                declared_missing(args["missing"]),
+                "standard" if args["standardize"] else "none",
+            )
+        if keep and key is not None:
+            _HANDED_ON[key] = (dataset, (fit_key, fitted))
         if not keep:  # (input(auto) needs the width alone: training encodes the splits)
             train, val, test = (
                 encode_split(fitted, part, what, notes)
@@ -223,7 +232,8 @@ def apply_scaler(scaler: dict[str, Any] | None, x: Any) -> Any:
 
 
 # rows read by input_width, waiting for training's load of the same file: at most one
-# dataset, taken by the first load that matches (or replaced by the next input(auto))
+# dataset (with the typed columns' encodings fitted on its training split, and how it
+# was split), taken by the first load that matches (or replaced by the next input(auto))
 _HANDED_ON: dict[tuple, Any] = {}
 
 

@@ -171,6 +171,30 @@ def test_compiling_and_training_read_the_file_once(folder: Path, monkeypatch) ->
     assert handed_on.history == fresh.history
 
 
+def test_training_reuses_the_encodings_input_auto_fitted(folder: Path, monkeypatch) -> None:
+    """The rows handed on carry the typed columns' encodings fitted on their training
+    split: training does not fit them again, unless it splits the rows another way."""
+    from nndsl.data.tabular import Preprocessing
+
+    (folder / "m.nn").write_text(MODEL.format(width="auto"))
+    fits: list[int] = []
+    real = Preprocessing.fit.__func__
+
+    def counting(cls, columns, *args, **kwargs):
+        fits.append(len(columns[0].missing))
+        return real(cls, columns, *args, **kwargs)
+
+    monkeypatch.setattr(Preprocessing, "fit", classmethod(counting))
+    model = nndsl.compile_file(folder / "m.nn").build(seed=0)
+    reused = model.load_data()
+    assert len(fits) == 1
+    fresh = model.load_data()  # nothing held any more: read and fitted again
+    assert len(fits) == 2 and reused.preprocessing == fresh.preprocessing
+    np.testing.assert_array_equal(reused.train.x, fresh.train.x)
+    nndsl.compile_file(folder / "m.nn").build(seed=0).load_data(validation_split=0.5)
+    assert len(fits) == 4 and fits[3] == 20  # split otherwise: fitted on its 20 rows
+
+
 def test_a_file_changed_after_compiling_is_read_again(folder: Path, monkeypatch) -> None:
     (folder / "m.nn").write_text(MODEL.format(width="auto"))
     reads = _count_reads(monkeypatch)
