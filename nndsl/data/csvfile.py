@@ -8,6 +8,7 @@ re-locates it at the `data = csv(...)` line of the .nn file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import re
@@ -269,10 +270,13 @@ class _Table:
     def __init__(self, path: str, shown: str, delimiter: str, plain: bool = True) -> None:
         """`plain=False`: always the csv module's reading (cells kept as written)."""
         self.path, self.shown, self.delimiter = path, shown, delimiter
-        self.text = _read_text(path, shown)
+        data = _read_bytes(path, shown)
+        self.text = decode_utf8(data, path, shown, hint="save it as a UTF-8 CSV file")
+        if data.startswith(codecs.BOM_UTF8):  # (decoding dropped it from the text)
+            data = data[len(codecs.BOM_UTF8) :]
         self._rows: list[list[str]] | None = None  # the csv module's data rows
         self._columns: list[np.ndarray] | None = None  # or the plain file's columns
-        scanned = scan_plain(self.text.encode("utf-8"), delimiter) if plain else None
+        scanned = scan_plain(data, delimiter) if plain else None
         if scanned is not None:
             self.names, self._columns = scanned
             self.starts = self.ends = np.arange(1, len(self._columns[0]) + 2)
@@ -657,11 +661,10 @@ class _Table:
         return self.error(line, column, message, hint, end_column=column + max(1, end - start))
 
 
-def _read_text(path: str, shown: str) -> str:
-    data = read_regular(
+def _read_bytes(path: str, shown: str) -> bytes:
+    return read_regular(
         path, "data file", shown, hint="paths are relative to the folder of the .nn file"
     )
-    return decode_utf8(data, path, shown, hint="save it as a UTF-8 CSV file")
 
 
 def _parse(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
